@@ -1,0 +1,12 @@
+"""Imports every CLI group module so that its commands register on the root app.
+
+Each module owns one noun group (``eval``, ``prompts``, ``monitor`` ...) and adds itself
+to ``llmlab.cli._app.app``.
+"""
+
+from __future__ import annotations
+
+import llmlab.cli._db  # noqa: F401
+import llmlab.cli._monitor  # noqa: F401
+
+__all__: list[str] = []

@@ -1,0 +1,55 @@
+"""``EvalCase``: one input to evaluate, with what a good answer looks like."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["EvalCase", "content_id"]
+
+
+def content_id(content: Any) -> str:
+    """A stable id derived from a case's content (12 hex digits of its SHA-256)."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+@dataclass(slots=True)
+class EvalCase:
+    """One evaluation case.
+
+    Attributes:
+        input: what the model is given (the ``input`` template variable).
+        expected_properties: what a good output has; a scorer ``(output, expected)``
+            receives this mapping (the ``expected`` template variable).
+        weight: the case's weight in the mean score.
+        id: given, or derived from the content when left out.
+        tags: labels for the per-tag breakdown.
+        fields: further template variables (a dataset row's other columns).
+    """
+
+    input: Any = ""
+    expected_properties: dict[str, Any] = field(default_factory=dict)
+    weight: float = 1.0
+    id: str = ""
+    tags: tuple[str, ...] = ()
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            self.id = content_id(
+                {"input": self.input, "expected": self.expected_properties, "fields": self.fields}
+            )
+        self.tags = tuple(self.tags)
+
+    def variables(self) -> dict[str, Any]:
+        """Template variables: the fields, ``input``, ``expected`` (and its keys), ``id``."""
+        variables: dict[str, Any] = dict(self.expected_properties)
+        variables.update(self.fields)
+        variables["input"] = self.input
+        variables["expected"] = self.expected_properties
+        variables["id"] = self.id
+        variables["tags"] = list(self.tags)
+        return variables

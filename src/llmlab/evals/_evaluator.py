@@ -1,0 +1,157 @@
+"""The seed's shape: ``LLMEvaluator(cases).evaluate(llm_function, scorer) -> EvalResult``.
+
+Works for any Python callable, sync or async, not only llmlab models. Scores are
+weighted by the case's weight (as in the seed); a case passes when its unweighted score
+reaches the threshold (default 0.7). Failed and errored cases are kept, with their input
+and score, in ``EvalResult.failures``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import statistics
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from llmlab.evals._case import EvalCase
+from llmlab.evals._combine import as_scorer
+from llmlab.evals._score import Scorer
+
+__all__ = ["CaseFailure", "EvalResult", "LLMEvaluator"]
+
+
+@dataclass(slots=True)
+class CaseFailure:
+    """A case that failed: its input, its score (None when it errored) and why."""
+
+    case_id: str
+    input: Any
+    score: float | None
+    output: str | None = None
+    error: str | None = None
+
+    def __str__(self) -> str:
+        text = str(self.input)
+        head = text[:50] + ("..." if len(text) > 50 else "")
+        if self.error is not None:
+            return f"ERROR: {head} -> {self.error}"
+        return f"FAIL: {head} -> Score: {self.score}"
+
+
+@dataclass(slots=True)
+class EvalResult:
+    """Counts and scores of one evaluation, as in the seed, plus the failures."""
+
+    passed: int
+    failed: int
+    scores: list[float]
+    avg_score: float
+    failures: list[CaseFailure] = field(default_factory=list)
+
+    @property
+    def pass_rate(self) -> float:
+        total = self.passed + self.failed
+        return self.passed / total if total else 0.0
+
+    def report(self) -> str:
+        """The failures, one line each, then the totals."""
+        lines = [str(f) for f in self.failures]
+        lines.append(
+            f"passed {self.passed}/{self.passed + self.failed} ({self.pass_rate:.0%}), "
+            f"avg score {self.avg_score:.3f}"
+        )
+        return "\n".join(lines)
+
+
+class LLMEvaluator:
+    """Run a function over cases and score each output.
+
+    Args:
+        test_cases: the cases.
+        threshold: a case passes when its score is at least this.
+        concurrency: how many cases run at once (sync functions run in threads).
+    """
+
+    def __init__(
+        self,
+        test_cases: Sequence[EvalCase],
+        *,
+        threshold: float = 0.7,
+        concurrency: int = 8,
+    ) -> None:
+        self.test_cases = list(test_cases)
+        self.threshold = threshold
+        self.concurrency = max(1, concurrency)
+
+    def evaluate(
+        self,
+        llm_function: Callable[[Any], Any],
+        scorer: Scorer | Callable[..., Any],
+        *,
+        echo: TextIO | None = sys.stdout,
+    ) -> EvalResult:
+        """Evaluate synchronously; inside a running event loop use ``aevaluate``."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.aevaluate(llm_function, scorer, echo=echo))
+        raise RuntimeError("evaluate() called inside an event loop; use `await aevaluate(...)`")
+
+    async def aevaluate(
+        self,
+        llm_function: Callable[[Any], Any],
+        scorer: Scorer | Callable[..., Any],
+        *,
+        echo: TextIO | None = sys.stdout,
+    ) -> EvalResult:
+        """Evaluate: call ``llm_function(case.input)`` for every case and score it.
+
+        ``echo`` receives a FAIL/ERROR line per failed case (None: quiet).
+        """
+        the_scorer = as_scorer(scorer)
+        limit = asyncio.Semaphore(self.concurrency)
+        is_async = inspect.iscoroutinefunction(llm_function)
+
+        async def one(case: EvalCase) -> tuple[float | None, CaseFailure | None]:
+            async with limit:
+                try:
+                    if is_async:
+                        output = await llm_function(case.input)
+                    else:
+                        output = await asyncio.to_thread(llm_function, case.input)
+                        if inspect.isawaitable(output):
+                            output = await output
+                except Exception as exc:  # a failing call is a failed case, not a crash
+                    error = f"{type(exc).__name__}: {exc}"
+                    return None, CaseFailure(case.id, case.input, None, error=error)
+            result = await the_scorer.score(str(output), case)
+            if result.errored:
+                return None, CaseFailure(
+                    case.id, case.input, None, str(output), error=result.explanation
+                )
+            if result.value >= self.threshold:
+                return result.value, None
+            return result.value, CaseFailure(case.id, case.input, result.value, str(output))
+
+        outcomes = await asyncio.gather(*(one(case) for case in self.test_cases))
+        scores: list[float] = []
+        failures: list[CaseFailure] = []
+        passed = 0
+        for case, (value, failure) in zip(self.test_cases, outcomes, strict=True):
+            scores.append((value or 0.0) * case.weight)
+            if failure is None:
+                passed += 1
+            else:
+                failures.append(failure)
+                if echo is not None:
+                    print(failure, file=echo)
+        return EvalResult(
+            passed=passed,
+            failed=len(failures),
+            scores=scores,
+            avg_score=statistics.mean(scores) if scores else 0.0,
+            failures=failures,
+        )

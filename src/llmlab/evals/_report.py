@@ -1,0 +1,187 @@
+"""Reports of a run: JUnit XML, Markdown, and Rich tables for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from rich.table import Table
+
+__all__ = [
+    "comparison_table",
+    "results_table",
+    "runs_table",
+    "summary_lines",
+    "to_junit",
+    "to_markdown",
+]
+
+
+def _pct(value: Any) -> str:
+    return f"{value:.1%}" if isinstance(value, int | float) else "-"
+
+
+def summary_lines(run: Mapping[str, Any]) -> list[str]:
+    """A run summary as a few lines of text."""
+    s = run["summary"]
+    low, high = s["pass_rate_ci"]
+    lines = [
+        f"run {run['run_id']}  ({run['name']}, {run['model']}, {run['status']})",
+        f"pass rate {_pct(s['pass_rate'])}  [95% CI {_pct(low)}-{_pct(high)}]  "
+        f"{s['passed']}/{s['cases']} cases passed, {s['errored_cases']} errored; "
+        f"needed {_pct(s['min_pass_rate'])}: {'met' if s['threshold_met'] else 'MISSED'}",
+        f"mean score {s['mean_score']:.3f}  [95% CI {s['mean_score_ci'][0]:.3f}-"
+        f"{s['mean_score_ci'][1]:.3f}]  SE {s['standard_error']:.3f}",
+    ]
+    trials = s["trials"]
+    if trials["epochs"] > 1:
+        extra = "  ".join(f"{k} {v:.3f}" for k, v in trials.items() if k.startswith("pass"))
+        lines.append(
+            f"{trials['epochs']} trials per case ({s['reducer']}): consistency "
+            f"{_pct(trials['consistency'])}, mean flip rate {trials['mean_flip_rate']:.3f}  {extra}"
+        )
+    judge = s["judge"]
+    cost = f"cost ${s['cost']}" if s["cost"] is not None else "cost unpriced"
+    lines.append(
+        f"{cost}, {s['input_tokens']} in / {s['output_tokens']} out tokens, "
+        f"{s['cache_hits']} cache hits"
+        + (
+            f"; judge: {judge['calls']} calls, ${judge['cost'] or 0}, "
+            f"{judge['input_tokens']} in / {judge['output_tokens']} out tokens"
+            if judge["calls"]
+            else ""
+        )
+    )
+    if s["errors"]["results"]:
+        lines.append(f"{s['errors']['results']} result(s) errored: {s['errors']['kinds']}")
+    if len(s["scorers"]) > 1:
+        lines.append("scorers: " + ", ".join(f"{k} {v:.3f}" for k, v in s["scorers"].items()))
+    for tag, figures in s["tags"].items():
+        lines.append(f"  tag {tag}: {_pct(figures['pass_rate'])} of {figures['n']}")
+    if not s["complete"]:
+        lines.append(
+            f"incomplete: {s['results']} of {s['expected_results']} results; "
+            "re-run the same command to resume"
+        )
+    return lines
+
+
+def to_markdown(run: Mapping[str, Any], failures: Sequence[Mapping[str, Any]] = ()) -> str:
+    """A Markdown report (for a CI job summary or a pull request comment)."""
+    s = run["summary"]
+    verdict = "passed" if s["threshold_met"] else "failed"
+    out = [
+        f"## Eval `{run['name']}`: {verdict}",
+        "",
+        f"Run `{run['run_id']}`, model `{run['model']}`.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| pass rate | {_pct(s['pass_rate'])} (95% CI {_pct(s['pass_rate_ci'][0])}"
+        f"–{_pct(s['pass_rate_ci'][1])}) |",
+        f"| cases | {s['passed']} passed / {s['cases']} ({s['errored_cases']} errored) |",
+        f"| mean score | {s['mean_score']:.3f} ± {s['standard_error']:.3f} SE |",
+        f"| required pass rate | {_pct(s['min_pass_rate'])} |",
+        f"| cost | {'$' + s['cost'] if s['cost'] is not None else 'unpriced'} |",
+        f"| judge cost | {'$' + s['judge']['cost'] if s['judge']['cost'] else '-'} |",
+    ]
+    if s["trials"]["epochs"] > 1:
+        out.append(f"| consistency | {_pct(s['trials']['consistency'])} |")
+    if failures:
+        out += ["", "### Failed cases", "", "| case | epoch | score | why |", "|---|---|---|---|"]
+        for r in failures[:50]:
+            why = str(r.get("error") or r.get("explanation") or "").replace("|", "\\|")[:120]
+            score = "error" if r["errored"] else f"{r['score']:.2f}"
+            out.append(f"| `{r['case_id']}` | {r['epoch']} | {score} | {why} |")
+    return "\n".join(out) + "\n"
+
+
+def to_junit(run: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
+    """JUnit XML: one test case per (case, epoch); errored results as errors."""
+    s = run["summary"]
+    suite = ET.Element(
+        "testsuite",
+        name=str(run["name"]),
+        tests=str(len(results)),
+        failures=str(sum(1 for r in results if not r["passed"] and not r["errored"])),
+        errors=str(sum(1 for r in results if r["errored"])),
+        time=f"{sum(float(r.get('duration_s') or 0) for r in results):.3f}",
+    )
+    props = ET.SubElement(suite, "properties")
+    for key in ("run_id", "model"):
+        ET.SubElement(props, "property", name=key, value=str(run[key]))
+    ET.SubElement(props, "property", name="pass_rate", value=f"{s['pass_rate']:.6f}")
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=str(run["name"]),
+            name=f"{r['case_id']}#{r['epoch']}",
+            time=f"{float(r.get('duration_s') or 0):.3f}",
+        )
+        if r["errored"]:
+            ET.SubElement(case, "error", message=str(r.get("error") or "errored")[:500])
+        elif not r["passed"]:
+            failure = ET.SubElement(
+                case, "failure", message=f"score {r['score']:.3f} below {s['threshold']}"
+            )
+            failure.text = (
+                f"output: {str(r.get('output') or '')[:2000]}\n{r.get('explanation') or ''}"
+            )
+    testsuites = ET.Element("testsuites")
+    testsuites.append(suite)
+    ET.indent(testsuites)
+    return ET.tostring(testsuites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def runs_table(runs: Sequence[Mapping[str, Any]]) -> Table:
+    table = Table("run", "name", "model", "status", "cases", "results", "pass rate", "cost")
+    for r in runs:
+        table.add_row(
+            str(r["run_id"]),
+            str(r["name"]),
+            str(r["model"]),
+            str(r["status"]),
+            f"{r['cases']}×{r['epochs']}",
+            str(r["results"]),
+            _pct(r["pass_rate"]),
+            f"${r['cost']}" if r["cost"] is not None else "-",
+        )
+    return table
+
+
+def results_table(results: Sequence[Mapping[str, Any]], *, limit: int = 200) -> Table:
+    table = Table("case", "epoch", "score", "passed", "input", "output / error")
+    for r in results[:limit]:
+        score = "error" if r["errored"] else f"{r['score']:.2f}"
+        shown = r.get("error") if r["status"] == "error" else r.get("output")
+        table.add_row(
+            str(r["case_id"]),
+            str(r["epoch"]),
+            score,
+            "yes" if r["passed"] else "no",
+            str(r.get("input") or "")[:40],
+            str(shown or "")[:60].replace("\n", " "),
+        )
+    return table
+
+
+def comparison_table(comparison: Mapping[str, Any]) -> Table:
+    table = Table("metric", "A", "B", "B - A [95% CI]", "p (Holm)", "verdict")
+    for t in comparison["tests"]:
+        low, high = t["difference_ci"]
+        table.add_row(
+            t["metric"],
+            f"{t['a']:.3f}",
+            f"{t['b']:.3f}",
+            f"{t['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
+            f"{t['p_adjusted']:.3g}",
+            t["verdict"],
+        )
+    side = comparison["side_by_side"]
+    for key in ("cost", "judge_cost", "output_tokens", "latency_p50_s", "latency_p95_s"):
+        a, b = side["a"].get(key), side["b"].get(key)
+        delta = side["delta"].get(key)
+        table.add_row(key, str(a), str(b), str(delta) if delta is not None else "-", "", "")
+    return table

@@ -1,0 +1,401 @@
+"""The runner: every (case, epoch) through the model call path, scored, written as it ends.
+
+- asyncio workers, at most ``concurrency`` cases in flight; the models' adaptive limiter
+  lowers that on 429s and recovers; retries and timeouts come from the call path. A slow
+  or failing case holds only its own worker.
+- Results go to ``eval_results`` in small batches as they complete. Re-running the same
+  command resumes the newest unfinished run with the same fingerprint (suite content,
+  cases, model, options): finished results are kept, only missing ones run, none is
+  duplicated (the table is unique on run, case and epoch).
+- Each call is linked to the run, case and epoch (``call_links``); the epoch is also the
+  response cache's trial index, so repeated trials are independent samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine
+
+from llmlab._errors import InputError, LlmlabError
+from llmlab.evals._case import EvalCase
+from llmlab.evals._judge import default_judge_model
+from llmlab.evals._score import Score
+from llmlab.evals._suite import EvalSuite
+from llmlab.evals._summary import summarize
+from llmlab.models import (
+    AdaptiveLimiter,
+    ManagedModel,
+    Model,
+    Request,
+    Response,
+    call_links,
+    default_model_name,
+    get_model,
+)
+from llmlab.monitor import flush
+from llmlab.store import (
+    create_eval_run,
+    eval_result_keys,
+    finish_eval_run,
+    get_engine,
+    get_eval_results,
+    insert_eval_results,
+    latest_unfinished_eval_run,
+)
+
+__all__ = ["EvalRun", "Progress", "run_eval", "run_eval_sync"]
+
+_FLUSH_EVERY_S = 0.2
+_FLUSH_ROWS = 500
+
+
+@dataclass(slots=True)
+class Progress:
+    """Where a run stands, handed to the progress callback after each result."""
+
+    total: int
+    done: int = 0
+    passed: int = 0
+    errored: int = 0
+    cost: Decimal = Decimal(0)
+    judge_cost: Decimal = Decimal(0)
+    cache_hits: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.done if self.done else 0.0
+
+
+@dataclass(slots=True)
+class EvalRun:
+    """A finished (or interrupted) run: its id, status and summary."""
+
+    id: str
+    name: str
+    model: str
+    status: str
+    summary: dict[str, Any]
+    resumed: bool = False
+    reused_results: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def pass_rate(self) -> float:
+        return float(self.summary.get("pass_rate", 0.0))
+
+    @property
+    def threshold_met(self) -> bool:
+        return bool(self.summary.get("threshold_met", False))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.id,
+            "name": self.name,
+            "model": self.model,
+            "status": self.status,
+            "pass_rate": self.pass_rate,
+            "threshold_met": self.threshold_met,
+            "resumed": self.resumed,
+            "reused_results": self.reused_results,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "summary": self.summary,
+        }
+
+
+class _ResultWriter:
+    """Collects result rows and writes them in small batches off the event loop."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pending: list[dict[str, Any]] = []
+        self.written = 0
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._loop())
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= _FLUSH_ROWS:
+            self._wake.set()
+
+    async def _write(self) -> None:
+        batch, self.pending = self.pending, []
+        if batch:
+            await asyncio.to_thread(insert_eval_results, self.engine, batch)
+            self.written += len(batch)
+
+    async def _loop(self) -> None:
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), _FLUSH_EVERY_S)
+            self._wake.clear()
+            await self._write()
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        await self._write()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_.-]+", "-", name).strip("-")[:30] or "eval"
+
+
+def _case_data(case: EvalCase) -> dict[str, Any]:
+    return {
+        "input": case.input,
+        "expected": case.expected_properties,
+        "fields": case.fields,
+        "tags": list(case.tags),
+        "weight": case.weight,
+    }
+
+
+def _row(
+    run_id: str,
+    case: EvalCase,
+    epoch: int,
+    request: Request,
+    threshold: float,
+    response: Response | None,
+    score: Score | None,
+    error: str | None,
+) -> dict[str, Any]:
+    judge = score.judge if score is not None else None
+    errored = score is None or score.errored
+    usage = response.usage if response is not None else None
+    return {
+        "run_id": run_id,
+        "case_id": case.id,
+        "epoch": epoch,
+        "status": "error" if error is not None else "ok",
+        "prompt": request.messages[-1].content,
+        "case_data": _case_data(case),
+        "output": response.text if response is not None else None,
+        "score": None if errored or score is None else score.value,
+        "passed": not errored and score is not None and score.value >= threshold,
+        "errored": errored,
+        "scores": score.parts if score is not None else {},
+        "explanation": score.explanation if score is not None else None,
+        "error": error if error is not None else (score.explanation if errored and score else None),
+        "tags": list(case.tags),
+        "weight": case.weight,
+        "call_id": response.call_id if response is not None else None,
+        "cache_hit": bool(response is not None and response.cache_hit),
+        "duration_s": response.duration_s if response is not None else None,
+        "input_tokens": usage.input_tokens if usage is not None else 0,
+        "output_tokens": usage.output_tokens if usage is not None else 0,
+        "cost": response.cost if response is not None else None,
+        "judge_calls": judge.calls if judge is not None else 0,
+        "judge_input_tokens": judge.input_tokens if judge is not None else 0,
+        "judge_output_tokens": judge.output_tokens if judge is not None else 0,
+        "judge_cost": judge.cost if judge is not None else None,
+    }
+
+
+async def _one(
+    model: Model, suite: EvalSuite, run_id: str, case: EvalCase, epoch: int, request: Request
+) -> dict[str, Any]:
+    response: Response | None = None
+    with call_links(eval_run=run_id, sample_id=case.id, epoch=epoch):
+        try:
+            response = await model.generate(request)
+        except LlmlabError as exc:
+            return _row(run_id, case, epoch, request, suite.threshold, None, None, str(exc))
+        except Exception as exc:  # one broken case must not stop the run
+            message = f"{type(exc).__name__}: {exc}"
+            return _row(run_id, case, epoch, request, suite.threshold, None, None, message)
+        try:
+            score = await suite.scorer.score(response.text, case)
+        except LlmlabError:
+            raise
+        except Exception as exc:
+            score = Score.error(f"scorer raised {type(exc).__name__}: {exc}")
+    return _row(run_id, case, epoch, request, suite.threshold, response, score, None)
+
+
+def _update(progress: Progress, row: dict[str, Any]) -> None:
+    progress.done += 1
+    progress.passed += bool(row["passed"])
+    progress.errored += bool(row["errored"])
+    progress.cache_hits += bool(row["cache_hit"])
+    if row["cost"] is not None:
+        progress.cost += row["cost"]
+    if row["judge_cost"] is not None:
+        progress.judge_cost += row["judge_cost"]
+
+
+def _resolve_model(
+    name: str, db: str | None, cache: bool, limiter: AdaptiveLimiter, options: dict[str, Any]
+) -> Model:
+    managed = get_model(name, db=db, **options)
+    return managed.configured(cache=cache, limiter=limiter)
+
+
+def summarize_run(engine: Engine, run: dict[str, Any]) -> dict[str, Any]:
+    """The summary of a stored run, from its results."""
+    options = run.get("options") or {}
+    rows = get_eval_results(engine, run["id"])
+    return summarize(
+        rows,
+        reducer=str(options.get("reducer", "mean")),
+        threshold=float(run["threshold"]),
+        min_pass_rate=float(options.get("min_pass_rate", 1.0)),
+        epochs=int(run["epochs"]),
+        k=options.get("k"),
+        expected_results=int(run["n_cases"]) * int(run["epochs"]),
+    )
+
+
+async def run_eval(
+    suite: EvalSuite,
+    *,
+    model: str | Model | None = None,
+    concurrency: int = 10,
+    epochs: int | None = None,
+    cache: bool = True,
+    db: str | None = None,
+    resume: bool = True,
+    model_options: dict[str, Any] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> EvalRun:
+    """Run ``suite`` (resuming the newest unfinished identical run); returns its summary.
+
+    Args:
+        model: ``"provider/model"`` or a ``Model``; default the suite's, else LLMLAB_MODEL.
+        concurrency: most cases in flight (the adaptive limiter may lower it on 429s).
+        epochs: trials per case (default: the suite's).
+        cache: answer repeated identical requests from the response cache.
+        db: the store URL (default LLMLAB_DB).
+        resume: continue the newest unfinished run with the same fingerprint.
+        model_options: options for ``get_model`` (``base_url``, ``max_retries`` ...).
+        progress: called after each result.
+    """
+    if concurrency < 1:
+        raise InputError(f"concurrency must be at least 1, not {concurrency}")
+    n_epochs = epochs or suite.epochs
+    if n_epochs < 1:
+        raise InputError(f"epochs must be at least 1, not {n_epochs}")
+    if not suite.cases:
+        raise InputError(f"suite {suite.name!r} has no cases", path=suite.path)
+    model_name = (
+        model.full_name
+        if isinstance(model, Model)
+        else model or suite.model or default_model_name()
+    )
+    requests = [suite.request(case) for case in suite.cases]  # template errors fail here
+    suite.check_templates()
+    engine = get_engine(db)
+    extra = {
+        "reducer": suite.reducer,
+        "k": suite.k,
+        "cache": cache,
+        "min_pass_rate": suite.min_pass_rate,
+    }
+    fingerprint = suite.fingerprint(model=model_name, epochs=n_epochs, extra=extra)
+    existing = latest_unfinished_eval_run(engine, fingerprint) if resume else None
+    if existing is not None:
+        run_id = str(existing["id"])
+        done = await asyncio.to_thread(eval_result_keys, engine, run_id)
+    else:
+        now = datetime.now(UTC)
+        run_id = f"{_slug(suite.name)}-{now:%Y%m%d-%H%M%S}-{fingerprint[:6]}"
+        done = set()
+        create_eval_run(
+            engine,
+            {
+                "id": run_id,
+                "name": suite.name,
+                "fingerprint": fingerprint,
+                "model": model_name,
+                "started_at": now,
+                "n_cases": len(suite.cases),
+                "epochs": n_epochs,
+                "threshold": suite.threshold,
+                "suite_path": str(suite.path) if suite.path else None,
+                "suite": suite.spec or {"name": suite.name},
+                "options": {**extra, "concurrency": concurrency},
+            },
+        )
+    todo = [
+        (case, epoch, request)
+        for epoch in range(1, n_epochs + 1)
+        for case, request in zip(suite.cases, requests, strict=True)
+        if (case.id, epoch) not in done
+    ]
+    limiter = AdaptiveLimiter(initial=concurrency, max_limit=concurrency)
+    options = dict(model_options or {})
+    target = (
+        model.configured(cache=cache, limiter=limiter)
+        if isinstance(model, ManagedModel)
+        else model
+        if isinstance(model, Model)
+        else _resolve_model(model_name, db, cache, limiter, options)
+    )
+    judge: str | Model = suite.judge_model or target
+    if isinstance(judge, str):
+        judge = _resolve_model(judge, db, cache, limiter, {})
+    state = Progress(total=len(todo))
+    started = time.monotonic()
+    writer = _ResultWriter(engine)
+    work: Iterator[tuple[EvalCase, int, Request]] = iter(todo)
+
+    async def worker() -> None:
+        for case, epoch, request in work:
+            row = await _one(target, suite, run_id, case, epoch, request)
+            writer.add(row)
+            _update(state, row)
+            if progress is not None:
+                progress(state)
+
+    token = default_judge_model.set(judge)
+    status = "interrupted"
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(concurrency, len(todo))):
+                group.create_task(worker())
+        status = "finished"
+    finally:
+        default_judge_model.reset(token)
+        await asyncio.shield(writer.close())
+        await asyncio.to_thread(flush, db)
+        if not isinstance(model, Model):
+            await target.aclose()
+        if isinstance(judge, Model) and judge is not target and suite.judge_model:
+            await judge.aclose()
+        run_row = {
+            "id": run_id,
+            "options": {**extra},
+            "threshold": suite.threshold,
+            "epochs": n_epochs,
+            "n_cases": len(suite.cases),
+        }
+        summary = await asyncio.to_thread(summarize_run, engine, run_row)
+        await asyncio.to_thread(finish_eval_run, engine, run_id, status=status, summary=summary)
+    return EvalRun(
+        id=run_id,
+        name=suite.name,
+        model=model_name,
+        status=status,
+        summary=summary,
+        resumed=existing is not None,
+        reused_results=len(done),
+        elapsed_s=time.monotonic() - started,
+    )
+
+
+def run_eval_sync(suite: EvalSuite, **options: Any) -> EvalRun:
+    """``run_eval`` for scripts (not inside a running event loop)."""
+    return asyncio.run(run_eval(suite, **options))

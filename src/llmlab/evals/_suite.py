@@ -1,0 +1,214 @@
+"""Eval suites: dataset + prompt + model + scorers + threshold + trials.
+
+In YAML (the dataset path is relative to the file; the prompt and scorer parameters are
+Jinja2 templates over each case's fields)::
+
+    name: bench
+    prompt: "{{ input }}"
+    dataset: samples.jsonl
+    scorers:
+      - includes: "{{ target }}"
+
+or in Python: ``EvalSuite(name=..., prompt=..., cases=[...], scorers=[...])``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from llmlab._errors import InputError
+from llmlab.evals._case import EvalCase
+from llmlab.evals._combine import Weighted, as_scorer
+from llmlab.evals._dataset import load_dataset
+from llmlab.evals._registry import scorers_from_spec
+from llmlab.evals._score import Scorer, TemplatedScorer
+from llmlab.evals._template import render_text
+from llmlab.models import Request
+
+__all__ = ["EvalSuite", "Reducer", "SuiteSpec", "load_suite"]
+
+Reducer = Literal["mean", "median", "majority", "pass_at_k", "pass_hat_k"]
+
+
+class SuiteSpec(BaseModel):
+    """A suite file's fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    name: str
+    description: str = ""
+    prompt: str
+    system: str | None = None
+    dataset: str | list[dict[str, Any]]
+    scorers: list[Any] = Field(min_length=1)
+    model: str | None = None
+    judge_model: str | None = None
+    threshold: float = Field(default=0.7, ge=0, le=1)
+    """A case passes when its score reaches this."""
+    min_pass_rate: float = Field(default=1.0, ge=0, le=1)
+    """The run passes (exit 0) when this share of cases pass."""
+    epochs: int = Field(default=1, ge=1)
+    reducer: Reducer = "mean"
+    k: int | None = Field(default=None, ge=1)
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    seed: int | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class EvalSuite:
+    """A suite ready to run: its cases loaded and its scorers built."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        prompt: str | Callable[[EvalCase], str],
+        cases: Sequence[EvalCase | Mapping[str, Any]] | str | Path,
+        scorers: Sequence[Scorer | Callable[..., Any] | tuple[Any, float]] | Scorer,
+        system: str | None = None,
+        model: str | None = None,
+        judge_model: str | None = None,
+        threshold: float = 0.7,
+        min_pass_rate: float = 1.0,
+        epochs: int = 1,
+        reducer: Reducer = "mean",
+        k: int | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        spec: Mapping[str, Any] | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.prompt = prompt
+        self.system = system
+        self.cases = load_dataset(cases)
+        if isinstance(scorers, Scorer):
+            self.scorer = scorers if isinstance(scorers, Weighted) else Weighted([(scorers, 1.0)])
+        else:
+            parts = [s if isinstance(s, tuple) else (as_scorer(s), 1.0) for s in scorers]
+            self.scorer = Weighted(parts)
+        self.model = model
+        self.judge_model = judge_model
+        self.threshold = threshold
+        self.min_pass_rate = min_pass_rate
+        self.epochs = epochs
+        self.reducer: Reducer = reducer
+        self.k = k
+        self.request_options = dict(request_options or {})
+        self.tags = dict(tags or {})
+        self.spec = dict(spec) if spec is not None else None
+        self.path = path
+
+    @classmethod
+    def from_spec(cls, spec: SuiteSpec, *, base_dir: Path, path: Path | None = None) -> EvalSuite:
+        """Build a suite from parsed fields; relative paths are taken from ``base_dir``."""
+        dataset: Any = spec.dataset
+        if isinstance(dataset, str):
+            dataset = Path(dataset) if Path(dataset).is_absolute() else base_dir / dataset
+        options = {
+            key: value
+            for key, value in (
+                ("temperature", spec.temperature),
+                ("max_tokens", spec.max_tokens),
+                ("seed", spec.seed),
+            )
+            if value is not None
+        }
+        return cls(
+            name=spec.name,
+            prompt=spec.prompt,
+            system=spec.system,
+            cases=dataset,
+            scorers=scorers_from_spec(spec.scorers, base_dir=base_dir),
+            model=spec.model,
+            judge_model=spec.judge_model,
+            threshold=spec.threshold,
+            min_pass_rate=spec.min_pass_rate,
+            epochs=spec.epochs,
+            reducer=spec.reducer,
+            k=spec.k,
+            request_options=options,
+            tags=spec.tags,
+            spec=spec.model_dump(mode="json"),
+            path=path,
+        )
+
+    def request(self, case: EvalCase) -> Request:
+        """The request for one case: the prompt rendered over the case's fields."""
+        variables = case.variables()
+        if callable(self.prompt):
+            text = self.prompt(case)
+        else:
+            text = render_text(self.prompt, variables, case_id=case.id, where="prompt")
+        system = (
+            render_text(self.system, variables, case_id=case.id, where="system prompt")
+            if self.system
+            else None
+        )
+        tags = {"eval": self.name, **self.tags}
+        return Request.of(text, system=system, tags=tags, **self.request_options)
+
+    def check_templates(self) -> None:
+        """Render every case's parameters once, so a missing field fails before any call."""
+        templated = [s for s, _ in self.scorer.parts if isinstance(s, TemplatedScorer)]
+        for case in self.cases:
+            for scorer in templated:
+                scorer.resolve(case)
+
+    def fingerprint(self, *, model: str, epochs: int, extra: Mapping[str, Any]) -> str:
+        """A hash of everything that defines a run: suite, cases, model and options."""
+        digest = hashlib.sha256()
+        described: Any = self.spec
+        if described is None:
+            described = {
+                "name": self.name,
+                "prompt": self.prompt if isinstance(self.prompt, str) else repr(self.prompt),
+                "system": self.system,
+                "scorers": [(repr(s), w) for s, w in self.scorer.parts],
+                "threshold": self.threshold,
+                "reducer": self.reducer,
+                "options": self.request_options,
+            }
+        head = {"suite": described, "model": model, "epochs": epochs, "extra": dict(extra)}
+        digest.update(json.dumps(head, sort_keys=True, default=str).encode())
+        for case in self.cases:
+            digest.update(case.id.encode())
+            digest.update(json.dumps(case.variables(), sort_keys=True, default=str).encode())
+        return digest.hexdigest()
+
+
+def load_suite(path: str | Path) -> EvalSuite:
+    """Load a suite file (YAML)."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("suite file not found", path=file)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+        raise InputError(f"malformed YAML: {exc.problem}", path=file, line=line) from None
+    if not isinstance(data, dict):
+        raise InputError("a suite file is a mapping with name, prompt, dataset, scorers", path=file)
+    try:
+        spec = SuiteSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(suite)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise InputError(f"invalid suite: {problems}", path=file) from None
+    try:
+        return EvalSuite.from_spec(spec, base_dir=file.resolve().parent, path=file)
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        raise InputError(str(exc), path=file) from None

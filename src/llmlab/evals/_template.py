@@ -1,0 +1,119 @@
+"""Sandboxed, strict Jinja2 rendering of prompts and scorer parameters over case fields.
+
+Evals keeps its own small environment (rather than using ``llmlab.prompts``) because
+``prompts`` imports ``evals`` for offline A/B runs, never the reverse.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from llmlab._errors import TemplateError
+
+__all__ = ["is_template", "render_text", "render_value"]
+
+_ENV = ImmutableSandboxedEnvironment(
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+)
+# A parameter that is one expression and nothing else keeps the expression's type
+# (a list of key terms, a number), instead of its string form.
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
+_UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined")
+
+
+def is_template(text: str) -> bool:
+    """True when ``text`` holds Jinja2 syntax (otherwise it is used as it is)."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(source: str) -> jinja2.Template:
+    try:
+        return _ENV.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template does not parse: {exc.message} in {source!r}") from exc
+
+
+@functools.lru_cache(maxsize=512)
+def _compile_expression(expr: str) -> Any:
+    try:
+        return _ENV.compile_expression(expr, undefined_to_none=False)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"expression does not parse: {exc.message} in {expr!r}") from exc
+
+
+def _fail(exc: Exception, source: str, case_id: str | None, where: str) -> TemplateError:
+    case = f"case {case_id!r}: " if case_id is not None else ""
+    message = str(exc)
+    match = _UNDEFINED_NAME.search(message)
+    if match:
+        return TemplateError(
+            f"{case}{where} needs the variable {match.group(1)!r}, which the case lacks "
+            f"(template {source!r}); add the field to the dataset or fix the template"
+        )
+    return TemplateError(f"{case}{where} failed to render {source!r}: {message}")
+
+
+def render_text(
+    source: str,
+    variables: Mapping[str, Any],
+    *,
+    case_id: str | None = None,
+    where: str = "template",
+) -> str:
+    """Render ``source`` with ``variables``; a missing variable is a ``TemplateError``."""
+    if not is_template(source):
+        return source
+    template = _compile(source)
+    try:
+        return template.render(variables)
+    except jinja2.TemplateError as exc:
+        raise _fail(exc, source, case_id, where) from exc
+
+
+def render_value(
+    value: Any,
+    variables: Mapping[str, Any],
+    *,
+    case_id: str | None = None,
+    where: str = "parameter",
+) -> Any:
+    """Render a scorer parameter: strings are templates, lists and mappings recursively.
+
+    A string that is exactly one ``{{ expression }}`` yields the expression's value with
+    its type kept (``"{{ key_terms }}"`` gives the list).
+    """
+    if isinstance(value, str):
+        if not is_template(value):
+            return value
+        match = _SINGLE_EXPRESSION.match(value)
+        if match:
+            expression = _compile_expression(match.group("expr"))
+            try:
+                result = expression(**variables)
+            except jinja2.TemplateError as exc:
+                raise _fail(exc, value, case_id, where) from exc
+            if isinstance(result, jinja2.Undefined):
+                raise _fail(
+                    jinja2.UndefinedError(f"{result._undefined_name!r} is undefined"),
+                    value,
+                    case_id,
+                    where,
+                )
+            return result
+        return render_text(value, variables, case_id=case_id, where=where)
+    if isinstance(value, list):
+        return [render_value(v, variables, case_id=case_id, where=where) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: render_value(v, variables, case_id=case_id, where=where) for k, v in value.items()
+        }
+    return value

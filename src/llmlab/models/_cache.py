@@ -1,0 +1,73 @@
+"""Response cache: an identical request to the same model is answered from the store.
+
+The key is the sha256 of the canonical JSON of ``provider/model``, the messages and every
+parameter that changes the answer (temperature, max_tokens, stop, seed, JSON schema) plus
+an optional *trial* index: an eval that samples each case several times caches each trial
+separately, so repeated trials stay independent samples while a re-run is free. Tags are
+not part of the key (they label a call, they do not change it).
+
+The cache is off for ad-hoc calls; the eval runner turns it on
+(``model.configured(cache=True)``). A hit is recorded as a call with ``cache_hit=True`` and
+cost 0. Store reads and writes run in a worker thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any
+
+from llmlab.models._types import Request, Response
+from llmlab.store import cache_get, cache_put, get_engine
+
+__all__ = ["CACHE_FORMAT_VERSION", "ResponseCache", "cache_key"]
+
+CACHE_FORMAT_VERSION = 1
+
+
+def cache_key(model: str, request: Request, trial: int | None = None) -> str:
+    """The sha256 hex key of ``request`` sent to ``model`` (``provider/model``)."""
+    canonical = {
+        "model": model,
+        "messages": [[m.role, m.content] for m in request.messages],
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "stop": list(request.stop),
+        "seed": request.seed,
+        "json_schema": request.json_schema,
+        "trial": trial,
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ResponseCache:
+    """Responses kept in the store (table ``response_cache``), at ``url`` or LLMLAB_DB."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url
+
+    def _get(self, key: str) -> Response | None:
+        payload = cache_get(get_engine(self.url), key)
+        if payload is None or payload.get("version") != CACHE_FORMAT_VERSION:
+            return None
+        data: dict[str, Any] = dict(payload["response"])
+        return Response.model_validate(data)
+
+    def _put(self, key: str, response: Response) -> None:
+        payload = {
+            "version": CACHE_FORMAT_VERSION,
+            "response": response.model_dump(
+                mode="json", exclude={"call_id", "cost", "cost_status", "cache_hit"}
+            ),
+        }
+        cache_put(get_engine(self.url), key, response.provider, response.model, payload)
+
+    async def get(self, key: str) -> Response | None:
+        """The cached response for ``key``, or None."""
+        return await asyncio.to_thread(self._get, key)
+
+    async def put(self, key: str, response: Response) -> None:
+        """Keep ``response`` under ``key`` (the first one stored wins)."""
+        await asyncio.to_thread(self._put, key, response)

@@ -1,0 +1,468 @@
+"""The one call path: budget, cache, retries and timeout, pricing, recording.
+
+``get_model("provider/model", **options)`` returns a ``ManagedModel`` around the provider's
+bare ``Model``. Every call through it:
+
+1. reserves its worst-case cost against the budgets it falls under (a hard budget
+   without room refuses it: recorded as ``refused``, then ``BudgetExceeded``);
+2. answers from the response cache when the cache is on (recorded with ``cache_hit``,
+   cost 0);
+3. calls the provider under the retry policy and per-attempt timeout (and the adaptive
+   limiter, when one is attached);
+4. prices the usage, records the call (success or failure) through the batched recorder,
+   and settles the reservation with the real cost.
+
+Options of ``get_model`` that are fields of ``CallOptions`` (``max_retries``,
+``timeout_s``, ``cache``, ``db`` ...) configure this path; the others go to the provider.
+Provider clients hold HTTP connection pools bound to one event loop, so a managed model
+keeps one provider instance per loop (``generate_sync`` closes its own on the way out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Hashable
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from llmlab._errors import BudgetExceeded, ConfigError, ModelTimeout
+from llmlab.models._base import Model
+from llmlab.models._cache import ResponseCache, cache_key
+from llmlab.models._calllog import CallInProgress
+from llmlab.models._limiter import AdaptiveLimiter
+from llmlab.models._links import current_links
+from llmlab.models._registry import create_provider_model, default_model_name, split_model_name
+from llmlab.models._retry import RetryPolicy, with_retries
+from llmlab.models._types import Request, Response, TextDelta
+from llmlab.monitor import Reservation, record, reserve_budget
+from llmlab.pricing import max_cost, price_tokens
+
+__all__ = ["CallOptions", "ManagedModel", "close_models", "get_model"]
+
+log = logging.getLogger("llmlab.models")
+
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
+"""Output assumed for the budget's worst case when a request sets no ``max_tokens``."""
+_RATE_TOKENS = 1_000_000
+
+
+class CallOptions(BaseModel):
+    """How the managed call path treats a model's calls (the non-provider options).
+
+    Attributes:
+        max_retries: retries after the first attempt (default 4: up to 5 attempts).
+        timeout_s: limit for one attempt, seconds (None: none).
+        base_delay_s, max_delay_s: exponential backoff with full jitter.
+        max_retry_after_s: the longest server Retry-After honoured.
+        cache: answer identical requests from the response cache (off by default).
+        db: the store for records, cache and budgets (default: LLMLAB_DB).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_retries: int = Field(default=4, ge=0)
+    timeout_s: float | None = Field(default=120.0, gt=0)
+    base_delay_s: float = Field(default=0.5, ge=0)
+    max_delay_s: float = Field(default=30.0, ge=0)
+    max_retry_after_s: float = Field(default=60.0, ge=0)
+    cache: bool = False
+    db: str | None = None
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_retries=self.max_retries,
+            timeout_s=self.timeout_s,
+            base_delay_s=self.base_delay_s,
+            max_delay_s=self.max_delay_s,
+            max_retry_after_s=self.max_retry_after_s,
+        )
+
+
+class _ProviderPool:
+    """One provider ``Model`` per event loop (one in all, if it is not loop-bound)."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self._name = name
+        self._options = options
+        first = create_provider_model(name, **options)  # fails early on a bad key or option
+        self.kind = first
+        self._spare: Model | None = first
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Model] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self) -> Model:
+        if not self.kind.loop_bound:
+            if self._spare is None:
+                self._spare = create_provider_model(self._name, **self._options)
+            return self._spare
+        loop = asyncio.get_running_loop()
+        model = self._by_loop.get(loop)
+        if model is None:
+            if self._spare is not None:
+                model, self._spare = self._spare, None
+            else:
+                model = create_provider_model(self._name, **self._options)
+            self._by_loop[loop] = model
+        return model
+
+    async def aclose(self) -> None:
+        """Close the instance serving the running loop (and an unused one)."""
+        models: list[Model] = []
+        if self._spare is not None:
+            models.append(self._spare)
+            self._spare = None
+        loop = asyncio.get_running_loop()
+        current = self._by_loop.pop(loop, None)
+        if current is not None:
+            models.append(current)
+        for model in models:
+            await model.aclose()
+
+
+class ManagedModel(Model):
+    """A provider model behind llmlab's call path (see the module docstring)."""
+
+    supports_streaming = True
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        provider_options: dict[str, Any] | None = None,
+        options: CallOptions | None = None,
+    ) -> None:
+        provider, model = split_model_name(name)
+        super().__init__(provider, model)
+        self.options = options or CallOptions()
+        self.policy = self.options.retry_policy
+        self._pool = _ProviderPool(name, dict(provider_options or {}))
+        self.supports_json_schema = self._pool.kind.supports_json_schema
+        self.loop_bound = self._pool.kind.loop_bound
+        self.cache: ResponseCache | None = (
+            ResponseCache(self.options.db) if self.options.cache else None
+        )
+        self.limiter: AdaptiveLimiter | None = None
+        self._rates: tuple[Decimal, Decimal] | None = None
+        self._rates_known = False
+
+    @property
+    def provider_model(self) -> Model:
+        """The bare provider model serving the running event loop."""
+        return self._pool.get()
+
+    def configured(
+        self,
+        *,
+        cache: bool | None = None,
+        limiter: AdaptiveLimiter | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> ManagedModel:
+        """A copy sharing this model's provider clients, with the cache turned on or off,
+        an adaptive limiter attached, or another retry policy (the eval runner uses it)."""
+        clone = object.__new__(ManagedModel)
+        clone.__dict__.update(self.__dict__)
+        if cache is not None:
+            clone.cache = ResponseCache(self.options.db) if cache else None
+        if limiter is not None:
+            clone.limiter = limiter
+        if policy is not None:
+            clone.policy = policy
+        return clone
+
+    # --- the call path --------------------------------------------------------------------
+
+    async def generate(self, request: Request) -> Response:
+        """Answer ``request`` through the managed path; see the module docstring."""
+        start = time.perf_counter()
+        call = CallInProgress(self.provider, self.name, request, streamed=False)
+        reservation = self._reserve(call, request, start)
+        key: str | None = None
+        hit: Response | None = None
+        try:
+            if self.cache is not None:
+                key = cache_key(self.full_name, request, current_links().epoch)
+                hit = await self._cache_get(key)
+            if hit is None:
+                response, call.attempts = await with_retries(
+                    functools.partial(self._attempt, request),
+                    self.policy,
+                    provider=self.provider,
+                    model=self.name,
+                )
+        except BaseException as exc:
+            self._fail(call, exc, start, reservation)
+            raise
+        if hit is not None:
+            return self._succeed(call, hit, start, reservation, cache_hit=True)
+        if key is not None:
+            await self._cache_put(key, response)
+        return self._succeed(call, response, start, reservation)
+
+    async def stream(self, request: Request) -> AsyncIterator[TextDelta | Response]:
+        """Stream ``request``: text pieces as they come, then the recorded ``Response``.
+
+        Retries happen only before the first piece; once text has been yielded a failure
+        ends the stream (recorded, then raised). ``timeout_s`` limits each wait for the
+        next piece.
+        """
+        start = time.perf_counter()
+        call = CallInProgress(self.provider, self.name, request, streamed=True)
+        reservation = self._reserve(call, request, start)
+        response: Response | None = None
+        key: str | None = None
+        try:
+            hit: Response | None = None
+            if self.cache is not None:
+                key = cache_key(self.full_name, request, current_links().epoch)
+                hit = await self._cache_get(key)
+            if hit is not None:
+                response = hit
+                if hit.text:
+                    call.ttft_s = time.perf_counter() - start
+                    yield TextDelta(text=hit.text)
+            else:
+                (pieces, first), call.attempts = await with_retries(
+                    functools.partial(self._open_stream, request),
+                    self.policy,
+                    provider=self.provider,
+                    model=self.name,
+                )
+                async with _closing(pieces):
+                    item = first
+                    while not isinstance(item, Response):
+                        if item.text and call.ttft_s is None:
+                            call.ttft_s = time.perf_counter() - start
+                        yield item
+                        item = await self._next_piece(pieces)
+                    response = item
+        except BaseException as exc:
+            self._fail(call, exc, start, reservation)
+            raise
+        if hit is not None:
+            yield self._succeed(call, hit, start, reservation, cache_hit=True)
+            return
+        if key is not None:
+            await self._cache_put(key, response)
+        # Recorded before it is handed over, so a consumer that stops here loses nothing.
+        yield self._succeed(call, response, start, reservation)
+
+    async def _attempt(self, request: Request) -> Response:
+        model = self._pool.get()
+        if self.limiter is None:
+            return await model.generate(request)
+        async with self.limiter.slot():
+            return await model.generate(request)
+
+    async def _open_stream(
+        self, request: Request
+    ) -> tuple[AsyncIterator[TextDelta | Response], TextDelta | Response]:
+        pieces = aiter(self._pool.get().stream(request))
+        try:
+            if self.limiter is None:
+                first = await anext(pieces)
+            else:
+                async with self.limiter.slot():
+                    first = await anext(pieces)
+        except BaseException:
+            await _aclose(pieces)
+            raise
+        return pieces, first
+
+    async def _next_piece(
+        self, pieces: AsyncIterator[TextDelta | Response]
+    ) -> TextDelta | Response:
+        timeout = self.policy.timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                return await anext(pieces)
+        except TimeoutError:
+            raise ModelTimeout(
+                f"{self.full_name}: stream stalled for {timeout:g} s",
+                provider=self.provider,
+                model=self.name,
+                retryable=False,
+                error_type="timeout",
+            ) from None
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    def _worst_case(self, request: Request) -> Decimal | None:
+        """The most this request can cost, from per-token rates looked up once per model."""
+        if not self._rates_known:
+            input_rate = max_cost(self.provider, self.name, _RATE_TOKENS, 0)
+            output_rate = max_cost(self.provider, self.name, 0, _RATE_TOKENS)
+            self._rates = (
+                None
+                if input_rate is None or output_rate is None
+                else (input_rate / _RATE_TOKENS, output_rate / _RATE_TOKENS)
+            )
+            self._rates_known = True
+        if self._rates is None:
+            return None
+        # About 4 characters a token; the +1 covers short prompts and message framing.
+        input_tokens = sum(len(m.content) for m in request.messages) // 4 + len(request.messages)
+        output_tokens = request.max_tokens or DEFAULT_MAX_OUTPUT_TOKENS
+        return self._rates[0] * input_tokens + self._rates[1] * output_tokens
+
+    def _reserve(self, call: CallInProgress, request: Request, start: float) -> Reservation:
+        try:
+            return reserve_budget(
+                self.provider,
+                self.name,
+                request.tags,
+                current_links().prompt_name,
+                self._worst_case(request),
+                url=self.options.db,
+            )
+        except BudgetExceeded as exc:
+            record(call.failed(exc, time.perf_counter() - start, refused=True), self.options.db)
+            raise
+
+    def _succeed(
+        self,
+        call: CallInProgress,
+        response: Response,
+        start: float,
+        reservation: Reservation,
+        *,
+        cache_hit: bool = False,
+    ) -> Response:
+        duration = time.perf_counter() - start
+        response.duration_s = duration
+        response.call_id = call.id
+        if call.ttft_s is not None:
+            response.ttft_s = call.ttft_s
+        if cache_hit:
+            response.cache_hit = True
+            response.cost = Decimal(0)
+            response.cost_status = "priced"
+            source: str | None = "response cache"
+            currency = "USD"
+        else:
+            usage = response.usage
+            quote = price_tokens(
+                self.provider,
+                self.name,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                at=call.started_at,
+            )
+            response.cost = quote.cost
+            response.cost_status = quote.status
+            source, currency = quote.source, quote.currency
+        record(
+            call.succeeded(response, duration, price_source=source, currency=currency),
+            self.options.db,
+        )
+        _settle(reservation, response.cost)
+        return response
+
+    def _fail(
+        self, call: CallInProgress, exc: BaseException, start: float, reservation: Reservation
+    ) -> None:
+        record(call.failed(exc, time.perf_counter() - start), self.options.db)
+        _settle(reservation, None)
+
+    async def _cache_get(self, key: str) -> Response | None:
+        assert self.cache is not None
+        try:
+            return await self.cache.get(key)
+        except Exception as exc:  # a broken cache must not break the call
+            log.warning("response cache lookup failed (%s); calling the model", exc)
+            return None
+
+    async def _cache_put(self, key: str, response: Response) -> None:
+        assert self.cache is not None
+        try:
+            await self.cache.put(key, response)
+        except Exception as exc:
+            log.warning("response cache write failed: %s", exc)
+
+    async def aclose(self) -> None:
+        """Close the provider client serving the running loop (a later call opens a new one)."""
+        await self._pool.aclose()
+
+    def __repr__(self) -> str:
+        return f"<ManagedModel {self.full_name}>"
+
+
+def _settle(reservation: Reservation, cost: Decimal | None) -> None:
+    if not reservation.active:
+        return
+    try:
+        reservation.settle(cost)
+    except Exception:  # the call is done; a ledger failure is logged, not raised at the user
+        log.exception("could not settle the budget reservation %s", reservation.id)
+
+
+async def _aclose(pieces: AsyncIterator[Any]) -> None:
+    close = getattr(pieces, "aclose", None)
+    if close is not None:
+        await close()
+
+
+class _closing:
+    """``async with``: close an async generator on the way out (early exit or error)."""
+
+    def __init__(self, pieces: AsyncIterator[Any]) -> None:
+        self._pieces = pieces
+
+    async def __aenter__(self) -> AsyncIterator[Any]:
+        return self._pieces
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await _aclose(self._pieces)
+
+
+# --- get_model ------------------------------------------------------------------------------
+
+_models: dict[Hashable, ManagedModel] = {}
+_CALL_FIELDS = frozenset(CallOptions.model_fields)
+
+
+def get_model(name: str | None = None, /, **options: Any) -> ManagedModel:
+    """The managed model for ``"provider/model"`` (default: LLMLAB_MODEL or local/smollm2).
+
+    Options that are ``CallOptions`` fields configure the call path; the rest go to the
+    provider (``base_url``, ``api_key``, ``http_client="aiohttp"`` ...). Instances are
+    cached per name and options, so SDK clients are reused.
+
+    Raises:
+        UnknownModelError: no provider serves the name.
+        ConfigError: a key is missing or an option is wrong.
+    """
+    name = name or default_model_name()
+    try:
+        key: Hashable | None = (name, tuple(sorted(options.items())))
+        hash(key)
+    except TypeError:  # an unhashable option (a function): not cached
+        key = None
+    if key is not None:
+        cached = _models.get(key)
+        if cached is not None:
+            return cached
+    try:
+        call_options = CallOptions(**{k: v for k, v in options.items() if k in _CALL_FIELDS})
+    except ValueError as exc:  # pydantic's ValidationError
+        raise ConfigError(f"{name}: bad call options: {exc}") from exc
+    provider_options = {k: v for k, v in options.items() if k not in _CALL_FIELDS}
+    model = ManagedModel(name, provider_options=provider_options, options=call_options)
+    if key is not None:
+        _models[key] = model
+    return model
+
+
+async def close_models() -> None:
+    """Close the provider clients that cached models hold for the running loop."""
+    for model in list(_models.values()):
+        await model.aclose()

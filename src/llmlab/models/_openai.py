@@ -1,0 +1,223 @@
+"""``openai/<model>`` and ``openai-compatible/<model>`` through the official async SDK.
+
+``openai/`` reads OPENAI_API_KEY and honours OPENAI_BASE_URL. ``openai-compatible/``
+serves vLLM, the llama.cpp server, Ollama and the like: its base URL comes from the
+``base_url`` option, else LLMLAB_OPENAI_COMPATIBLE_BASE_URL, else OPENAI_BASE_URL; its key
+is optional (``api_key`` option or LLMLAB_OPENAI_COMPATIBLE_API_KEY; OPENAI_API_KEY is
+deliberately *not* sent to a third-party server).
+
+Usage: ``prompt_tokens`` already includes cached tokens, so it is our ``input_tokens``
+as is; ``prompt_tokens_details.cached_tokens`` is the cache-read part and
+``completion_tokens_details.reasoning_tokens`` the reasoning part of the output.
+The SDK's own retries are off (``max_retries=0``): llmlab retries itself.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import openai
+from pydantic import BaseModel, ConfigDict
+
+from llmlab._errors import ConfigError
+from llmlab.models._base import Model
+from llmlab.models._redact import register_secret
+from llmlab.models._sdk_errors import map_sdk_error
+from llmlab.models._types import Request, Response, TextDelta, Usage
+
+__all__ = ["OpenAIModel", "OpenAIOptions", "create_openai", "create_openai_compatible"]
+
+_NO_KEY = "no-key"  # the SDK insists on some key; keyless servers ignore it
+
+
+class OpenAIOptions(BaseModel):
+    """Options of ``openai/`` and ``openai-compatible/`` models.
+
+    Attributes:
+        api_key: overrides the key from the environment.
+        base_url: overrides the endpoint (``http://127.0.0.1:8000/v1``).
+        http_client: ``"httpx"`` (the SDK default) or ``"aiohttp"`` (the SDK's
+            ``DefaultAioHttpClient``, faster under high concurrency).
+        organization: the OpenAI organization id.
+        max_tokens_param: which request field carries ``Request.max_tokens``; OpenAI's
+            own API wants ``max_completion_tokens``, most compatible servers ``max_tokens``.
+        stream_usage: ask for usage in streams (``stream_options.include_usage``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_key: str | None = None
+    base_url: str | None = None
+    http_client: Literal["httpx", "aiohttp"] = "httpx"
+    organization: str | None = None
+    max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None
+    stream_usage: bool = True
+
+
+def _usage(raw: Any) -> tuple[Usage, bool]:
+    if raw is None:
+        return Usage(), False
+    prompt_details = getattr(raw, "prompt_tokens_details", None)
+    completion_details = getattr(raw, "completion_tokens_details", None)
+    return (
+        Usage(
+            input_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
+            output_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
+            cache_read_tokens=int(getattr(prompt_details, "cached_tokens", 0) or 0),
+            cache_write_tokens=int(getattr(prompt_details, "cache_write_tokens", 0) or 0),
+            reasoning_tokens=int(getattr(completion_details, "reasoning_tokens", 0) or 0),
+        ),
+        True,
+    )
+
+
+class OpenAIModel(Model):
+    """A chat model behind the OpenAI Chat Completions API."""
+
+    supports_streaming = True
+    supports_json_schema = True
+
+    def __init__(
+        self,
+        provider: str,
+        name: str,
+        *,
+        api_key: str,
+        base_url: str | None,
+        options: OpenAIOptions,
+    ) -> None:
+        super().__init__(provider, name)
+        self.base_url = base_url
+        self._options = options
+        self._max_tokens_param = options.max_tokens_param or (
+            "max_completion_tokens" if provider == "openai" else "max_tokens"
+        )
+        http_client = openai.DefaultAioHttpClient() if options.http_client == "aiohttp" else None
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            organization=options.organization,
+            max_retries=0,
+            http_client=http_client,
+        )
+
+    def _params(self, request: Request) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": self.name,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            params[self._max_tokens_param] = request.max_tokens
+        if request.stop:
+            params["stop"] = list(request.stop)
+        if request.seed is not None:
+            params["seed"] = request.seed
+        if request.json_schema is not None:
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "response", "schema": request.json_schema},
+            }
+        return params
+
+    async def generate(self, request: Request) -> Response:
+        start = time.perf_counter()
+        try:
+            completion: Any = await self._client.chat.completions.create(**self._params(request))
+            choices = completion.choices or []
+            choice = choices[0] if choices else None
+            text = (choice.message.content or "") if choice is not None else ""
+            finish = choice.finish_reason if choice is not None else None
+            usage, reported = _usage(getattr(completion, "usage", None))
+        except Exception as exc:
+            raise map_sdk_error(exc, openai, self.provider, self.name) from exc
+        return Response(
+            text=text,
+            finish_reason=finish,
+            usage=usage,
+            usage_reported=reported,
+            provider=self.provider,
+            model=getattr(completion, "model", None) or self.name,
+            duration_s=time.perf_counter() - start,
+        )
+
+    async def stream(self, request: Request) -> AsyncIterator[TextDelta | Response]:
+        start = time.perf_counter()
+        params = self._params(request)
+        params["stream"] = True
+        if self._options.stream_usage:
+            params["stream_options"] = {"include_usage": True}
+        parts: list[str] = []
+        ttft: float | None = None
+        finish: str | None = None
+        resolved = self.name
+        usage, reported = Usage(), False
+        try:
+            stream: Any = await self._client.chat.completions.create(**params)
+            async with stream:
+                async for chunk in stream:
+                    resolved = getattr(chunk, "model", None) or resolved
+                    if chunk.usage is not None:
+                        usage, reported = _usage(chunk.usage)
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    finish = choice.finish_reason or finish
+                    text = choice.delta.content if choice.delta is not None else None
+                    if text:
+                        if ttft is None:
+                            ttft = time.perf_counter() - start
+                        parts.append(text)
+                        yield TextDelta(text=text)
+        except Exception as exc:
+            raise map_sdk_error(exc, openai, self.provider, self.name) from exc
+        yield Response(
+            text="".join(parts),
+            finish_reason=finish,
+            usage=usage,
+            usage_reported=reported,
+            provider=self.provider,
+            model=resolved,
+            duration_s=time.perf_counter() - start,
+            ttft_s=ttft,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def create_openai(model_name: str, /, **options: Any) -> OpenAIModel:
+    """Factory of ``openai/<model>`` (the ``llmlab.providers`` entry point)."""
+    opts = OpenAIOptions(**options)
+    api_key = opts.api_key or os.environ.get("OPENAI_API_KEY")
+    if not api_key:
+        raise ConfigError(
+            f"openai/{model_name}: OPENAI_API_KEY is not set; export it, or pass api_key=..."
+        )
+    register_secret(api_key)
+    base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    return OpenAIModel("openai", model_name, api_key=api_key, base_url=base_url, options=opts)
+
+
+def create_openai_compatible(model_name: str, /, **options: Any) -> OpenAIModel:
+    """Factory of ``openai-compatible/<model>`` (vLLM, llama.cpp server, Ollama ...)."""
+    opts = OpenAIOptions(**options)
+    base_url = (
+        opts.base_url
+        or os.environ.get("LLMLAB_OPENAI_COMPATIBLE_BASE_URL")
+        or os.environ.get("OPENAI_BASE_URL")
+    )
+    if not base_url:
+        raise ConfigError(
+            f"openai-compatible/{model_name}: no base URL; set LLMLAB_OPENAI_COMPATIBLE_BASE_URL "
+            "(for example http://127.0.0.1:8000/v1) or pass base_url=..."
+        )
+    api_key = opts.api_key or os.environ.get("LLMLAB_OPENAI_COMPATIBLE_API_KEY") or _NO_KEY
+    register_secret(api_key)
+    return OpenAIModel(
+        "openai-compatible", model_name, api_key=api_key, base_url=base_url, options=opts
+    )

@@ -1,0 +1,253 @@
+"""``provider/model`` names and the providers that serve them.
+
+Providers are plugins: an entry point in the group ``llmlab.providers`` names a factory
+``(model_name, **options) -> Model``. The built-in providers go through the same
+mechanism: they are declared in llmlab's own ``pyproject.toml``, and the same entry points
+are also built in here so that a source checkout without installed metadata works.
+A third-party package adds one with::
+
+    [project.entry-points."llmlab.providers"]
+    myprovider = "my_package.llmlab_provider:create"
+
+Factories are imported lazily, on the first model of that provider, so a provider whose
+optional dependency is missing (``local`` needs llama-cpp-python) costs nothing until
+used, and then fails with a ``ConfigError`` that says which extra to install.
+A factory may carry a ``provider_info`` attribute (a ``ProviderInfo``) for
+``llmlab models list``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, cast
+
+from llmlab._errors import ConfigError, UnknownModelError
+from llmlab.models._base import Model, ModelFactory
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ENTRY_POINT_GROUP",
+    "ProviderInfo",
+    "create_provider_model",
+    "default_model_name",
+    "provider_infos",
+    "provider_names",
+    "register_provider",
+    "split_model_name",
+]
+
+log = logging.getLogger("llmlab.models")
+
+ENTRY_POINT_GROUP = "llmlab.providers"
+DEFAULT_MODEL = "local/smollm2"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    """What ``llmlab models list`` says about a provider."""
+
+    name: str
+    description: str = ""
+    key_env_vars: tuple[str, ...] = ()
+    """Environment variables holding its key (any one set is enough)."""
+    example_models: tuple[str, ...] = ()
+    extra: str | None = None
+    """The llmlab extra that installs its dependencies, if any."""
+    key_required: bool = True
+
+
+_BUILTIN: dict[str, tuple[str, ProviderInfo]] = {
+    "local": (
+        "llmlab.models._local:create",
+        ProviderInfo(
+            "local",
+            "embedded llama.cpp model, offline (the default)",
+            example_models=("smollm2",),
+            extra="local",
+            key_required=False,
+        ),
+    ),
+    "openai": (
+        "llmlab.models._openai:create_openai",
+        ProviderInfo(
+            "openai",
+            "OpenAI Chat Completions (OPENAI_BASE_URL honoured)",
+            key_env_vars=("OPENAI_API_KEY",),
+            example_models=("gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"),
+        ),
+    ),
+    "anthropic": (
+        "llmlab.models._anthropic:create_anthropic",
+        ProviderInfo(
+            "anthropic",
+            "Anthropic Messages API (ANTHROPIC_BASE_URL honoured)",
+            key_env_vars=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
+            example_models=("claude-haiku-4-5", "claude-sonnet-4-5"),
+        ),
+    ),
+    "openai-compatible": (
+        "llmlab.models._openai:create_openai_compatible",
+        ProviderInfo(
+            "openai-compatible",
+            "any OpenAI-compatible server: vLLM, llama.cpp server, Ollama "
+            "(base URL: LLMLAB_OPENAI_COMPATIBLE_BASE_URL)",
+            key_env_vars=("LLMLAB_OPENAI_COMPATIBLE_API_KEY",),
+            example_models=("Qwen/Qwen2.5-7B-Instruct", "llama3.2"),
+            key_required=False,
+        ),
+    ),
+    "scripted": (
+        "llmlab.models._scripted:create_scripted",
+        ProviderInfo(
+            "scripted",
+            "deterministic test double: queued replies or a function",
+            example_models=("default",),
+            key_required=False,
+        ),
+    ),
+}
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entry_points: dict[str, EntryPoint] | None = None
+        self._factories: dict[str, ModelFactory] = {}
+        self._infos: dict[str, ProviderInfo] = {}
+
+    def _discover(self) -> dict[str, EntryPoint]:
+        if self._entry_points is None:
+            with self._lock:
+                if self._entry_points is None:
+                    found = {
+                        name: EntryPoint(name, value, ENTRY_POINT_GROUP)
+                        for name, (value, _) in _BUILTIN.items()
+                    }
+                    for ep in entry_points(group=ENTRY_POINT_GROUP):
+                        builtin = found.get(ep.name)
+                        if builtin is not None and builtin.value != ep.value:
+                            log.warning(
+                                "provider %r from entry point %s replaces the built-in one",
+                                ep.name,
+                                ep.value,
+                            )
+                        found[ep.name] = ep
+                    self._entry_points = found
+        return self._entry_points
+
+    def names(self) -> list[str]:
+        return sorted(set(self._discover()) | set(self._factories))
+
+    def register(self, name: str, factory: ModelFactory, info: ProviderInfo | None) -> None:
+        with self._lock:
+            self._factories[name] = factory
+            if info is not None:
+                self._infos[name] = info
+
+    def info(self, name: str) -> ProviderInfo:
+        if name in self._infos:
+            return self._infos[name]
+        if name in _BUILTIN and self._discover()[name].value == _BUILTIN[name][0]:
+            return _BUILTIN[name][1]
+        factory_info = getattr(self._factories.get(name), "provider_info", None)
+        if isinstance(factory_info, ProviderInfo):
+            return factory_info
+        ep = self._discover().get(name)
+        return ProviderInfo(name, f"plugin ({ep.value})" if ep is not None else "registered")
+
+    def factory(self, name: str) -> ModelFactory | None:
+        factory = self._factories.get(name)
+        if factory is not None:
+            return factory
+        ep = self._discover().get(name)
+        if ep is None:
+            return None
+        try:
+            loaded = ep.load()
+        except ImportError as exc:
+            raise _load_error(name, ep.value, exc) from exc
+        if not callable(loaded):
+            raise ConfigError(
+                f"provider {name!r}: entry point {ep.value} is not callable; it must name a "
+                "factory (model_name, **options) -> Model"
+            )
+        factory = cast(ModelFactory, loaded)
+        with self._lock:
+            self._factories.setdefault(name, factory)
+        return factory
+
+
+def _load_error(name: str, value: str, exc: ImportError) -> ConfigError:
+    info = _BUILTIN.get(name, (None, None))[1]
+    if info is not None and info.extra:
+        return ConfigError(
+            f"provider {name!r} needs the {info.extra!r} extra: pip install 'llmlab[{info.extra}]' "
+            f"({type(exc).__name__}: {exc})"
+        )
+    return ConfigError(f"provider {name!r} (entry point {value}) could not be imported: {exc}")
+
+
+_registry = _Registry()
+
+
+def register_provider(
+    name: str, factory: ModelFactory, *, info: ProviderInfo | None = None
+) -> None:
+    """Register a provider in code, as an entry point would (replaces one of the same name)."""
+    if not name or "/" in name:
+        raise ConfigError(f"provider name {name!r} must be non-empty and contain no '/'")
+    _registry.register(name, factory, info)
+
+
+def provider_names() -> list[str]:
+    """Every provider known: built-in, installed entry points, registered in code."""
+    return _registry.names()
+
+
+def provider_infos() -> list[ProviderInfo]:
+    """``ProviderInfo`` of every known provider, by name."""
+    return [_registry.info(name) for name in _registry.names()]
+
+
+def default_model_name() -> str:
+    """LLMLAB_MODEL, else ``local/smollm2``."""
+    return os.environ.get("LLMLAB_MODEL") or DEFAULT_MODEL
+
+
+def split_model_name(name: str) -> tuple[str, str]:
+    """``"provider/model"`` → ``("provider", "model")``; the model part may hold slashes."""
+    provider, sep, model = name.partition("/")
+    if not sep or not provider or not model:
+        known = provider_names()
+        raise UnknownModelError(
+            name,
+            candidates=[f"{p}/{name.strip('/')}" for p in known if p != "scripted"][:4],
+            hint="model names are provider/model; providers: " + ", ".join(known),
+        )
+    return provider, model
+
+
+def create_provider_model(name: str, **options: Any) -> Model:
+    """A bare provider ``Model`` for ``"provider/model"`` (no retries, recording, pricing)."""
+    provider, model = split_model_name(name)
+    factory = _registry.factory(provider)
+    if factory is None:
+        raise UnknownModelError(
+            name,
+            hint=f"unknown provider {provider!r}; known providers: {_joined(provider_names())}",
+        )
+    try:
+        return factory(model, **options)
+    except ImportError as exc:
+        raise _load_error(provider, provider, exc) from exc
+    except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(f"{name}: bad options {sorted(options)}: {exc}") from exc
+
+
+def _joined(names: Iterable[str]) -> str:
+    return ", ".join(names)

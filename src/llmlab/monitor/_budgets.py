@@ -1,0 +1,371 @@
+"""Budgets: reserve a call's worst-case cost before it runs, settle the real cost after.
+
+A budget has a scope (``all``, ``model``, ``provider``, ``prompt``, or ``tag`` KEY=VALUE),
+a period (``hour``, ``day``, ``month``, or ``total`` — the budget's whole life, e.g. one
+run) and a limit in dollars. A *hard* budget refuses a call that could take spent +
+outstanding reservations past the limit (:class:`~llmlab.BudgetExceeded`); a *soft* one
+only alerts. The check is atomic across threads and processes (see ``llmlab.store``).
+
+With no budgets defined, :func:`reserve_budget` touches no database: the budget list is
+cached in-process for a few seconds and refreshed when budgets change here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from sqlalchemy import Engine
+
+from llmlab._errors import BudgetExceeded, InputError, NotFoundError
+from llmlab.monitor._alerts import budget_threshold_alerts
+from llmlab.store import get_engine
+from llmlab.store._monitor import (
+    BudgetRow,
+    LedgerEntry,
+    delete_budget,
+    list_budgets,
+    read_usage,
+    release_stale_reservations,
+    reserve_ledger,
+    settle_ledger,
+    upsert_budget,
+)
+
+__all__ = [
+    "Budget",
+    "BudgetStatus",
+    "Period",
+    "Reservation",
+    "Scope",
+    "budget_status",
+    "list_budget_definitions",
+    "period_key",
+    "remove_budget",
+    "reserve_budget",
+    "set_budget",
+]
+
+log = logging.getLogger("llmlab.monitor")
+
+Scope = Literal["all", "model", "provider", "prompt", "tag"]
+Period = Literal["hour", "day", "month", "total"]
+SCOPES: tuple[str, ...] = ("all", "model", "provider", "prompt", "tag")
+PERIODS: tuple[str, ...] = ("hour", "day", "month", "total")
+NANO = Decimal("1e-9")
+CACHE_TTL_S = 2.0
+# A reservation older than this belongs to a process that died mid-call.
+STALE_RESERVATION = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A budget as the API and CLI show it."""
+
+    name: str
+    scope: str
+    scope_key: str | None
+    scope_value: str | None
+    period: str
+    limit: Decimal
+    hard: bool
+    thresholds: tuple[float, ...]
+
+    def matches(
+        self, provider: str, model: str, tags: Mapping[str, str], prompt_name: str | None
+    ) -> bool:
+        """Whether a call with these attributes counts against this budget."""
+        if self.scope == "all":
+            return True
+        if self.scope == "model":
+            return self.scope_value in (model, f"{provider}/{model}")
+        if self.scope == "provider":
+            return self.scope_value == provider
+        if self.scope == "prompt":
+            return prompt_name is not None and self.scope_value == prompt_name
+        return self.scope_key is not None and tags.get(self.scope_key) == self.scope_value
+
+    @property
+    def scope_label(self) -> str:
+        """``all``, ``model=openai/gpt-4o``, ``tag:user=alice`` ..."""
+        if self.scope == "all":
+            return "all"
+        if self.scope == "tag":
+            return f"tag:{self.scope_key}={self.scope_value}"
+        return f"{self.scope}={self.scope_value}"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """A budget with its spend in the current period."""
+
+    budget: Budget
+    period_key: str
+    spent: Decimal
+    reserved: Decimal
+
+    @property
+    def used_fraction(self) -> float:
+        """(spent + reserved) / limit."""
+        return float((self.spent + self.reserved) / self.budget.limit)
+
+
+@dataclass(slots=True)
+class Reservation:
+    """Money held for one call; :meth:`settle` it with the real cost, or :meth:`release`."""
+
+    id: str
+    url: str | None = None
+    entries: tuple[LedgerEntry, ...] = ()
+    _done: bool = field(default=False, repr=False)
+
+    @property
+    def active(self) -> bool:
+        """False when no budget applied (nothing to settle)."""
+        return bool(self.entries) and not self._done
+
+    def settle(self, actual_cost: Decimal | None) -> None:
+        """Replace the reservation by the call's real cost (None or failure: release)."""
+        if self._done:
+            return
+        self._done = True
+        if not self.entries:
+            return
+        engine = get_engine(self.url)
+        nanos = to_nanos(actual_cost) if actual_cost is not None else None
+        after = settle_ledger(engine, self.id, nanos)
+        if nanos is not None:
+            budget_threshold_alerts(engine, after, _cached_budgets(engine))
+
+    def release(self) -> None:
+        """Give the held money back: the call did not run or cost nothing."""
+        self.settle(None)
+
+
+def to_nanos(amount: Decimal, *, ceiling: bool = False) -> int:
+    """Dollars to integer nano-dollars (reservations round up, costs half-up)."""
+    rounding = ROUND_CEILING if ceiling else ROUND_HALF_UP
+    return int((amount / NANO).quantize(Decimal(1), rounding=rounding))
+
+
+def from_nanos(nanos: int) -> Decimal:
+    """Integer nano-dollars to dollars."""
+    return (Decimal(nanos) * NANO).normalize() if nanos else Decimal(0)
+
+
+def period_key(period: str, at: datetime | None = None) -> str:
+    """The key of the period containing ``at`` (UTC now by default)."""
+    now = (at or datetime.now(UTC)).astimezone(UTC)
+    if period == "hour":
+        return now.strftime("%Y-%m-%dT%H")
+    if period == "day":
+        return now.strftime("%Y-%m-%d")
+    if period == "month":
+        return now.strftime("%Y-%m")
+    return "total"
+
+
+_cache_lock = threading.Lock()
+_cache: dict[str, tuple[float, tuple[Budget, ...]]] = {}
+
+
+def _cached_budgets(engine: Engine) -> tuple[Budget, ...]:
+    key = str(engine.url)
+    hit = _cache.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < CACHE_TTL_S:
+        return hit[1]
+    loaded = tuple(_to_budget(r) for r in list_budgets(engine))
+    with _cache_lock:
+        _cache[key] = (now, loaded)
+    return loaded
+
+
+def invalidate_budget_cache() -> None:
+    """Forget cached budget lists (after changes made in this process)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _to_budget(row: BudgetRow) -> Budget:
+    return Budget(
+        name=row.name,
+        scope=row.scope,
+        scope_key=row.scope_key,
+        scope_value=row.scope_value,
+        period=row.period,
+        limit=from_nanos(row.limit_nanos),
+        hard=row.hard,
+        thresholds=row.thresholds,
+    )
+
+
+def reserve_budget(
+    provider: str,
+    model: str,
+    tags: Mapping[str, str] | None,
+    prompt_name: str | None,
+    max_cost: Decimal | None,
+    *,
+    url: str | None = None,
+) -> Reservation:
+    """Hold ``max_cost`` against every budget the call falls under.
+
+    Args:
+        provider: e.g. ``"openai"``.
+        model: the requested model, without the provider.
+        tags: the call's tags.
+        prompt_name: the prompt the call renders, if any.
+        max_cost: the call's worst case (input size and max_tokens); None when the model is
+            unpriced — then nothing is held and only the real cost counts.
+        url: the store (default: ``LLMLAB_DB``).
+
+    Raises:
+        BudgetExceeded: a hard budget has no room for ``max_cost``.
+    """
+    rid = _new_id()
+    engine = get_engine(url)
+    found = _cached_budgets(engine)
+    if not found:
+        return Reservation(rid, url)
+    applying = [b for b in found if b.matches(provider, model, tags or {}, prompt_name)]
+    if not applying:
+        return Reservation(rid, url)
+    amount = to_nanos(max_cost, ceiling=True) if max_cost is not None else 0
+    entries = tuple(
+        LedgerEntry(
+            budget=b.name,
+            period_key=period_key(b.period),
+            amount_nanos=amount,
+            limit_nanos=to_nanos(b.limit) if b.hard else None,
+        )
+        for b in applying
+    )
+    shortfall = reserve_ledger(engine, rid, entries)
+    if shortfall is not None:
+        # Reservations of a crashed process would block the budget forever: reclaim, retry.
+        cutoff = datetime.now(UTC) - STALE_RESERVATION
+        if release_stale_reservations(engine, shortfall.budget, cutoff):
+            shortfall = reserve_ledger(engine, rid, entries)
+    if shortfall is not None:
+        raise BudgetExceeded(
+            shortfall.budget,
+            spent=from_nanos(shortfall.spent_nanos),
+            reserved=from_nanos(shortfall.reserved_nanos),
+            limit=from_nanos(shortfall.limit_nanos),
+            requested=from_nanos(shortfall.requested_nanos),
+        )
+    return Reservation(rid, url, entries)
+
+
+def set_budget(
+    name: str,
+    limit: Decimal | str | int,
+    *,
+    scope: str = "all",
+    value: str | None = None,
+    period: str = "month",
+    hard: bool = True,
+    thresholds: Sequence[float] = (0.8, 1.0),
+    url: str | None = None,
+) -> Budget:
+    """Create or replace a budget.
+
+    Args:
+        name: the budget's name.
+        limit: dollars, > 0.
+        scope: ``all``, ``model``, ``provider``, ``prompt`` or ``tag``.
+        value: what the scope matches: a model (``openai/gpt-4o`` or ``gpt-4o``), provider,
+            prompt name, or ``KEY=VALUE`` for a tag.
+        period: ``hour``, ``day``, ``month`` or ``total``.
+        hard: refuse calls past the limit (else only alert).
+        thresholds: fractions of the limit that raise an alert once per period.
+
+    Raises:
+        InputError: a bad limit, scope, value, period or threshold.
+    """
+    amount = _parse_limit(limit)
+    if scope not in SCOPES:
+        raise InputError(f"unknown budget scope {scope!r}; use one of: {', '.join(SCOPES)}")
+    if period not in PERIODS:
+        raise InputError(f"unknown budget period {period!r}; use one of: {', '.join(PERIODS)}")
+    key: str | None = None
+    if scope == "all":
+        value = None
+    elif not value:
+        raise InputError(f"a {scope!r} budget needs a value (e.g. --value NAME)")
+    elif scope == "tag":
+        key, sep, value = value.partition("=")
+        if not sep or not key or not value:
+            raise InputError(f"a tag budget's value is KEY=VALUE, got {key + sep + value!r}")
+    if any(not 0 < t <= 10 for t in thresholds):
+        raise InputError("alert thresholds are fractions of the limit, e.g. 0.8 and 1.0")
+    row = BudgetRow(
+        name=name,
+        scope=scope,
+        scope_key=key,
+        scope_value=value,
+        period=period,
+        limit_nanos=to_nanos(amount),
+        hard=hard,
+        thresholds=tuple(sorted(set(thresholds))),
+        created_at=datetime.now(UTC),
+    )
+    upsert_budget(get_engine(url), row)
+    invalidate_budget_cache()
+    return _to_budget(row)
+
+
+def _parse_limit(limit: Decimal | str | int) -> Decimal:
+    try:
+        amount = Decimal(str(limit))
+    except ArithmeticError:
+        raise InputError(
+            f"budget limit {limit!r} is not a number; give dollars, e.g. 25.00"
+        ) from None
+    if not amount.is_finite() or amount <= 0:
+        raise InputError(f"budget limit must be more than $0, got {limit}")
+    if to_nanos(amount) == 0:
+        raise InputError(f"budget limit {limit} is below one nano-dollar")
+    return amount
+
+
+def remove_budget(name: str, *, url: str | None = None) -> None:
+    """Delete a budget and its ledger.
+
+    Raises:
+        NotFoundError: no budget by that name.
+    """
+    engine = get_engine(url)
+    if not delete_budget(engine, name):
+        names = [b.name for b in list_budgets(engine)]
+        raise NotFoundError("budget", name, candidates=names)
+    invalidate_budget_cache()
+
+
+def list_budget_definitions(*, url: str | None = None) -> list[Budget]:
+    """Every budget, by name."""
+    return [_to_budget(r) for r in list_budgets(get_engine(url))]
+
+
+def budget_status(*, url: str | None = None, at: datetime | None = None) -> list[BudgetStatus]:
+    """Each budget with its spend and outstanding reservations in the current period."""
+    engine = get_engine(url)
+    found = [_to_budget(r) for r in list_budgets(engine)]
+    keys = [(b.name, period_key(b.period, at)) for b in found]
+    usage = read_usage(engine, keys)
+    return [
+        BudgetStatus(b, k[1], from_nanos(usage[k][0]), from_nanos(usage[k][1]))
+        for b, k in zip(found, keys, strict=True)
+    ]
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex

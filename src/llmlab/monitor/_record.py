@@ -1,0 +1,60 @@
+"""CallRecord: one row of the ``calls`` table, as the call path hands it over."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+__all__ = ["CallRecord", "CallStatus", "new_call_id"]
+
+CallStatus = Literal["ok", "error", "refused"]
+
+
+def new_call_id() -> str:
+    """A new, sortable-enough unique id for a call."""
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """Everything recorded about one model call, success or failure."""
+
+    id: str
+    started_at: datetime  # timezone-aware UTC
+    provider: str
+    requested_model: str
+    duration_s: float = 0.0
+    ttft_s: float | None = None
+    resolved_model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    usage_reported: bool = True
+    cost: Decimal | None = None
+    currency: str = "USD"
+    cost_status: str = "unpriced"  # priced | unpriced | local
+    price_source: str | None = None
+    status: CallStatus = "ok"
+    error_type: str | None = None
+    error_message: str | None = None
+    attempts: int = 1
+    finish_reason: str | None = None
+    streamed: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+    request: dict[str, Any] | None = None  # None when content capture is off
+    response_text: str | None = None
+    # links that prompts, experiments and evals fill
+    prompt_name: str | None = None
+    prompt_version: int | None = None
+    prompt_hash: str | None = None
+    experiment: str | None = None
+    arm: str | None = None
+    eval_run: str | None = None
+    sample_id: str | None = None
+    epoch: int | None = None
+    cache_hit: bool = False

@@ -1,0 +1,274 @@
+"""Rollup arithmetic: which groups a call counts in, and columnar aggregation.
+
+A call counts once in each of its groups: ``all``, ``model`` (``provider/model``),
+``provider``, ``prompt`` (``name@version``), ``arm`` (``experiment/arm``), ``eval_run``
+and one ``tag:KEY`` per tag — for the hour and for the day it started in. Calls without
+a prompt, arm, run or tag are not stored under those dimensions; the stats layer derives
+their "(none)" group as ``all`` minus the named groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from llmlab.monitor import _histogram as hist
+
+__all__ = [
+    "COUNTERS",
+    "DAY",
+    "DIMENSIONS",
+    "FLOATS",
+    "HOUR",
+    "Agg",
+    "CallColumns",
+    "RollupKey",
+    "aggregate",
+    "call_dims",
+    "columns_from_rows",
+]
+
+HOUR = 3600
+DAY = 86400
+# Integer counters, then float sums, in the order the tables and arrays hold them.
+COUNTERS: tuple[str, ...] = (
+    "calls",
+    "errors",
+    "refused",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "priced_tokens",
+    "unpriced",
+    "ok_calls",
+    "ok_output_tokens",
+    "ttft_count",
+)
+FLOATS: tuple[str, ...] = ("ok_duration_s", "ttft_sum_s")
+DIMENSIONS: tuple[str, ...] = ("model", "provider", "prompt", "arm", "eval_run")
+
+RollupKey = tuple[str, int, str, str]  # grain, bucket start (epoch s), dim, key
+
+
+@dataclass(slots=True)
+class Agg:
+    """Sums and histograms of one rollup group."""
+
+    ints: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(len(COUNTERS), np.int64))
+    floats: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.zeros(len(FLOATS), np.float64)
+    )
+    latency: npt.NDArray[np.int64] = field(default_factory=hist.empty)
+    ttft: npt.NDArray[np.int64] = field(default_factory=hist.empty)
+
+    def add(self, other: Agg) -> None:
+        """Add another group's figures into this one."""
+        self.ints += other.ints
+        self.floats += other.floats
+        self.latency += other.latency
+        self.ttft += other.ttft
+
+    def subtract(self, other: Agg) -> None:
+        """Remove another group's figures (for the derived "(none)" group)."""
+        self.ints -= other.ints
+        self.floats -= other.floats
+        self.latency -= other.latency
+        self.ttft -= other.ttft
+
+    def get(self, name: str) -> int:
+        """One integer counter by name."""
+        return int(self.ints[COUNTERS.index(name)])
+
+    def getf(self, name: str) -> float:
+        """One float sum by name."""
+        return float(self.floats[FLOATS.index(name)])
+
+
+@dataclass(slots=True)
+class CallColumns:
+    """Many calls as columns, the unit of aggregation."""
+
+    start_s: npt.NDArray[np.int64]
+    dims: list[dict[str, str]]  # per call: dim -> key
+    ints: npt.NDArray[np.int64]  # (n, len(COUNTERS))
+    floats: npt.NDArray[np.float64]  # (n, len(FLOATS))
+    latency_s: npt.NDArray[np.float64]  # NaN where not an ok call
+    ttft_s: npt.NDArray[np.float64]  # NaN where none
+
+    def __len__(self) -> int:
+        return len(self.start_s)
+
+
+def call_dims(
+    provider: str,
+    model: str,
+    prompt_name: str | None,
+    prompt_version: int | None,
+    experiment: str | None,
+    arm: str | None,
+    eval_run: str | None,
+    tags: Mapping[str, Any] | None,
+) -> dict[str, str]:
+    """The groups (dim -> key) one call counts in, besides ``all``."""
+    dims = {"model": f"{provider}/{model}", "provider": provider}
+    if prompt_name:
+        dims["prompt"] = f"{prompt_name}@{prompt_version}" if prompt_version else prompt_name
+    if experiment or arm:
+        dims["arm"] = f"{experiment or ''}/{arm or ''}"
+    if eval_run:
+        dims["eval_run"] = eval_run
+    for key, value in (tags or {}).items():
+        dims[f"tag:{key}"] = str(value)
+    return dims
+
+
+def _nanos(cost: Any) -> int:
+    if cost is None:
+        return 0
+    return int((Decimal(str(cost)) * 1_000_000_000).to_integral_value())
+
+
+def _epoch(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def columns_from_rows(rows: Sequence[Mapping[str, Any]]) -> CallColumns:
+    """Columns of ``calls`` rows given as mappings (CallRecord fields)."""
+    n = len(rows)
+    ints = np.zeros((n, len(COUNTERS)), np.int64)
+    floats = np.zeros((n, len(FLOATS)), np.float64)
+    latency = np.full(n, np.nan)
+    ttft = np.full(n, np.nan)
+    starts = np.zeros(n, np.int64)
+    dims: list[dict[str, str]] = []
+    for i, r in enumerate(rows):
+        starts[i] = _epoch(r["started_at"])
+        dims.append(
+            call_dims(
+                r["provider"],
+                r["requested_model"],
+                r.get("prompt_name"),
+                r.get("prompt_version"),
+                r.get("experiment"),
+                r.get("arm"),
+                r.get("eval_run"),
+                r.get("tags"),
+            )
+        )
+        status = r.get("status", "ok")
+        cost = r.get("cost")
+        ok = status == "ok"
+        tin, tout = int(r.get("input_tokens") or 0), int(r.get("output_tokens") or 0)
+        ttft_v = r.get("ttft_s") if ok else None
+        ints[i] = (
+            1,
+            status == "error",
+            status == "refused",
+            tin,
+            tout,
+            int(r.get("cache_read_tokens") or 0),
+            int(r.get("cache_write_tokens") or 0),
+            int(r.get("reasoning_tokens") or 0),
+            _nanos(cost),
+            tin + tout if cost is not None else 0,
+            status != "refused" and r.get("cost_status") == "unpriced",
+            ok,
+            tout if ok else 0,
+            ttft_v is not None,
+        )
+        duration = float(r.get("duration_s") or 0.0)
+        floats[i] = (duration if ok else 0.0, float(ttft_v or 0.0))
+        if ok:
+            latency[i] = duration
+        if ttft_v is not None:
+            ttft[i] = float(ttft_v)
+    return CallColumns(starts, dims, ints, floats, latency, ttft)
+
+
+def aggregate(
+    cols: CallColumns, out: dict[RollupKey, Agg], grains: Iterable[str] = ("h", "d")
+) -> None:
+    """Add every call in ``cols`` into its hourly and daily groups in ``out``."""
+    if not len(cols):
+        return
+    lat_b = np.where(np.isnan(cols.latency_s), -1, hist.buckets_of(np.nan_to_num(cols.latency_s)))
+    ttft_b = np.where(np.isnan(cols.ttft_s), -1, hist.buckets_of(np.nan_to_num(cols.ttft_s)))
+    # Map every (dim, key) to a small integer so grouping is integer work in numpy.
+    dim_ids: dict[tuple[str, str], int] = {("all", ""): 0}
+    pair_rows: list[int] = []
+    pair_ids: list[int] = []
+    for i, dims in enumerate(cols.dims):
+        pair_rows.append(i)
+        pair_ids.append(0)
+        for dim_key in dims.items():
+            pair_rows.append(i)
+            pair_ids.append(dim_ids.setdefault(dim_key, len(dim_ids)))
+    rows = np.asarray(pair_rows, np.int64)
+    ids = np.asarray(pair_ids, np.int64)
+    names = list(dim_ids)
+    for grain in grains:
+        width = HOUR if grain == "h" else DAY
+        start = cols.start_s // width * width
+        _aggregate_grain(cols, grain, start, rows, ids, names, lat_b, ttft_b, out)
+
+
+def _aggregate_grain(
+    cols: CallColumns,
+    grain: str,
+    start: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    ids: npt.NDArray[np.int64],
+    names: list[tuple[str, str]],
+    lat_b: npt.NDArray[np.int64],
+    ttft_b: npt.NDArray[np.int64],
+    out: dict[RollupKey, Agg],
+) -> None:
+    group_code = start[rows] * len(names) + ids
+    uniq, inverse = np.unique(group_code, return_inverse=True)
+    g = len(uniq)
+    ints = np.zeros((g, len(COUNTERS)), np.int64)
+    np.add.at(ints, inverse, cols.ints[rows])
+    floats = np.zeros((g, len(FLOATS)), np.float64)
+    np.add.at(floats, inverse, cols.floats[rows])
+    lat = _sparse_hist(inverse, lat_b[rows], g)
+    tt = _sparse_hist(inverse, ttft_b[rows], g)
+    for j, code in enumerate(uniq.tolist()):
+        bucket_start, name_id = divmod(code, len(names))
+        dim, key = names[name_id]
+        agg = out.get((grain, bucket_start, dim, key))
+        if agg is None:
+            agg = out[(grain, bucket_start, dim, key)] = Agg()
+        agg.ints += ints[j]
+        agg.floats += floats[j]
+        for target, pairs in ((agg.latency, lat.get(j)), (agg.ttft, tt.get(j))):
+            if pairs is not None:
+                target[pairs[0]] += pairs[1]
+
+
+def _sparse_hist(
+    inverse: npt.NDArray[np.int64], buckets: npt.NDArray[np.int64], groups: int
+) -> dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    keep = buckets >= 0
+    if not keep.any():
+        return {}
+    code = inverse[keep] * hist.NUM_BUCKETS + buckets[keep]
+    uniq, counts = np.unique(code, return_counts=True)
+    group, bucket = np.divmod(uniq, hist.NUM_BUCKETS)
+    out: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
+    bounds = np.flatnonzero(np.diff(group)) + 1
+    for part_b, part_c, part_g in zip(
+        np.split(bucket, bounds), np.split(counts, bounds), np.split(group, bounds), strict=True
+    ):
+        out[int(part_g[0])] = (part_b, part_c.astype(np.int64))
+    return out

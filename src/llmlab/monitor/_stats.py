@@ -1,0 +1,277 @@
+"""Stats over any window, from rollups: whole days, then whole hours, then raw edge rows.
+
+Percentiles come from merged log-scale histograms (see ``_histogram``): within
+``RELATIVE_ERROR`` (< 2 %) of the exact nearest-rank values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from llmlab._errors import InputError
+from llmlab.monitor import _histogram as hist
+from llmlab.monitor._rollup_math import DAY, DIMENSIONS, HOUR, Agg, RollupKey, aggregate
+from llmlab.monitor._rollups import agg_from_row, columns_from_stats
+from llmlab.monitor._window import parse_window
+from llmlab.pricing import price_tokens
+from llmlab.store import get_engine
+from llmlab.store._rollups import read_rollups, stream_call_stats
+
+__all__ = ["GROUP_BY", "GroupStats", "StatsReport", "call_stats"]
+
+GROUP_BY = (*DIMENSIONS, "tag:KEY", "hour", "day")
+NONE_KEY = "(none)"
+_NANO = Decimal("1e-9")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """The figures of one group (or of the whole window)."""
+
+    key: str
+    calls: int
+    errors: int
+    refused: int
+    error_rate: float
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost: Decimal
+    cost_per_call: Decimal | None
+    cost_per_1k_tokens: Decimal | None
+    unpriced: int
+    latency_mean_s: float | None
+    latency_p50_s: float | None
+    latency_p95_s: float | None
+    latency_p99_s: float | None
+    ttft_p50_s: float | None
+    ttft_p95_s: float | None
+    ttft_p99_s: float | None
+    output_tokens_per_s: float | None
+    cache_savings: Decimal | None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict; money as strings (exact)."""
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            out[name] = str(value) if isinstance(value, Decimal) else value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StatsReport:
+    """Stats of a window, overall and per group."""
+
+    since: datetime | None
+    until: datetime
+    by: str | None
+    total: GroupStats
+    groups: tuple[GroupStats, ...]
+    percentile_relative_error: float = hist.RELATIVE_ERROR
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (``version`` 1)."""
+        return {
+            "version": 1,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat(),
+            "by": self.by,
+            "percentile_relative_error": round(self.percentile_relative_error, 5),
+            "total": self.total.to_json(),
+            "groups": [g.to_json() for g in self.groups],
+        }
+
+
+def _check_by(by: str | None) -> str | None:
+    if by is None or by in DIMENSIONS or by in ("hour", "day"):
+        return by
+    if by.startswith("tag:") and len(by) > 4:
+        return by
+    raise InputError(f"unknown group-by {by!r}; use one of: {', '.join(GROUP_BY)}")
+
+
+def call_stats(
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    *,
+    by: str | None = None,
+    last_hours: float | None = None,
+    url: str | None = None,
+) -> StatsReport:
+    """Stats of the calls that started in [since, until).
+
+    Args:
+        since: ``24h``, ``7d``, an ISO date/time, or a datetime; None: from the first call.
+        until: same forms; None: now.
+        by: ``model``, ``provider``, ``prompt``, ``arm``, ``eval_run``, ``tag:KEY``,
+            ``hour`` or ``day``; None: only the total.
+        last_hours: instead of ``since``: the last N hours before ``until``.
+        url: the store (default: ``LLMLAB_DB``).
+
+    Raises:
+        InputError: a malformed window or an unknown group-by.
+    """
+    by = _check_by(by)
+    start, end = parse_window(since, until, last_hours=last_hours)
+    engine = get_engine(url)
+    dim = by if by is not None and by not in ("hour", "day") else None
+    dims = ["all", "model"] + ([dim] if dim and dim != "model" else [])
+    # The model dimension is always read, for cache savings; its histograms only if needed.
+    hist_dims = {"all", dim or "all"}
+    aggs = _collect(engine, start, end, dims, hist_dims, daily=by != "hour")
+    total = Agg()
+    groups: dict[str, Agg] = {}
+    models: dict[str, Agg] = {}
+    for (_grain, bucket_start, row_dim, key), agg in aggs:
+        if row_dim == "all":
+            total.add(agg)
+            if by in ("hour", "day"):
+                width = HOUR if by == "hour" else DAY
+                label = _label(bucket_start // width * width, by)
+                groups.setdefault(label, Agg()).add(agg)
+        if row_dim == "model":
+            models.setdefault(key, Agg()).add(agg)
+        if dim is not None and row_dim == dim:
+            groups.setdefault(key, Agg()).add(agg)
+    if dim is not None:
+        rest = Agg()
+        rest.add(total)
+        for agg in groups.values():
+            rest.subtract(agg)
+        if rest.get("calls") > 0:
+            groups[NONE_KEY] = rest
+    savings = {key: _cache_savings(key, agg) for key, agg in models.items()}
+    known = [s for s in savings.values() if s is not None]
+    total_savings = sum(known, Decimal(0)) if known else None
+    made = [
+        _figures(key, agg, savings.get(key) if by == "model" else None)
+        for key, agg in groups.items()
+    ]
+    if by in ("hour", "day"):
+        made.sort(key=lambda g: g.key)
+    else:
+        made.sort(key=lambda g: (-g.cost, -g.calls, g.key))
+    return StatsReport(start, end, by, _figures("total", total, total_savings), tuple(made))
+
+
+def _collect(
+    engine: Any,
+    start: datetime | None,
+    end: datetime,
+    dims: Sequence[str],
+    hist_dims: Collection[str],
+    *,
+    daily: bool,
+) -> list[tuple[RollupKey, Agg]]:
+    """Aggregates covering [start, end): daily and hourly rollups, raw rows at the edges."""
+    lo = int(start.timestamp()) if start is not None else 0
+    hi = int(end.timestamp())
+    h0, h1 = -(-lo // HOUR) * HOUR, hi // HOUR * HOUR
+    out: list[tuple[RollupKey, Agg]] = []
+    raw: list[tuple[int, int]] = []
+    if h0 >= h1:
+        raw.append((lo, hi))
+    else:
+        raw += [(lo, h0), (h1, hi)]
+        d0, d1 = -(-h0 // DAY) * DAY, h1 // DAY * DAY
+        hourly = [(h0, h1)]
+        if daily and d0 < d1:
+            hourly = [(h0, d0), (d1, h1)]
+            out += _rollup_aggs(engine, "d", dims, hist_dims, d0, d1)
+        for a, b in hourly:
+            out += _rollup_aggs(engine, "h", dims, hist_dims, a, b)
+    for a, b in raw:
+        if a < b:
+            out += _raw_aggs(engine, a, b, dims)
+    return out
+
+
+def _rollup_aggs(
+    engine: Any,
+    grain: str,
+    dims: Sequence[str],
+    hist_dims: Collection[str],
+    start: int,
+    end: int,
+) -> list[tuple[RollupKey, Agg]]:
+    rows = read_rollups(engine, grain, dims, start, end)
+    return [
+        (
+            (row["grain"], int(row["bucket_start"]), row["dim"], row["key"]),
+            agg_from_row(row, histograms=row["dim"] in hist_dims),
+        )
+        for row in rows
+    ]
+
+
+def _raw_aggs(
+    engine: Any, start: int, end: int, dims: Sequence[str]
+) -> list[tuple[RollupKey, Agg]]:
+    aggs: dict[RollupKey, Agg] = {}
+    lo, hi = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+    for part in stream_call_stats(engine, lo, hi):
+        aggregate(columns_from_stats(part), aggs, grains=("h",))
+    return [(k, a) for k, a in aggs.items() if k[2] in dims]
+
+
+def _label(bucket_start: int, by: str) -> str:
+    moment = datetime.fromtimestamp(bucket_start, UTC)
+    return moment.strftime("%Y-%m-%dT%H:00Z" if by == "hour" else "%Y-%m-%d")
+
+
+def _cache_savings(model_key: str, agg: Agg) -> Decimal | None:
+    cached = agg.get("cache_read_tokens")
+    if cached <= 0:
+        return Decimal(0)
+    provider, _, model = model_key.partition("/")
+    full = price_tokens(provider, model, input_tokens=cached, output_tokens=0)
+    actual = price_tokens(
+        provider, model, input_tokens=cached, output_tokens=0, cache_read_tokens=cached
+    )
+    if full.cost is None or actual.cost is None:
+        return None
+    return full.cost - actual.cost
+
+
+def _pct(counts: Any, q: float) -> float | None:
+    return hist.percentile(counts, q)
+
+
+def _figures(key: str, agg: Agg, savings: Decimal | None) -> GroupStats:
+    g = agg.get
+    calls, ok_calls = g("calls"), g("ok_calls")
+    cost = (Decimal(g("cost_nanos")) * _NANO).normalize() if g("cost_nanos") else Decimal(0)
+    ok_duration = agg.getf("ok_duration_s")
+    priced_tokens = g("priced_tokens")
+    return GroupStats(
+        key=key,
+        calls=calls,
+        errors=g("errors"),
+        refused=g("refused"),
+        error_rate=g("errors") / calls if calls else 0.0,
+        input_tokens=g("input_tokens"),
+        output_tokens=g("output_tokens"),
+        cache_read_tokens=g("cache_read_tokens"),
+        cache_write_tokens=g("cache_write_tokens"),
+        reasoning_tokens=g("reasoning_tokens"),
+        cost=cost,
+        cost_per_call=(cost / ok_calls).quantize(_NANO) if ok_calls else None,
+        cost_per_1k_tokens=(cost * 1000 / priced_tokens).quantize(_NANO) if priced_tokens else None,
+        unpriced=g("unpriced"),
+        latency_mean_s=ok_duration / ok_calls if ok_calls else None,
+        latency_p50_s=_pct(agg.latency, 50),
+        latency_p95_s=_pct(agg.latency, 95),
+        latency_p99_s=_pct(agg.latency, 99),
+        ttft_p50_s=_pct(agg.ttft, 50),
+        ttft_p95_s=_pct(agg.ttft, 95),
+        ttft_p99_s=_pct(agg.ttft, 99),
+        output_tokens_per_s=g("ok_output_tokens") / ok_duration if ok_duration > 0 else None,
+        cache_savings=savings,
+    )

@@ -1,0 +1,286 @@
+"""Online experiments: a prompt's traffic split between versions, sticky per unit.
+
+An experiment maps arms to versions of one prompt, with weights. ``assign`` hashes the
+unit (user id, session id, request key) with the experiment's salt, so a unit keeps its
+arm across processes and restarts; ``ramp`` changes weights moving as few units as
+possible (see ``_assign``); ``stop`` sends every unit to the winner (or the first arm).
+Definitions are cached in the process for ``ttl_s`` seconds, so ``assign`` does not
+touch the database on the hot path.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from llmlab._errors import InputError, NotFoundError
+from llmlab.prompts._assign import Allocation, unit_point
+from llmlab.prompts._refs import check_label, check_name, current_actor
+from llmlab.prompts._registry import PromptRegistry, clear_version_cache, nearest_names
+from llmlab.prompts._version import PromptVersion
+from llmlab.store import _prompts as db
+from llmlab.store import database_url, get_engine
+
+__all__ = [
+    "Arm",
+    "Experiment",
+    "Experiments",
+    "assign",
+    "clear_prompt_cache",
+    "experiments",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """One arm: a name, the prompt version it serves and its weight."""
+
+    name: str
+    version: int
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """An experiment's definition and its current allocation."""
+
+    name: str
+    prompt: str
+    arms: tuple[Arm, ...]
+    salt: str
+    allocation: Allocation
+    status: str  # running | stopped
+    winner: str | None
+    description: str | None
+    created_at: datetime
+    stopped_at: datetime | None
+
+    def assign(self, unit: str) -> str:
+        """The arm of ``unit``: sticky while running; the winner (or first arm) once stopped."""
+        if self.status != "running":
+            return self.winner or self.arms[0].name
+        return self.allocation.arm_of(unit_point(self.salt, unit))
+
+    def arm(self, name: str) -> Arm:
+        for arm in self.arms:
+            if arm.name == name:
+                return arm
+        raise NotFoundError("arm", f"{self.name}/{name}", candidates=[a.name for a in self.arms])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "prompt": self.prompt,
+            "status": self.status,
+            "winner": self.winner,
+            "arms": [{"name": a.name, "version": a.version, "weight": a.weight} for a in self.arms],
+            "salt": self.salt,
+            "description": self.description,
+            "created_at": self.created_at.isoformat(),
+            "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
+        }
+
+
+def _from_row(row: Mapping[str, Any]) -> Experiment:
+    stored = row["arms"]
+    arms = tuple(Arm(str(a["name"]), int(a["version"]), float(a["weight"])) for a in stored)
+    winner = next((str(a["name"]) for a in stored if a.get("winner")), None)
+    return Experiment(
+        name=str(row["name"]),
+        prompt=str(row["prompt_name"]),
+        arms=arms,
+        salt=str(row["salt"]),
+        allocation=Allocation.from_segments(row["allocation"]),
+        status=str(row["status"]),
+        winner=winner,
+        description=row["description"],
+        created_at=row["created_at"],
+        stopped_at=row["stopped_at"],
+    )
+
+
+def _arms_json(arms: tuple[Arm, ...], winner: str | None = None) -> list[dict[str, Any]]:
+    return [
+        {"name": a.name, "version": a.version, "weight": a.weight}
+        | ({"winner": True} if a.name == winner else {})
+        for a in arms
+    ]
+
+
+class Experiments:
+    """Experiments in the store (``LLMLAB_DB`` unless ``url`` is given), cached briefly."""
+
+    def __init__(self, url: str | None = None, *, ttl_s: float = 5.0) -> None:
+        self.url = database_url(url)
+        self.ttl_s = ttl_s
+        self.registry = PromptRegistry(self.url)
+        self._cache: dict[str, tuple[Experiment, float]] = {}
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = get_engine(self.url)
+        return self._engine
+
+    def create(
+        self,
+        name: str,
+        prompt: str,
+        arms: Mapping[str, int | str],
+        weights: Mapping[str, float] | None = None,
+        *,
+        salt: str | None = None,
+        description: str | None = None,
+    ) -> Experiment:
+        """Start an experiment on ``prompt``: ``arms`` maps arm names to versions.
+
+        Versions are numbers or references (``"#hash"``, ``"@staging"``); weights default
+        to equal. The first arm is the control. ``salt`` defaults to a random token, so
+        two experiments split the same units independently.
+        """
+        check_name(name)
+        check_name(prompt)
+        if len(arms) < 1:
+            raise InputError(f"experiment {name!r} needs at least one arm")
+        for arm_name in arms:
+            check_label(arm_name)
+        weights = dict(weights) if weights is not None else dict.fromkeys(arms, 1.0)
+        unknown = set(weights) - set(arms)
+        if unknown:
+            raise InputError(f"weights for unknown arm(s): {', '.join(sorted(unknown))}")
+        weights = {a: float(weights.get(a, 0.0)) for a in arms}
+        resolved = tuple(
+            Arm(a, self.registry.resolve_version(prompt, v).version or 0, weights[a])
+            for a, v in arms.items()
+        )
+        allocation = Allocation.initial(weights)
+        now = datetime.now(UTC)
+        ok = db.insert_experiment_row(
+            self.engine,
+            {
+                "name": name,
+                "prompt_name": prompt,
+                "arms": _arms_json(resolved),
+                "allocation": allocation.as_json(),
+                "salt": salt if salt is not None else secrets.token_hex(8),
+                "status": "running",
+                "description": description,
+                "created_at": now,
+                "created_by": current_actor(),
+                "updated_at": now,
+            },
+        )
+        if not ok:
+            raise InputError(f"experiment {name!r} exists already; pick another name")
+        return self.get(name, fresh=True)
+
+    def get(self, name: str, *, fresh: bool = False) -> Experiment:
+        """The experiment ``name`` (from the cache unless ``fresh`` or expired)."""
+        entry = self._cache.get(name)
+        now = time.monotonic()
+        if entry is not None and not fresh and entry[1] > now:
+            return entry[0]
+        row = db.get_experiment_row(self.engine, name)
+        if row is None:
+            names = [str(r["name"]) for r in db.list_experiment_rows(self.engine)]
+            raise NotFoundError("experiment", name, candidates=nearest_names(name, names))
+        experiment = _from_row(row)
+        self._cache[name] = (experiment, now + self.ttl_s)
+        return experiment
+
+    def list(self) -> list[Experiment]:
+        """Every experiment, oldest first."""
+        return [_from_row(r) for r in db.list_experiment_rows(self.engine)]
+
+    def assign(self, experiment: str, unit: str) -> str:
+        """The arm of ``unit`` in ``experiment`` (no database access while cached)."""
+        entry = self._cache.get(experiment)
+        if entry is None or entry[1] < time.monotonic():
+            return self.get(experiment).assign(unit)
+        return entry[0].assign(unit)
+
+    def version_for(self, experiment: str, unit: str) -> tuple[str, PromptVersion]:
+        """The arm of ``unit`` and the prompt version that arm serves."""
+        exp = self.get(experiment)
+        arm = exp.assign(unit)
+        return arm, self.registry.get(f"{exp.prompt}:{exp.arm(arm).version}")
+
+    def expose(self, experiment: str, unit: str) -> str:
+        """Assign ``unit`` and record the exposure (while running); returns the arm."""
+        exp = self.get(experiment)
+        arm = exp.assign(unit)
+        if exp.status == "running":
+            db.record_exposure(self.engine, experiment, unit, arm)
+        return arm
+
+    def ramp(self, name: str, weights: Mapping[str, float]) -> Experiment:
+        """Change the weights; units stay in their arm unless their arm shrank."""
+        exp = self.get(name, fresh=True)
+        if exp.status != "running":
+            raise InputError(f"experiment {name!r} is stopped; create a new one to ramp")
+        unknown = set(weights) - {a.name for a in exp.arms}
+        if unknown:
+            names = ", ".join(a.name for a in exp.arms)
+            raise InputError(f"unknown arm(s) {', '.join(sorted(unknown))}; arms: {names}")
+        full = {a.name: float(weights.get(a.name, a.weight)) for a in exp.arms}
+        allocation = exp.allocation.ramp(full)
+        arms = tuple(replace(a, weight=full[a.name]) for a in exp.arms)
+        db.update_experiment_row(
+            self.engine,
+            name,
+            {
+                "arms": _arms_json(arms),
+                "allocation": allocation.as_json(),
+                "updated_at": datetime.now(UTC),
+            },
+        )
+        return self.get(name, fresh=True)
+
+    def stop(self, name: str, *, winner: str | None = None) -> Experiment:
+        """Stop: every unit now gets ``winner`` (default: the first arm, the control)."""
+        exp = self.get(name, fresh=True)
+        if winner is not None:
+            exp.arm(winner)
+        now = datetime.now(UTC)
+        db.update_experiment_row(
+            self.engine,
+            name,
+            {
+                "status": "stopped",
+                "stopped_at": now,
+                "updated_at": now,
+                "arms": _arms_json(exp.arms, winner),
+            },
+        )
+        return self.get(name, fresh=True)
+
+
+_defaults: dict[str, Experiments] = {}
+
+
+def clear_prompt_cache() -> None:
+    """Forget every cached prompt version, label and experiment in this process."""
+    clear_version_cache()
+    _defaults.clear()
+
+
+def experiments(url: str | None = None) -> Experiments:
+    """The shared ``Experiments`` for ``url`` (default: ``LLMLAB_DB``)."""
+    key = url if url is not None else os.environ.get("LLMLAB_DB", "")
+    found = _defaults.get(key)
+    if found is None:
+        found = _defaults[key] = Experiments(url)
+    return found
+
+
+def assign(experiment: str, unit: str) -> str:
+    """The sticky arm of ``unit`` in ``experiment`` (the store from ``LLMLAB_DB``)."""
+    return experiments().assign(experiment, unit)

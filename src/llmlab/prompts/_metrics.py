@@ -1,0 +1,247 @@
+"""Measured quality, tokens, cost and latency per prompt version and per experiment arm.
+
+Nothing here is entered by hand: calls carry their prompt version and experiment arm
+(``call_links``), eval results point at their calls, feedback points at a call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from llmlab._errors import InputError, NotFoundError
+from llmlab.evals import Interval
+from llmlab.monitor import flush
+from llmlab.prompts._experiments import Experiment, Experiments
+from llmlab.prompts._moments import MeanEstimate, mean_difference
+from llmlab.store import _prompts as db
+
+__all__ = [
+    "ArmReport",
+    "CallMetrics",
+    "ExperimentReport",
+    "QualityMetrics",
+    "call_metrics",
+    "experiment_report",
+    "record_feedback",
+    "version_metrics",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CallMetrics:
+    """What a set of calls cost and how long they took (means with 95% intervals)."""
+
+    calls: int
+    errors: int
+    latency_s: MeanEstimate
+    input_tokens: MeanEstimate
+    output_tokens: MeanEstimate
+    cost: MeanEstimate
+    """Mean cost per priced call, in USD (unpriced calls have no cost and are left out)."""
+    total_cost: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "errors": self.errors,
+            "latency_s": self.latency_s.as_dict(),
+            "input_tokens": self.input_tokens.as_dict(),
+            "output_tokens": self.output_tokens.as_dict(),
+            "cost": self.cost.as_dict(),
+            "total_cost": self.total_cost,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QualityMetrics:
+    """Scores from eval results (or feedback) linked to a version or arm."""
+
+    score: MeanEstimate
+    pass_rate: float | None = None
+    runs: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"score": self.score.as_dict(), "pass_rate": self.pass_rate, "runs": self.runs}
+
+
+def call_metrics(stats: dict[str, Any] | None) -> CallMetrics:
+    """CallMetrics from one group of ``store`` call aggregates (None: no calls)."""
+    if stats is None:
+        empty = MeanEstimate.of((0, 0.0, 0.0))
+        return CallMetrics(0, 0, empty, empty, empty, empty, 0.0)
+    m = stats["moments"]
+    return CallMetrics(
+        calls=stats["calls"],
+        errors=stats["errors"],
+        latency_s=MeanEstimate.of(m["duration_s"]),
+        input_tokens=MeanEstimate.of(m["input_tokens"]),
+        output_tokens=MeanEstimate.of(m["output_tokens"]),
+        cost=MeanEstimate.of(m["cost"]),
+        total_cost=m["cost"][1],
+    )
+
+
+def version_metrics(
+    engine: Engine, name: str
+) -> dict[int, tuple[CallMetrics, QualityMetrics | None]]:
+    """Per version of ``name``: call metrics, and eval quality when eval results exist."""
+    calls = db.prompt_call_stats(engine, name)
+    evals = db.prompt_eval_stats(engine, name)
+    out: dict[int, tuple[CallMetrics, QualityMetrics | None]] = {}
+    for version in sorted({int(v) for v in calls if v is not None} | set(evals)):
+        quality = None
+        if version in evals:
+            e = evals[version]
+            n = e["score"][0]
+            quality = QualityMetrics(
+                MeanEstimate.of(e["score"]), e["passed"] / n if n else None, e["runs"]
+            )
+        out[version] = (call_metrics(calls.get(version)), quality)
+    return out
+
+
+# -- experiments -----------------------------------------------------------------------
+
+
+def record_feedback(
+    call_id: str,
+    score: float,
+    *,
+    comment: str | None = None,
+    source: str = "user",
+    url: str | None = None,
+) -> int:
+    """Record a quality score (user feedback or a scorer) for one recorded call.
+
+    Returns the feedback id. Raises NotFoundError when no such call was recorded.
+    """
+    if not math.isfinite(score):
+        raise InputError(f"feedback score must be a finite number, got {score}")
+    exps = Experiments(url)
+    if not db.call_exists(exps.engine, call_id):
+        flush(url)  # the call may still sit in the recorder's queue
+    if not db.call_exists(exps.engine, call_id):
+        raise NotFoundError("call", call_id)
+    return db.insert_feedback_row(
+        exps.engine,
+        {
+            "call_id": call_id,
+            "score": float(score),
+            "comment": comment,
+            "source": source,
+            "created_at": datetime.now(UTC),
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ArmReport:
+    """One arm's numbers, and its difference to the control arm."""
+
+    arm: str
+    version: int
+    weight: float
+    units: int
+    exposures: int
+    metrics: CallMetrics
+    quality: MeanEstimate
+    quality_diff: tuple[Interval, float] | None
+    latency_diff: tuple[Interval, float] | None
+    cost_diff: tuple[Interval, float] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        def diff(d: tuple[Interval, float] | None) -> dict[str, float] | None:
+            if d is None:
+                return None
+            return {"estimate": d[0].estimate, "low": d[0].low, "high": d[0].high, "p": d[1]}
+
+        return {
+            "arm": self.arm,
+            "version": self.version,
+            "weight": self.weight,
+            "units": self.units,
+            "exposures": self.exposures,
+            **self.metrics.as_dict(),
+            "quality": self.quality.as_dict(),
+            "quality_vs_control": diff(self.quality_diff),
+            "latency_vs_control": diff(self.latency_diff),
+            "cost_vs_control": diff(self.cost_diff),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentReport:
+    """Per-arm exposures, calls, quality, cost and latency, with a verdict."""
+
+    experiment: Experiment
+    arms: list[ArmReport]
+    verdict: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment.as_dict(),
+            "arms": [a.as_dict() for a in self.arms],
+            "verdict": self.verdict,
+        }
+
+
+def _verdict(arms: list[ArmReport], alpha: float = 0.05) -> str:
+    control = arms[0]
+    if len(arms) < 2:
+        return "one arm only: nothing to compare"
+    parts: list[str] = []
+    m = len(arms) - 1  # Bonferroni over the arms compared with the control
+    for arm in arms[1:]:
+        if arm.quality_diff is None:
+            parts.append(
+                f"{arm.arm}: not enough quality data (feedback on {arm.quality.n} calls, "
+                f"control {control.quality.n}; need 2+ each)"
+            )
+            continue
+        interval, p = arm.quality_diff
+        if p * m < alpha:
+            side = "better" if interval.estimate > 0 else "worse"
+            parts.append(
+                f"{arm.arm} {side} than {control.arm} on quality "
+                f"({interval.estimate:+.3f}, 95% CI [{interval.low:+.3f}, {interval.high:+.3f}], "
+                f"p={min(1.0, p * m):.3g})"
+            )
+        else:
+            parts.append(
+                f"{arm.arm}: no significant quality difference from {control.arm} "
+                f"({interval.estimate:+.3f}, 95% CI [{interval.low:+.3f}, {interval.high:+.3f}])"
+            )
+    return "; ".join(parts)
+
+
+def experiment_report(name: str, url: str | None = None) -> ExperimentReport:
+    """The report of experiment ``name``: per arm, against the first arm (the control)."""
+    exps = Experiments(url)
+    exp = exps.get(name, fresh=True)
+    calls = db.arm_call_stats(exps.engine, name)
+    feedback = db.arm_feedback_stats(exps.engine, name)
+    exposed = db.arm_exposure_counts(exps.engine, name)
+    rows: list[ArmReport] = []
+    control_q = control_m = None
+    for arm in exp.arms:
+        metrics = call_metrics(calls.get(arm.name))
+        quality = MeanEstimate.of(feedback.get(arm.name, (0, 0.0, 0.0)))
+        if control_q is None or control_m is None:
+            control_q, control_m = quality, metrics
+            diffs: tuple[Any, Any, Any] = (None, None, None)
+        else:
+            diffs = (
+                mean_difference(control_q, quality),
+                mean_difference(control_m.latency_s, metrics.latency_s),
+                mean_difference(control_m.cost, metrics.cost),
+            )
+        units, total = exposed.get(arm.name, (0, 0))
+        rows.append(
+            ArmReport(arm.name, arm.version, arm.weight, units, total, metrics, quality, *diffs)
+        )
+    return ExperimentReport(exp, rows, _verdict(rows))

@@ -1,0 +1,181 @@
+"""Writing and reading the ``calls`` table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, Connection, Dialect, Engine, select
+
+from llmlab.store._sqlite import begin_write
+from llmlab.store._tables_calls import calls
+
+__all__ = ["CALL_COLUMNS", "CallFilter", "call_filter_clauses", "insert_calls", "recent_calls"]
+
+CALL_COLUMNS: tuple[str, ...] = tuple(column.name for column in calls.columns)
+
+
+class CallFilter(BaseModel):
+    """Which calls to select. Every field is optional; set fields are ANDed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str | None = None
+    """Requested or resolved model name; ``provider/model`` also matches the provider."""
+    provider: str | None = None
+    prompt: str | None = None
+    """Prompt name; ``name@version`` for one version."""
+    status: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Every tag must be present with this value."""
+    eval_run: str | None = None
+    experiment: str | None = None
+    min_cost: Decimal | None = None
+    min_latency_s: float | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    """Calls that started before this instant (exclusive)."""
+
+
+def insert_calls(
+    engine: Engine,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    in_transaction: Callable[[Connection, Sequence[Mapping[str, Any]]], None] | None = None,
+) -> int:
+    """Insert call rows (one dict per row, keys = column names) in one transaction.
+
+    ``in_transaction`` runs inside that transaction after the insert (rollups that must
+    commit together with the calls). Returns the number of rows written.
+    """
+    if not rows:
+        return 0
+    prepared = [_prepare(row) for row in rows]
+    with begin_write(engine) as conn:
+        fast = _fast_insert(conn.dialect)
+        if fast is not None and all(len(row) == len(CALL_COLUMNS) for row in prepared):
+            sql, processors = fast
+            params = [
+                tuple(
+                    value if process is None else process(value)
+                    for value, process in zip(
+                        (row[name] for name in CALL_COLUMNS), processors, strict=True
+                    )
+                )
+                for row in prepared
+            ]
+            conn.exec_driver_sql(sql, params)
+        else:
+            conn.execute(calls.insert(), prepared)
+        if in_transaction is not None:
+            in_transaction(conn, prepared)
+    return len(prepared)
+
+
+def call_filter_clauses(query: CallFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses for ``query``, for reuse in aggregates."""
+    c = calls.c
+    clauses: list[ColumnElement[bool]] = []
+    if query.model:
+        provider, _, name = query.model.partition("/")
+        if name:
+            clauses.append(c.provider == provider)
+            clauses.append((c.requested_model == name) | (c.resolved_model == name))
+        else:
+            clauses.append((c.requested_model == provider) | (c.resolved_model == provider))
+    if query.provider:
+        clauses.append(c.provider == query.provider)
+    if query.prompt:
+        name, _, version = query.prompt.partition("@")
+        clauses.append(c.prompt_name == name)
+        if version:
+            clauses.append(c.prompt_version == int(version))
+    if query.status:
+        clauses.append(c.status == query.status)
+    for key, value in query.tags.items():
+        clauses.append(c.tags[key].as_string() == value)
+    if query.eval_run:
+        clauses.append(c.eval_run == query.eval_run)
+    if query.experiment:
+        clauses.append(c.experiment == query.experiment)
+    if query.min_cost is not None:
+        clauses.append(c.cost >= query.min_cost)
+    if query.min_latency_s is not None:
+        clauses.append(c.duration_s >= query.min_latency_s)
+    if query.since is not None:
+        clauses.append(c.started_at >= _utc(query.since))
+    if query.until is not None:
+        clauses.append(c.started_at < _utc(query.until))
+    return clauses
+
+
+def recent_calls(
+    engine: Engine, query: CallFilter | None = None, *, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The newest calls matching ``query``, newest first, as dicts keyed by column name.
+
+    ``started_at`` is timezone-aware UTC.
+    """
+    stmt = select(calls).order_by(calls.c.started_at.desc(), calls.c.id.desc()).limit(limit)
+    if query is not None:
+        stmt = stmt.where(*call_filter_clauses(query))
+    with engine.connect() as conn:
+        result = conn.execute(stmt).mappings().all()
+    rows = []
+    for mapping in result:
+        row = dict(mapping)
+        row["started_at"] = _utc(row["started_at"])
+        if row["tags"] is None:
+            row["tags"] = {}
+        rows.append(row)
+    return rows
+
+
+_FastInsert = tuple[str, tuple[Callable[[Any], Any] | None, ...]]
+_fast_inserts: dict[tuple[str, str], _FastInsert | None] = {}
+
+
+def _fast_insert(dialect: Dialect) -> _FastInsert | None:
+    """Driver-level INSERT and per-column bind processors, for rows with every column.
+
+    SQLAlchemy's per-row parameter handling costs more than SQLite's own insert; doing the
+    type conversion with the columns' own bind processors and calling the driver's
+    executemany directly more than doubles the ingest rate.
+    """
+    key = (dialect.name, dialect.driver)
+    if key in _fast_inserts:
+        return _fast_inserts[key]
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    fast: _FastInsert | None = None
+    if marker is not None:
+        quote = dialect.identifier_preparer
+        columns = [calls.c[name] for name in CALL_COLUMNS]
+        sql = (
+            f"INSERT INTO {quote.format_table(calls)} "
+            f"({', '.join(quote.format_column(column) for column in columns)}) "
+            f"VALUES ({', '.join(marker for _ in columns)})"
+        )
+        processors = tuple(
+            column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns
+        )
+        fast = (sql, processors)
+    _fast_inserts[key] = fast
+    return fast
+
+
+def _prepare(row: Mapping[str, Any]) -> dict[str, Any]:
+    prepared = dict(row)
+    started = prepared.get("started_at")
+    if isinstance(started, datetime) and started.tzinfo is not UTC:
+        # SQLite stores datetimes without an offset: store every instant as UTC.
+        prepared["started_at"] = _utc(started)
+    return prepared
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

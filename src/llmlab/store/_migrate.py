@@ -1,0 +1,69 @@
+"""Alembic migrations shipped in the package, run programmatically.
+
+No ``alembic.ini`` is needed: the configuration is built here and ``migrations/env.py``
+runs on the connection handed to it. Upgrades hold a lock (SQLite: the write lock through
+``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock) so that several
+processes starting at once migrate the store exactly once, and the whole upgrade is one
+transaction.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+from llmlab.store._sqlite import begin_write
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "current_revision",
+    "ensure_migrated",
+    "head_revision",
+    "upgrade",
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# pg_advisory_xact_lock key: the bytes of "llmlab" as an integer.
+_PG_LOCK_KEY = int.from_bytes(b"llmlab", "big")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for the shipped migrations, running on ``connection`` if given."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration shipped with this llmlab."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at; None for an empty database."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` in one locked transaction."""
+    with begin_write(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        command.upgrade(alembic_config(conn), revision)
+
+
+def ensure_migrated(engine: Engine) -> None:
+    """Upgrade to head unless the database is already there (the common, lock-free case)."""
+    if current_revision(engine) != head_revision():
+        upgrade(engine)

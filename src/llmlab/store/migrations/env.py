@@ -1,0 +1,48 @@
+"""Alembic environment for llmlab: runs on the connection llmlab hands over.
+
+``llmlab.store._migrate`` puts an open connection (inside a locked transaction) in
+``config.attributes["connection"]``; the migrations then run inside that transaction.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from llmlab.store._schema import metadata
+
+config = context.config
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=metadata,
+        render_as_batch=True,
+        compare_type=True,
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+    else:
+        engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://")
+        try:
+            with engine.begin() as conn:
+                _run(conn)
+        finally:
+            engine.dispose()

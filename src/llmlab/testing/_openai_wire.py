@@ -1,0 +1,149 @@
+"""The OpenAI chat-completions wire format: request reading, JSON bodies and SSE chunks.
+
+Usage: ``prompt_tokens`` = input words + cache-read + cache-write tokens (OpenAI counts
+cached tokens inside the prompt), ``prompt_tokens_details.cached_tokens`` = cache-read and
+``prompt_tokens_details.cache_write_tokens`` = cache-write tokens; ``completion_tokens`` =
+reply words + reasoning tokens, with ``completion_tokens_details.reasoning_tokens``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from llmlab.testing._replies import ReplyScript, Turn, plan_turn, text_of
+
+__all__ = [
+    "openai_completion",
+    "openai_error",
+    "openai_stream",
+    "openai_turn",
+    "sse",
+]
+
+_FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    404: "invalid_request_error",
+    429: "rate_limit_exceeded",
+    500: "server_error",
+    503: "server_error",
+}
+
+
+def sse(data: Any, event: str | None = None) -> bytes:
+    """One server-sent event."""
+    head = f"event: {event}\n" if event else ""
+    body = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    return f"{head}data: {body}\n\n".encode()
+
+
+def openai_turn(body: Mapping[str, Any], script: ReplyScript) -> Turn:
+    """Compute the answer to a chat-completions request body."""
+    messages = body.get("messages") or []
+    texts = [text_of(m.get("content")) for m in messages if isinstance(m, dict)]
+    users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
+    stop = body.get("stop") or ()
+    schema = None
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema") or {"type": "object"}
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        schema = {"type": "object", "properties": {"reply": {"type": "string"}}}
+    return plan_turn(
+        model=str(body.get("model", "")),
+        texts=texts,
+        prompt=users[-1] if users else "",
+        script=script,
+        max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
+        stop=[stop] if isinstance(stop, str) else stop,
+        schema=schema,
+    )
+
+
+def _usage(turn: Turn, cache: tuple[int, int], reasoning: int) -> dict[str, Any]:
+    cache_read, cache_write = cache
+    prompt = turn.input_tokens + cache_read + cache_write
+    completion = turn.output_tokens + reasoning
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {
+            "cached_tokens": cache_read,
+            "cache_write_tokens": cache_write,
+            "audio_tokens": 0,
+        },
+        "completion_tokens_details": {
+            "reasoning_tokens": reasoning,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+def openai_completion(
+    turn: Turn, *, call_id: str, created: int, cache: tuple[int, int], reasoning: int, usage: bool
+) -> dict[str, Any]:
+    """A ``chat.completion`` object; without ``usage`` when ``usage`` is false."""
+    out: dict[str, Any] = {
+        "id": call_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": turn.model,
+        "system_fingerprint": "fp_llmlab",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": turn.reply, "refusal": None},
+                "logprobs": None,
+                "finish_reason": _FINISH[turn.finish],
+            }
+        ],
+    }
+    if usage:
+        out["usage"] = _usage(turn, cache, reasoning)
+    return out
+
+
+def openai_stream(
+    turn: Turn,
+    pieces: list[str],
+    *,
+    call_id: str,
+    created: int,
+    cache: tuple[int, int],
+    reasoning: int,
+    include_usage: bool,
+) -> list[bytes]:
+    """The SSE events of a streamed completion, ``[DONE]`` included, one item per event."""
+    head = {
+        "id": call_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": turn.model,
+        "system_fingerprint": "fp_llmlab",
+    }
+    if include_usage:
+        head["usage"] = None
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return sse({**head, "choices": [choice]})
+
+    events = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    events.extend(chunk({"content": piece}) for piece in pieces if piece)
+    events.append(chunk({}, _FINISH[turn.finish]))
+    if include_usage:
+        events.append(sse({**head, "choices": [], "usage": _usage(turn, cache, reasoning)}))
+    events.append(sse("[DONE]"))
+    return events
+
+
+def openai_error(status: int, message: str) -> dict[str, Any]:
+    """An OpenAI error body."""
+    kind = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": None, "code": kind}}

@@ -1,0 +1,98 @@
+"""Datasets: formats, ids, reserved keys, and errors that name file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmlab import DatasetError, TemplateError
+from llmlab.evals import EvalCase, load_dataset
+from llmlab.evals._template import render_text, render_value
+
+
+def test_jsonl_rows_become_cases(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text(
+        '{"id": "1", "input": "2+2?", "target": "4", "tags": ["math"]}\n'
+        "\n"
+        '{"input": "capital of France?", "target": "Paris", "weight": 2}\n'
+    )
+    cases = load_dataset(path)
+    assert [c.id for c in cases][0] == "1"
+    assert cases[0].input == "2+2?"
+    assert cases[0].fields == {"target": "4"}
+    assert cases[0].tags == ("math",)
+    assert cases[1].weight == 2.0
+    assert len(cases[1].id) == 12  # derived from content
+    assert load_dataset(path)[1].id == cases[1].id  # ... and stable
+
+
+def test_malformed_jsonl_line_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"input": "a"}\n{"input": "b"}\n{"input": oops}\n')
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path)
+    assert info.value.line == 3
+    assert str(info.value).startswith(f"{path}:3: ")
+
+
+def test_non_object_line_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"input": "a"}\n[1, 2]\n')
+    with pytest.raises(DatasetError, match=r":2: each case must be a mapping"):
+        load_dataset(path)
+
+
+def test_csv_with_tags_and_a_short_row(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("id,input,target,tags\na,hello,hi,\"x, y\"\nb,bye,ciao,z\n")
+    cases = load_dataset(path)
+    assert cases[0].tags == ("x", "y")
+    assert cases[1].fields["target"] == "ciao"
+    path.write_text("id,input,target\na,hello,hi\nb,bye\n")
+    with pytest.raises(DatasetError, match=r"d\.csv:3: the row has fewer values"):
+        load_dataset(path)
+
+
+def test_yaml_dataset_and_its_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text(
+        "cases:\n  - input: a\n    expected: {key_terms: [x]}\n  - input: b\n    weight: heavy\n"
+    )
+    with pytest.raises(DatasetError, match=r"d\.yaml:4: 'weight' must be a number"):
+        load_dataset(path)
+    path.write_text("- input: a\n  expected: {key_terms: [x]}\n")
+    (case,) = load_dataset(path)
+    assert case.expected_properties == {"key_terms": ["x"]}
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": 1, "input": "a"}\n{"id": "1", "input": "b"}\n')
+    with pytest.raises(DatasetError, match=r":2: duplicate case id '1' \(first at line 1\)"):
+        load_dataset(path)
+
+
+def test_inline_rows_and_seed_cases() -> None:
+    seed = EvalCase(input="text", expected_properties={"min_length": 5})
+    cases = load_dataset([{"input": "x", "target": "y"}, seed])
+    assert cases[1] is seed
+    assert seed.id and seed.variables()["min_length"] == 5
+
+
+def test_missing_template_variable_names_variable_and_case() -> None:
+    case = EvalCase(input="q", id="case-7")
+    with pytest.raises(TemplateError, match=r"case 'case-7'.*'target'"):
+        render_text("{{ input }} -> {{ target }}", case.variables(), case_id=case.id)
+
+
+def test_single_expression_keeps_its_type() -> None:
+    assert render_value("{{ terms }}", {"terms": ["a", "b"]}) == ["a", "b"]
+    assert render_value({"min": "{{ n }}"}, {"n": 5}) == {"min": 5}
+    assert render_value("n={{ n }}", {"n": 5}) == "n=5"
+
+
+def test_templates_are_sandboxed() -> None:
+    with pytest.raises(TemplateError):
+        render_text("{{ x.__class__.__mro__[1].__subclasses__() }}", {"x": 1})

@@ -1,0 +1,150 @@
+"""Statistics checked against scipy on known data and by property tests."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+
+from llmlab.evals import (
+    bootstrap_mean_ci,
+    consistency,
+    flip_rate,
+    holm,
+    mcnemar_exact,
+    paired_bootstrap,
+    pass_at_k,
+    pass_hat_k,
+    sample_size_mcnemar,
+    standard_error,
+    wilson_interval,
+)
+from llmlab.evals._paired import paired_test
+from llmlab.evals._stats import reduce_epochs
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 10), (7, 10), (10, 10), (81, 263), (1, 2)])
+def test_wilson_matches_scipy(k: int, n: int) -> None:
+    ours = wilson_interval(k, n)
+    ref = sps.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (ours.low, ours.high) == pytest.approx((ref.low, ref.high), abs=1e-12)
+
+
+@pytest.mark.parametrize(("b", "c"), [(0, 0), (3, 0), (5, 12), (40, 41), (200, 150)])
+def test_mcnemar_exact_matches_scipy_binomtest(b: int, c: int) -> None:
+    expected = 1.0 if b + c == 0 else sps.binomtest(b, b + c, 0.5).pvalue
+    assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-9)
+
+
+def test_standard_error_matches_scipy() -> None:
+    data = [0.1, 0.5, 0.9, 1.0, 0.0, 0.7]
+    assert standard_error(data) == pytest.approx(sps.sem(data))
+
+
+def test_bootstrap_ci_close_to_scipy_percentile_bootstrap() -> None:
+    rng = np.random.default_rng(1)
+    data = rng.uniform(size=200)
+    ours = bootstrap_mean_ci(list(data), resamples=4000)
+    ref = sps.bootstrap(
+        (data,), np.mean, n_resamples=4000, method="percentile", random_state=2
+    ).confidence_interval
+    assert ours.low == pytest.approx(ref.low, abs=0.01)
+    assert ours.high == pytest.approx(ref.high, abs=0.01)
+    assert ours.low < ours.estimate < ours.high
+
+
+def test_pass_at_k_known_values() -> None:
+    # n=10 trials, c=3 correct: pass@1 = 0.3; pass@k by direct enumeration.
+    assert pass_at_k(10, 3, 1) == pytest.approx(0.3)
+    assert pass_at_k(10, 3, 5) == pytest.approx(1 - math.comb(7, 5) / math.comb(10, 5))
+    assert pass_at_k(10, 3, 8) == 1.0
+    assert pass_hat_k(10, 3, 2) == pytest.approx(3 * 2 / (10 * 9))
+    assert pass_hat_k(5, 5, 5) == 1.0
+
+
+def test_holm_known_values() -> None:
+    # Textbook example: p = (0.01, 0.04, 0.03, 0.005) with m = 4.
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
+def test_flip_rate_and_consistency() -> None:
+    assert flip_rate([True, True, True]) == 0.0
+    assert flip_rate([True, False]) == 1.0
+    assert flip_rate([True, False, False, False]) == pytest.approx(0.5)
+    assert consistency([[True, True], [False, False], [True, False]]) == pytest.approx(2 / 3)
+
+
+def test_reducers() -> None:
+    scores = [1.0, 0.0, 1.0]
+    passed = [True, False, True]
+    assert reduce_epochs(scores, passed, "mean", threshold=0.7) == (pytest.approx(2 / 3), False)
+    assert reduce_epochs(scores, passed, "median", threshold=0.7) == (1.0, True)
+    assert reduce_epochs(scores, passed, "majority", threshold=0.7) == (pytest.approx(2 / 3), True)
+    assert reduce_epochs(scores, passed, "pass_at_k", threshold=0.7, k=1)[0] == pytest.approx(2 / 3)
+    assert reduce_epochs(scores, passed, "pass_hat_k", threshold=0.7) == (0.0, False)
+
+
+def test_paired_test_verdicts() -> None:
+    a = [1.0] * 60 + [0.0] * 40
+    b = [1.0] * 60 + [1.0] * 30 + [0.0] * 10
+    result = paired_test("pass", a, b, binary=True)
+    assert result.b_only == 30 and result.a_only == 0
+    assert result.significant and result.verdict().startswith("B better")
+    same = paired_test("pass", [1.0, 0.0] * 10, [1.0, 0.0] * 9 + [0.0, 1.0], binary=True)
+    assert not same.significant
+    assert "no detectable difference" in same.verdict()
+
+
+def test_sample_size_grows_as_the_difference_shrinks() -> None:
+    big = sample_size_mcnemar(0.05, 0.20)
+    small = sample_size_mcnemar(0.10, 0.15)
+    assert big is not None and small is not None and small > big
+    assert sample_size_mcnemar(0.1, 0.1) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=500), st.data())
+def test_wilson_contains_the_estimate(n: int, data: st.DataObject) -> None:
+    k = data.draw(st.integers(min_value=0, max_value=n))
+    interval = wilson_interval(k, n)
+    assert 0.0 <= interval.low <= k / n <= interval.high <= 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=30), st.data())
+def test_pass_at_k_properties(n: int, data: st.DataObject) -> None:
+    c = data.draw(st.integers(min_value=0, max_value=n))
+    k = data.draw(st.integers(min_value=1, max_value=n))
+    at_k, hat_k = pass_at_k(n, c, k), pass_hat_k(n, c, k)
+    assert 0.0 <= hat_k <= c / n + 1e-12 <= at_k + 2e-12 <= 1.0 + 2e-12
+    if k > 1:
+        assert pass_at_k(n, c, k - 1) <= at_k + 1e-12
+        assert pass_hat_k(n, c, k - 1) >= hat_k - 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 60))
+def test_mcnemar_is_symmetric_and_a_probability(b: int, c: int) -> None:
+    p = mcnemar_exact(b, c)
+    assert 0.0 < p <= 1.0
+    assert p == mcnemar_exact(c, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=8))
+def test_holm_is_monotone_and_not_below_raw(ps: list[float]) -> None:
+    adjusted = holm(ps)
+    assert all(a >= p - 1e-15 and a <= 1.0 for a, p in zip(adjusted, ps, strict=True))
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    assert all(adjusted[i] <= adjusted[j] for i, j in zip(order, order[1:], strict=False))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=2, max_size=40))
+def test_paired_bootstrap_of_identical_samples_is_zero(values: list[float]) -> None:
+    interval, p = paired_bootstrap(values, values)
+    assert interval.low == interval.high == 0.0 and p == 1.0

@@ -1,0 +1,125 @@
+"""Several processes record into one store at once: nothing lost, nothing doubled.
+
+Also: rows queued when a script exits normally or by Ctrl-C are written.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from llmlab.store import get_engine
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+WORKER = textwrap.dedent(
+    """
+    import sys
+    from datetime import UTC, datetime
+    from decimal import Decimal
+    from llmlab.monitor import CallRecord, flush, new_call_id, record
+
+    url, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    for n in range(count):
+        record(
+            CallRecord(
+                id=new_call_id(),
+                started_at=datetime.now(UTC),
+                provider="scripted",
+                requested_model=f"worker-{worker}",
+                input_tokens=n,
+                cost=Decimal(0),
+                cost_status="local",
+            ),
+            url,
+        )
+    assert flush(url)
+    """
+)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _run_workers(url: str, processes: int, count: int) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, str(i), str(count)],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(processes)
+    ]
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+
+
+def _count(url: str) -> list[tuple[str, int, int]]:
+    with get_engine(url).connect() as conn:
+        query = text(
+            "SELECT requested_model, count(*), count(DISTINCT input_tokens) FROM calls "
+            "GROUP BY requested_model ORDER BY requested_model"
+        )
+        return [(r[0], r[1], r[2]) for r in conn.execute(query)]
+
+
+EXPECTED = [(f"worker-{i}", 2_000, 2_000) for i in range(4)]
+
+
+def test_four_processes_into_one_fresh_sqlite_file(tmp_path: Path) -> None:
+    url = str(tmp_path / "shared.db")  # not created yet: the processes race to migrate it
+    _run_workers(url, 4, 2_000)
+    assert _count(url) == EXPECTED
+
+
+@pytest.mark.postgres
+def test_four_processes_into_postgres(pg_url: str) -> None:
+    _run_workers(pg_url, 4, 2_000)
+    assert _count(pg_url) == EXPECTED
+
+
+EXITING = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from datetime import UTC, datetime
+    from llmlab.monitor import CallRecord, new_call_id, record
+
+    url, how = sys.argv[1], sys.argv[2]
+    for n in range(300):
+        record(CallRecord(id=new_call_id(), started_at=datetime.now(UTC), provider="scripted",
+                          requested_model="m", input_tokens=n), url)
+    if how == "ctrl-c":
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["exit", "ctrl-c"])
+def test_queued_rows_are_written_at_exit(tmp_path: Path, how: str) -> None:
+    url = str(tmp_path / "exit.db")
+    proc = subprocess.run(
+        [sys.executable, "-c", EXITING, url, how],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if how == "ctrl-c":
+        assert proc.returncode != 0
+        assert "KeyboardInterrupt" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr
+    assert _count(url) == [("m", 300, 300)]

@@ -1,0 +1,19 @@
+"""Pricing tests start with no override file and a clean warn-once memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmlab.pricing import _prices
+
+
+@pytest.fixture(autouse=True)
+def _clean_pricing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LLMLAB_PRICES", raising=False)
+    _prices._warned.clear()
+    yield
+    _prices._warned.clear()
