@@ -181,7 +181,12 @@ def test_bad_scope_period_and_tag(db_url: str) -> None:
 def test_list_and_remove(db_url: str) -> None:
     set_budget("a", "2.5", scope="tag", value="feature=chat", period="hour", url=db_url)
     (b,) = list_budget_definitions(url=db_url)
-    assert (b.name, b.limit, b.scope_label, b.period) == ("a", Decimal("2.5"), "tag:feature=chat", "hour")
+    assert (b.name, b.limit, b.scope_label, b.period) == (
+        "a",
+        Decimal("2.5"),
+        "tag:feature=chat",
+        "hour",
+    )
     remove_budget("a", url=db_url)
     assert list_budget_definitions(url=db_url) == []
     with pytest.raises(NotFoundError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -94,7 +95,7 @@ def test_rows_are_written_without_flush(db_url: str) -> None:
     for _ in range(200):
         if recent_calls(engine):
             break
-        _recorder.time.sleep(0.01)
+        time.sleep(0.01)
     assert len(recent_calls(engine)) == 1
 
 
@@ -165,3 +166,23 @@ def test_unreachable_database_is_retried_then_saved_and_logged(
     assert saved["id"] == rec.id
     assert saved["cost"] == "0.000021"
     assert saved["tags"] == {"k": "v"}
+
+
+def test_a_bad_row_does_not_sink_its_batch(
+    any_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = make()
+    record(first, any_url)
+    assert flush(any_url)
+    long_name = "m" * 500  # longer than the column: stored shortened, not rejected
+    record(make(requested_model=long_name), any_url)
+    record(dataclasses.replace(make(), id=first.id), any_url)  # duplicate id
+    record(make(), any_url)
+    assert flush(any_url)
+    rows = recent_calls(get_engine(any_url), limit=10)
+    assert len(rows) == 3
+    assert any(r["requested_model"].startswith("mmm") for r in rows)
+    spilled = (tmp_path / ".llmlab" / "unwritten-calls.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in spilled] == [first.id]
+    assert "saved them to" in caplog.text

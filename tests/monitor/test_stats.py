@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from llmlab._errors import InputError
-from llmlab.monitor import call_stats, flush, rebuild_rollups, record
 from llmlab.monitor import _histogram as hist
+from llmlab.monitor import call_stats, flush, rebuild_rollups, record
 from llmlab.monitor._window import parse_window
 from llmlab.store import get_engine, insert_calls
 
@@ -47,16 +47,16 @@ def _exact(calls: list, since: datetime, until: datetime) -> dict:  # type: igno
     }
 
 
-def test_stats_from_rollups_match_raw_rows(db_url: str) -> None:
+def test_stats_from_rollups_match_raw_rows(any_url: str) -> None:
     start = datetime.now(UTC) - timedelta(days=3)
     calls = make_calls(3000, start=start, span=timedelta(days=3))
     for c in calls:
-        record(c, url=db_url)
-    assert flush(url=db_url)
+        record(c, url=any_url)
+    assert flush(url=any_url)
     # a window with partial hours at both ends and whole days and hours inside
     since = start + timedelta(hours=5, minutes=17)
     until = start + timedelta(days=2, hours=20, minutes=41)
-    report = call_stats(since, until, url=db_url)
+    report = call_stats(since, until, url=any_url)
     exact = _exact(calls, since, until)
     t = report.total
     assert (t.calls, t.errors, t.input_tokens, t.unpriced) == (
@@ -71,7 +71,7 @@ def test_stats_from_rollups_match_raw_rows(db_url: str) -> None:
     assert abs(t.latency_p50_s / exact["p50"] - 1) <= hist.RELATIVE_ERROR + 1e-9
     assert t.error_rate == pytest.approx(exact["errors"] / exact["calls"])
     # everything
-    assert call_stats(url=db_url).total.calls == 3000
+    assert call_stats(url=any_url).total.calls == 3000
 
 
 def test_group_by_model_tag_prompt_and_time(db_url: str) -> None:
@@ -97,18 +97,18 @@ def test_group_by_model_tag_prompt_and_time(db_url: str) -> None:
     assert sum(g.calls for g in by_day) == 600 and len(by_day) in (2, 3)
 
 
-def test_rebuild_rollups_for_bulk_loaded_calls(db_url: str) -> None:
+def test_rebuild_rollups_for_bulk_loaded_calls(any_url: str) -> None:
     start = datetime.now(UTC) - timedelta(days=4)
     calls = make_calls(500, start=start, span=timedelta(days=2))
-    engine = get_engine(db_url)
+    engine = get_engine(any_url)
     from dataclasses import asdict
 
     insert_calls(engine, [asdict(c) for c in calls])  # behind the recorder's back
-    assert call_stats(url=db_url).total.calls == 0  # rollups know nothing yet
-    assert rebuild_rollups(db_url) == 500
-    assert call_stats(url=db_url).total.calls == 500
-    rebuild_rollups(db_url)  # idempotent
-    assert call_stats(url=db_url).total.calls == 500
+    assert call_stats(url=any_url).total.calls == 0  # rollups know nothing yet
+    assert rebuild_rollups(any_url) == 500
+    assert call_stats(url=any_url).total.calls == 500
+    rebuild_rollups(any_url)  # idempotent
+    assert call_stats(url=any_url).total.calls == 500
 
 
 def test_empty_window(db_url: str) -> None:

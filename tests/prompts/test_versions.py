@@ -34,7 +34,9 @@ def test_defaults_apply_and_values_override() -> None:
     v = PromptVersion("Hi {{ name }}, in {{ lang }}", {"name": None, "lang": "English"})
     assert v.render(name="Ada") == "Hi Ada, in English"
     assert v.render(name="Ada", lang="French") == "Hi Ada, in French"
-    assert v.version_hash == seed_hash("Hi {{ name }}, in {{ lang }}", {"name": None, "lang": "English"})
+    assert v.version_hash == seed_hash(
+        "Hi {{ name }}, in {{ lang }}", {"name": None, "lang": "English"}
+    )
 
 
 def test_config_changes_identity_metadata_does_not() -> None:
@@ -136,3 +138,11 @@ def test_bad_inputs() -> None:
         PromptVersion("x", {"not valid": 1})
     with pytest.raises(InputError, match="chat message 0"):
         PromptVersion([{"role": "robot", "content": "x"}])
+
+
+def test_versions_are_hashable_and_immutable() -> None:
+    a, b = PromptVersion("x {{ y }}"), PromptVersion("x {{ y }}")
+    assert len({a, a.with_identity(name="n", version=1)}) == 2
+    assert hash(a) == hash(b)
+    with pytest.raises(AttributeError):
+        a.template = "z"  # type: ignore[misc]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_sqlite_runs_in_wal_with_busy_timeout_and_foreign_keys(tmp_path: Path) -
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 10_000
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() >= 10_000
 
 
 def test_engines_are_cached_per_url(tmp_path: Path) -> None:
@@ -70,3 +71,26 @@ def test_unreachable_server_error_hides_the_password() -> None:
     assert "s3cr3t-pw" not in str(info.value)
     assert "127.0.0.1:1" in str(info.value)
     assert "s3cr3t-pw" not in safe_url(url)
+
+
+def test_database_from_a_newer_llmlab_is_a_clear_error(tmp_path: Path) -> None:
+    path = str(tmp_path / "newer.db")
+    with get_engine(path).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    close_engines()
+    with pytest.raises(StoreError, match="newer llmlab"):
+        get_engine(path)
+
+
+def test_in_memory_database_is_shared_between_threads() -> None:
+    engine = get_engine("sqlite://")  # migrated on this thread
+    seen: list[object] = []
+
+    def count() -> None:
+        with engine.connect() as conn:
+            seen.append(conn.execute(text("SELECT count(*) FROM calls")).scalar())
+
+    thread = threading.Thread(target=count)
+    thread.start()
+    thread.join()
+    assert seen == [0]

@@ -43,6 +43,25 @@ async def test_200_concurrent_requests_overlap(wire_server: WireServer) -> None:
     assert len(wire_server.requests) == 200
 
 
+async def test_latency_header_and_junk_requests(wire_server: WireServer) -> None:
+    wire_server.config.latency_ms = 2000
+    url = f"{wire_server.openai_base_url}/chat/completions"
+    async with aiohttp.ClientSession() as session:
+        start = time.perf_counter()
+        async with session.post(url, json=BODY, headers={"x-llmlab-latency-ms": "0"}) as resp:
+            assert resp.status == 200
+        assert time.perf_counter() - start < 1.0
+        junk = {"model": 3, "messages": ["x", {"role": "user", "content": 5}], "max_tokens": "9"}
+        async with session.post(url, json=junk, headers={"x-llmlab-latency-ms": "0"}) as resp:
+            assert resp.status == 200
+            assert (await resp.json())["choices"][0]["message"]["content"] == "echo: "
+        async with session.post(url, data=b"not json", headers={"x-llmlab-latency-ms": "0"}) as r:
+            assert r.status == 400
+            assert "JSON object" in (await r.json())["error"]["message"]
+        async with session.post(url, json=BODY, headers={"x-llmlab-latency-ms": "soon"}) as r:
+            assert r.status == 400
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

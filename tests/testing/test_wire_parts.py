@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
 from llmlab._errors import ConfigError
-from llmlab.testing import FaultPlan, WireServer, parse_fault_spec
+from llmlab.testing import FaultPlan, ServerConfig, WireServer, parse_fault_spec
 from llmlab.testing._replies import ReplyScript, plan_turn, sample_from_schema, truncate_words
+from llmlab.testing._state import WireState
 
 
 def test_fault_count_and_api_filter() -> None:
@@ -86,6 +88,42 @@ def test_schema_samples_validate(schema: dict[str, Any]) -> None:
     jsonschema.validate(sample_from_schema(schema, "echo: hi"), schema)
 
 
+def test_recursive_schema_terminates() -> None:
+    schema = {
+        "$defs": {
+            "Node": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "next": {"anyOf": [{"$ref": "#/$defs/Node"}, {"type": "null"}]},
+                },
+                "required": ["name", "next"],
+            }
+        },
+        "$ref": "#/$defs/Node",
+    }
+    jsonschema.validate(sample_from_schema(schema, "t"), schema)
+
+
+def test_jitter_stays_within_bounds() -> None:
+    state = WireState(ServerConfig(latency_ms=100, jitter_ms=20), seed=1)
+    delays = [state.delay_s() for _ in range(100)]
+    assert all(0.1 <= d <= 0.12 for d in delays)
+    assert len(set(delays)) > 50
+    assert state.delay_s(override_ms=0) <= 0.02
+
+
+def test_product_code_does_not_import_testing() -> None:
+    package = Path(__file__).resolve().parents[2] / "src" / "llmlab"
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "testing" not in path.relative_to(package).parts
+        and "llmlab.testing" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
 def test_wire_server_fixture_starts_fresh(wire_server: WireServer) -> None:
     assert wire_server.count() == 0
     assert wire_server.faults.active == []
@@ -116,3 +154,13 @@ def test_config_is_validated() -> None:
 def test_llmlab_db_points_at_a_fresh_file(llmlab_db: str) -> None:
     assert os.environ["LLMLAB_DB"] == llmlab_db
     assert llmlab_db.startswith("sqlite:///") and llmlab_db.endswith("llmlab.db")
+
+
+async def test_async_context_manager_and_restart() -> None:
+    srv = WireServer()
+    async with srv:
+        first = srv.port
+        assert first != 0
+    assert srv.count() == 0
+    with srv:  # a stopped server can be started again (on the same port when free)
+        assert srv.url.endswith(f":{srv.port}")

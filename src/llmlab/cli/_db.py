@@ -36,7 +36,9 @@ def upgrade_command(url: UrlOption = None) -> None:
     """Migrate the database to the newest schema (new stores do this on first use)."""
     engine = get_engine(url)
     upgrade(engine)
-    _console.print(f"{safe_url(database_url(url))}: at revision {current_revision(engine)}")
+    _console.print(
+        f"{safe_url(database_url(url))}: at revision {current_revision(engine)}", soft_wrap=True
+    )
 
 
 @db.command("current")
@@ -50,11 +52,12 @@ def current_command(url: UrlOption = None) -> None:
     head = head_revision()
     state = "up to date" if current == head else "needs `llmlab db upgrade`"
     _console.print(
-        f"{safe_url(database_url(url))}: revision {current or '(empty)'}, newest {head} ({state})"
+        f"{safe_url(database_url(url))}: revision {current or '(empty)'}, newest {head} ({state})",
+        soft_wrap=True,
     )
 
 
 @db.command("url")
 def url_command(url: UrlOption = None) -> None:
     """Print the database URL in use (password hidden)."""
-    _console.print(safe_url(database_url(url)))
+    _console.print(safe_url(database_url(url)), soft_wrap=True)

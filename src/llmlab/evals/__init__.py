@@ -1,21 +1,38 @@
-"""Evaluation-driven development: datasets, scorers, the runner, statistics, reports."""
+"""Evaluation-driven development: datasets, scorers, the runner, statistics, reports.
+
+Quick start (the seed's shape)::
+
+    from llmlab.evals import EvalCase, LLMEvaluator
+    result = LLMEvaluator(cases).evaluate(my_function, my_scorer)
+
+Suites through the model call path::
+
+    suite = load_suite("suite.yaml")
+    run = await run_eval(suite, model="openai/gpt-4o-mini", concurrency=20, epochs=3)
+"""
 
 from llmlab.evals._builtin import Exact, Includes, JsonValid, KeyTerms, Length, Regex
 from llmlab.evals._case import EvalCase
 from llmlab.evals._combine import FunctionScorer, Weighted
 from llmlab.evals._dataset import load_dataset
 from llmlab.evals._evaluator import CaseFailure, EvalResult, LLMEvaluator
+from llmlab.evals._history import Comparison, compare_runs, list_runs, resolve_run, show_run
 from llmlab.evals._judge import ModelGraded, parse_verdict
 from llmlab.evals._paired import (
     PairedTest,
     holm,
     mcnemar_exact,
     paired_bootstrap,
+    paired_test,
     sample_size_mcnemar,
     sample_size_paired_mean,
 )
 from llmlab.evals._registry import load_callable, registered_scorers, scorer, scorers_from_spec
+from llmlab.evals._report import to_junit, to_markdown
+from llmlab.evals._rescore import rescore_run
+from llmlab.evals._runner import EvalRun, Progress, run_eval, run_eval_sync
 from llmlab.evals._score import JudgeUsage, Score, Scorer
+from llmlab.evals._similarity import Similarity
 from llmlab.evals._stats import (
     Interval,
     bootstrap_mean_ci,
@@ -23,14 +40,21 @@ from llmlab.evals._stats import (
     flip_rate,
     pass_at_k,
     pass_hat_k,
+    reduce_epochs,
     standard_error,
     wilson_interval,
 )
+from llmlab.evals._suite import EvalSuite, SuiteSpec, load_suite
+from llmlab.evals._summary import CaseOutcome, reduce_cases, summarize
 
 __all__ = [
     "CaseFailure",
+    "CaseOutcome",
+    "Comparison",
     "EvalCase",
     "EvalResult",
+    "EvalRun",
+    "EvalSuite",
     "Exact",
     "FunctionScorer",
     "Includes",
@@ -42,26 +66,43 @@ __all__ = [
     "Length",
     "ModelGraded",
     "PairedTest",
+    "Progress",
     "Regex",
     "Score",
     "Scorer",
+    "Similarity",
+    "SuiteSpec",
     "Weighted",
     "bootstrap_mean_ci",
+    "compare_runs",
     "consistency",
     "flip_rate",
     "holm",
+    "list_runs",
     "load_callable",
     "load_dataset",
+    "load_suite",
     "mcnemar_exact",
     "paired_bootstrap",
+    "paired_test",
     "pass_at_k",
     "pass_hat_k",
     "parse_verdict",
+    "reduce_cases",
+    "reduce_epochs",
     "registered_scorers",
+    "rescore_run",
+    "resolve_run",
+    "run_eval",
+    "run_eval_sync",
     "sample_size_mcnemar",
     "sample_size_paired_mean",
     "scorer",
     "scorers_from_spec",
+    "show_run",
     "standard_error",
+    "summarize",
+    "to_junit",
+    "to_markdown",
     "wilson_interval",
 ]

@@ -11,7 +11,14 @@ from sqlalchemy import Engine
 from llmlab._errors import NotFoundError
 from llmlab.evals._paired import PairedTest, holm, paired_test
 from llmlab.evals._summary import reduce_cases
-from llmlab.store import find_eval_runs, get_engine, get_eval_results, get_eval_run, list_eval_runs
+from llmlab.store import (
+    find_eval_runs,
+    get_engine,
+    get_eval_results,
+    get_eval_run,
+    iter_eval_results,
+    list_eval_runs,
+)
 
 __all__ = ["Comparison", "compare_runs", "list_runs", "resolve_run", "show_run"]
 
@@ -140,7 +147,7 @@ class Comparison:
 def _outcomes(engine: Engine, run: dict[str, Any]) -> dict[str, Any]:
     options = run.get("options") or {}
     return reduce_cases(
-        get_eval_results(engine, run["id"]),
+        iter_eval_results(engine, run["id"]),
         reducer=str(options.get("reducer", "mean")),
         threshold=float(run["threshold"]),
         k=options.get("k"),

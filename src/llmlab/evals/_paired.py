@@ -61,7 +61,7 @@ def paired_bootstrap(
         return Interval(mean, mean, mean, confidence), (1.0 if mean == 0 else 0.0)
     rng = np.random.default_rng(seed)
     means = np.empty(resamples)
-    chunk = max(1, 2_000_000 // diff.size)
+    chunk = max(1, 200_000 // diff.size)
     for start in range(0, resamples, chunk):
         stop = min(resamples, start + chunk)
         idx = rng.integers(0, diff.size, size=(stop - start, diff.size))

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -47,12 +49,15 @@ from llmlab.store import (
     eval_result_keys,
     finish_eval_run,
     get_engine,
-    get_eval_results,
+    get_eval_run,
     insert_eval_results,
+    iter_eval_results,
     latest_unfinished_eval_run,
 )
 
 __all__ = ["EvalRun", "Progress", "run_eval", "run_eval_sync"]
+
+T = TypeVar("T")
 
 _FLUSH_EVERY_S = 0.2
 _FLUSH_ROWS = 500
@@ -113,15 +118,25 @@ class EvalRun:
 
 
 class _ResultWriter:
-    """Collects result rows and writes them in small batches off the event loop."""
+    """Collects result rows and writes them in small batches on one thread of its own.
+
+    One dedicated thread (rather than the loop's shared pool) keeps the writes ordered
+    and the process's memory small: every thread that allocates gets its own malloc arena.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.pending: list[dict[str, Any]] = []
         self.written = 0
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmlab-eval")
         self._wake = asyncio.Event()
         self._closing = False
         self._task = asyncio.create_task(self._loop())
+
+    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on the writer's thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
     def add(self, row: dict[str, Any]) -> None:
         self.pending.append(row)
@@ -131,7 +146,7 @@ class _ResultWriter:
     async def _write(self) -> None:
         batch, self.pending = self.pending, []
         if batch:
-            await asyncio.to_thread(insert_eval_results, self.engine, batch)
+            await self.call(insert_eval_results, self.engine, batch)
             self.written += len(batch)
 
     async def _loop(self) -> None:
@@ -142,11 +157,24 @@ class _ResultWriter:
             await self._write()
 
     async def close(self) -> None:
+        """Write what is pending (the thread stays for ``call`` until ``shutdown``)."""
         self._closing = True
         self._wake.set()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         await self._write()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+@dataclass(slots=True, frozen=True)
+class _Item:
+    """One case ready to run: its request and the case data stored with each result."""
+
+    case: EvalCase
+    request: Request
+    data: dict[str, Any]
 
 
 def _slug(name: str) -> str:
@@ -165,14 +193,14 @@ def _case_data(case: EvalCase) -> dict[str, Any]:
 
 def _row(
     run_id: str,
-    case: EvalCase,
+    item: _Item,
     epoch: int,
-    request: Request,
     threshold: float,
     response: Response | None,
     score: Score | None,
     error: str | None,
 ) -> dict[str, Any]:
+    case = item.case
     judge = score.judge if score is not None else None
     errored = score is None or score.errored
     usage = response.usage if response is not None else None
@@ -181,8 +209,8 @@ def _row(
         "case_id": case.id,
         "epoch": epoch,
         "status": "error" if error is not None else "ok",
-        "prompt": request.messages[-1].content,
-        "case_data": _case_data(case),
+        "prompt": item.request.messages[-1].content,
+        "case_data": item.data,
         "output": response.text if response is not None else None,
         "score": None if errored or score is None else score.value,
         "passed": not errored and score is not None and score.value >= threshold,
@@ -206,24 +234,24 @@ def _row(
 
 
 async def _one(
-    model: Model, suite: EvalSuite, run_id: str, case: EvalCase, epoch: int, request: Request
+    model: Model, suite: EvalSuite, run_id: str, item: _Item, epoch: int
 ) -> dict[str, Any]:
     response: Response | None = None
-    with call_links(eval_run=run_id, sample_id=case.id, epoch=epoch):
+    with call_links(eval_run=run_id, sample_id=item.case.id, epoch=epoch):
         try:
-            response = await model.generate(request)
+            response = await model.generate(item.request)
         except LlmlabError as exc:
-            return _row(run_id, case, epoch, request, suite.threshold, None, None, str(exc))
+            return _row(run_id, item, epoch, suite.threshold, None, None, str(exc))
         except Exception as exc:  # one broken case must not stop the run
             message = f"{type(exc).__name__}: {exc}"
-            return _row(run_id, case, epoch, request, suite.threshold, None, None, message)
+            return _row(run_id, item, epoch, suite.threshold, None, None, message)
         try:
-            score = await suite.scorer.score(response.text, case)
+            score = await suite.scorer.score(response.text, item.case)
         except LlmlabError:
             raise
         except Exception as exc:
             score = Score.error(f"scorer raised {type(exc).__name__}: {exc}")
-    return _row(run_id, case, epoch, request, suite.threshold, response, score, None)
+    return _row(run_id, item, epoch, suite.threshold, response, score, None)
 
 
 def _update(progress: Progress, row: dict[str, Any]) -> None:
@@ -247,9 +275,8 @@ def _resolve_model(
 def summarize_run(engine: Engine, run: dict[str, Any]) -> dict[str, Any]:
     """The summary of a stored run, from its results."""
     options = run.get("options") or {}
-    rows = get_eval_results(engine, run["id"])
     return summarize(
-        rows,
+        iter_eval_results(engine, run["id"]),
         reducer=str(options.get("reducer", "mean")),
         threshold=float(run["threshold"]),
         min_pass_rate=float(options.get("min_pass_rate", 1.0)),
@@ -295,7 +322,8 @@ async def run_eval(
         if isinstance(model, Model)
         else model or suite.model or default_model_name()
     )
-    requests = [suite.request(case) for case in suite.cases]  # template errors fail here
+    # Rendered up front: a template error fails here, before any call.
+    items = [_Item(case, suite.request(case), _case_data(case)) for case in suite.cases]
     suite.check_templates()
     engine = get_engine(db)
     extra = {
@@ -308,10 +336,14 @@ async def run_eval(
     existing = latest_unfinished_eval_run(engine, fingerprint) if resume else None
     if existing is not None:
         run_id = str(existing["id"])
-        done = await asyncio.to_thread(eval_result_keys, engine, run_id)
+        done = eval_result_keys(engine, run_id)
     else:
         now = datetime.now(UTC)
-        run_id = f"{_slug(suite.name)}-{now:%Y%m%d-%H%M%S}-{fingerprint[:6]}"
+        run_id = base_id = f"{_slug(suite.name)}-{now:%Y%m%d-%H%M%S}-{fingerprint[:6]}"
+        n = 1
+        while get_eval_run(engine, run_id) is not None:  # the same suite twice in a second
+            n += 1
+            run_id = f"{base_id}-{n}"
         done = set()
         create_eval_run(
             engine,
@@ -330,10 +362,10 @@ async def run_eval(
             },
         )
     todo = [
-        (case, epoch, request)
+        (item, epoch)
         for epoch in range(1, n_epochs + 1)
-        for case, request in zip(suite.cases, requests, strict=True)
-        if (case.id, epoch) not in done
+        for item in items
+        if (item.case.id, epoch) not in done
     ]
     limiter = AdaptiveLimiter(initial=concurrency, max_limit=concurrency)
     options = dict(model_options or {})
@@ -350,11 +382,11 @@ async def run_eval(
     state = Progress(total=len(todo))
     started = time.monotonic()
     writer = _ResultWriter(engine)
-    work: Iterator[tuple[EvalCase, int, Request]] = iter(todo)
+    work: Iterator[tuple[_Item, int]] = iter(todo)
 
     async def worker() -> None:
-        for case, epoch, request in work:
-            row = await _one(target, suite, run_id, case, epoch, request)
+        for item, epoch in work:
+            row = await _one(target, suite, run_id, item, epoch)
             writer.add(row)
             _update(state, row)
             if progress is not None:
@@ -370,7 +402,7 @@ async def run_eval(
     finally:
         default_judge_model.reset(token)
         await asyncio.shield(writer.close())
-        await asyncio.to_thread(flush, db)
+        await writer.call(flush, db)
         if not isinstance(model, Model):
             await target.aclose()
         if isinstance(judge, Model) and judge is not target and suite.judge_model:
@@ -382,8 +414,9 @@ async def run_eval(
             "epochs": n_epochs,
             "n_cases": len(suite.cases),
         }
-        summary = await asyncio.to_thread(summarize_run, engine, run_row)
-        await asyncio.to_thread(finish_eval_run, engine, run_id, status=status, summary=summary)
+        summary = await writer.call(summarize_run, engine, run_row)
+        await writer.call(finish_eval_run, engine, run_id, status=status, summary=summary)
+        writer.shutdown()
     return EvalRun(
         id=run_id,
         name=suite.name,

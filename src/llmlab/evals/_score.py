@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -84,16 +85,28 @@ class TemplatedScorer(Scorer):
 
     def __init__(self, **params: Any) -> None:
         self.params = params
-        self._templated = _has_template(params)
+        self._templated = {k: v for k, v in params.items() if _has_template(v)}
+        # Parameters rendered ahead of a run (``prepare``), by case id.
+        self._prepared: dict[str, dict[str, Any]] = {}
 
     def resolve(self, case: EvalCase) -> dict[str, Any]:
         """The parameters rendered for ``case``."""
         if not self._templated:
             return self.params
+        prepared = self._prepared.get(case.id)
+        if prepared is not None:
+            return prepared
         rendered: dict[str, Any] = render_value(
-            self.params, case.variables(), case_id=case.id, where=f"scorer {self.name!r}"
+            self._templated, case.variables(), case_id=case.id, where=f"scorer {self.name!r}"
         )
-        return rendered
+        return {**self.params, **rendered}
+
+    def prepare(self, cases: Iterable[EvalCase]) -> None:
+        """Render the parameters for every case now: a missing field fails before any
+        call, and the run does not render them again."""
+        self._prepared = {}
+        if self._templated:
+            self._prepared = {case.id: self.resolve(case) for case in cases}
 
     @abc.abstractmethod
     def check(self, output: str, **params: Any) -> Score:

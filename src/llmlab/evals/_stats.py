@@ -81,7 +81,7 @@ def bootstrap_mean_ci(
     rng = np.random.default_rng(seed)
     means = np.empty(resamples)
     # In chunks, so 10,000 cases x 2,000 resamples stays within a few MB.
-    chunk = max(1, 2_000_000 // data.size)
+    chunk = max(1, 200_000 // data.size)
     for start in range(0, resamples, chunk):
         stop = min(resamples, start + chunk)
         idx = rng.integers(0, data.size, size=(stop - start, data.size))

@@ -159,10 +159,9 @@ class EvalSuite:
 
     def check_templates(self) -> None:
         """Render every case's parameters once, so a missing field fails before any call."""
-        templated = [s for s, _ in self.scorer.parts if isinstance(s, TemplatedScorer)]
-        for case in self.cases:
-            for scorer in templated:
-                scorer.resolve(case)
+        for scorer, _ in self.scorer.parts:
+            if isinstance(scorer, TemplatedScorer):
+                scorer.prepare(self.cases)
 
     def fingerprint(self, *, model: str, epochs: int, extra: Mapping[str, Any]) -> str:
         """A hash of everything that defines a run: suite, cases, model and options."""

@@ -39,6 +39,47 @@ class CaseOutcome:
     weight: float = 1.0
 
 
+@dataclass(slots=True)
+class _Trials:
+    scores: list[float] = field(default_factory=list)
+    passed: list[bool] = field(default_factory=list)
+    errored: list[bool] = field(default_factory=list)
+    parts: dict[str, list[float]] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    weight: float = 1.0
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        errored = bool(row["errored"])
+        self.scores.append(0.0 if errored or row["score"] is None else float(row["score"]))
+        self.passed.append(bool(row["passed"]))
+        self.errored.append(errored)
+        for name, part in (row.get("scores") or {}).items():
+            if part is not None:
+                self.parts.setdefault(name, []).append(float(part))
+        if len(self.scores) == 1:
+            self.tags = list(row.get("tags") or [])
+            self.weight = float(row.get("weight") or 1.0)
+
+
+def _outcomes(
+    by_case: Mapping[str, _Trials], reducer: str, threshold: float, k: int | None
+) -> dict[str, CaseOutcome]:
+    outcomes: dict[str, CaseOutcome] = {}
+    for case_id, t in by_case.items():
+        value, ok = reduce_epochs(t.scores, t.passed, reducer, threshold=threshold, k=k)
+        outcomes[case_id] = CaseOutcome(
+            case_id=case_id,
+            score=value,
+            passed=ok,
+            errored=all(t.errored),
+            trials=t.passed,
+            parts={name: statistics.fmean(v) for name, v in t.parts.items()},
+            tags=t.tags,
+            weight=t.weight,
+        )
+    return outcomes
+
+
 def reduce_cases(
     rows: Iterable[Mapping[str, Any]],
     *,
@@ -47,36 +88,48 @@ def reduce_cases(
     k: int | None = None,
 ) -> dict[str, CaseOutcome]:
     """Group result rows by case and reduce their trials (errored trials score 0)."""
-    by_case: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    by_case: dict[str, _Trials] = defaultdict(_Trials)
     for row in rows:
-        by_case[str(row["case_id"])].append(row)
-    outcomes: dict[str, CaseOutcome] = {}
-    for case_id, trials in by_case.items():
-        scores = [0.0 if r["errored"] or r["score"] is None else float(r["score"]) for r in trials]
-        passed = [bool(r["passed"]) for r in trials]
-        value, ok = reduce_epochs(scores, passed, reducer, threshold=threshold, k=k)
-        parts: dict[str, list[float]] = defaultdict(list)
-        for r in trials:
-            for name, part in (r.get("scores") or {}).items():
-                if part is not None:
-                    parts[name].append(float(part))
-        first = trials[0]
-        outcomes[case_id] = CaseOutcome(
-            case_id=case_id,
-            score=value,
-            passed=ok,
-            errored=all(bool(r["errored"]) for r in trials),
-            trials=passed,
-            parts={name: statistics.fmean(v) for name, v in parts.items()},
-            tags=list(first.get("tags") or []),
-            weight=float(first.get("weight") or 1.0),
-        )
-    return outcomes
+        by_case[str(row["case_id"])].add(row)
+    return _outcomes(by_case, reducer, threshold, k)
 
 
-def _money(values: Iterable[Any]) -> str | None:
-    present = [Decimal(str(v)) for v in values if v is not None]
-    return f"{sum(present, Decimal(0)).normalize():f}" if present else None
+@dataclass(slots=True)
+class _Totals:
+    """Run-wide sums, gathered in the same single pass over the rows."""
+
+    results: int = 0
+    cost: Decimal | None = None
+    judge_cost: Decimal | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_hits: int = 0
+    judge_calls: int = 0
+    judge_input_tokens: int = 0
+    judge_output_tokens: int = 0
+    durations: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, r: Mapping[str, Any]) -> None:
+        self.results += 1
+        if r.get("cost") is not None:
+            self.cost = (self.cost or Decimal(0)) + Decimal(str(r["cost"]))
+        if r.get("judge_cost") is not None:
+            self.judge_cost = (self.judge_cost or Decimal(0)) + Decimal(str(r["judge_cost"]))
+        self.input_tokens += int(r.get("input_tokens") or 0)
+        self.output_tokens += int(r.get("output_tokens") or 0)
+        self.cache_hits += bool(r.get("cache_hit"))
+        self.judge_calls += int(r.get("judge_calls") or 0)
+        self.judge_input_tokens += int(r.get("judge_input_tokens") or 0)
+        self.judge_output_tokens += int(r.get("judge_output_tokens") or 0)
+        if r.get("duration_s") is not None:
+            self.durations.append(float(r["duration_s"]))
+        if r["status"] == "error":
+            self.errors[str(r.get("error") or "")[:80]] += 1
+
+
+def _money(value: Decimal | None) -> str | None:
+    return f"{value.normalize():f}" if value is not None else None
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
@@ -112,7 +165,7 @@ def _trial_stats(outcomes: Sequence[CaseOutcome], epochs: int) -> dict[str, Any]
 
 
 def summarize(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, Any]],
     *,
     reducer: str = "mean",
     threshold: float = 0.7,
@@ -121,8 +174,15 @@ def summarize(
     k: int | None = None,
     expected_results: int | None = None,
 ) -> dict[str, Any]:
-    """Everything a report shows about a run, as plain JSON-ready data."""
-    outcomes = list(reduce_cases(rows, reducer=reducer, threshold=threshold, k=k).values())
+    """Everything a report shows about a run, as plain JSON-ready data (one pass over
+    ``rows``, which may be a stream)."""
+    by_case: dict[str, _Trials] = defaultdict(_Trials)
+    totals = _Totals()
+    for row in rows:
+        by_case[str(row["case_id"])].add(row)
+        totals.add(row)
+    outcomes = list(_outcomes(by_case, reducer, threshold, k).values())
+    del by_case
     n = len(outcomes)
     passed = sum(o.passed for o in outcomes)
     scores = [o.score for o in outcomes]
@@ -134,14 +194,13 @@ def summarize(
         for tag in o.tags:
             by_tag[tag].append(o)
     scorer_names = sorted({name for o in outcomes for name in o.parts})
-    durations = [float(r["duration_s"]) for r in rows if r.get("duration_s") is not None]
-    errors = [r for r in rows if r["status"] == "error"]
     pass_rate = passed / n if n else 0.0
-    complete = expected_results is None or len(rows) >= expected_results
+    complete = expected_results is None or totals.results >= expected_results
+    durations = totals.durations
     return {
         "version": SUMMARY_VERSION,
         "cases": n,
-        "results": len(rows),
+        "results": totals.results,
         "expected_results": expected_results,
         "complete": complete,
         "passed": passed,
@@ -171,23 +230,18 @@ def summarize(
         },
         "trials": _trial_stats(outcomes, epochs),
         "errors": {
-            "results": len(errors),
-            "kinds": dict(
-                sorted(
-                    _count(str(r.get("error") or "")[:80] for r in errors).items(),
-                    key=lambda item: -item[1],
-                )[:10]
-            ),
+            "results": sum(totals.errors.values()),
+            "kinds": dict(sorted(totals.errors.items(), key=lambda item: -item[1])[:10]),
         },
-        "cost": _money(r.get("cost") for r in rows),
-        "input_tokens": sum(int(r.get("input_tokens") or 0) for r in rows),
-        "output_tokens": sum(int(r.get("output_tokens") or 0) for r in rows),
-        "cache_hits": sum(bool(r.get("cache_hit")) for r in rows),
+        "cost": _money(totals.cost),
+        "input_tokens": totals.input_tokens,
+        "output_tokens": totals.output_tokens,
+        "cache_hits": totals.cache_hits,
         "judge": {
-            "calls": sum(int(r.get("judge_calls") or 0) for r in rows),
-            "input_tokens": sum(int(r.get("judge_input_tokens") or 0) for r in rows),
-            "output_tokens": sum(int(r.get("judge_output_tokens") or 0) for r in rows),
-            "cost": _money(r.get("judge_cost") for r in rows),
+            "calls": totals.judge_calls,
+            "input_tokens": totals.judge_input_tokens,
+            "output_tokens": totals.judge_output_tokens,
+            "cost": _money(totals.judge_cost),
         },
         "latency_s": {
             "mean": statistics.fmean(durations) if durations else None,
@@ -195,10 +249,3 @@ def summarize(
             "p95": _percentile(durations, 0.95),
         },
     }
-
-
-def _count(items: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for item in items:
-        counts[item] += 1
-    return counts

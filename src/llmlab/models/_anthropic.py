@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from llmlab._errors import ConfigError
 from llmlab.models._base import Model
 from llmlab.models._redact import register_secret
-from llmlab.models._sdk_errors import map_sdk_error
+from llmlab.models._sdk_errors import incomplete_stream, map_sdk_error
 from llmlab.models._types import Request, Response, TextDelta, Usage
 
 __all__ = ["AnthropicModel", "AnthropicOptions", "create_anthropic"]
@@ -174,6 +174,7 @@ class AnthropicModel(Model):
         resolved = self.name
         start_usage: Any = None
         final_usage: dict[str, Any] = {}
+        stopped = False
         try:
             events: Any = await self._client.messages.create(**params)
             async with events:
@@ -191,6 +192,8 @@ class AnthropicModel(Model):
                                 ttft = time.perf_counter() - start
                             parts.append(text)
                             yield TextDelta(text=text)
+                    elif kind == "message_stop":
+                        stopped = True
                     elif kind == "message_delta":
                         stop_reason = getattr(event.delta, "stop_reason", None) or stop_reason
                         delta_usage = getattr(event, "usage", None)
@@ -199,6 +202,8 @@ class AnthropicModel(Model):
                             final_usage.update(
                                 {k: v for k, v in vars(delta_usage).items() if v is not None}
                             )
+            if not stopped:
+                raise incomplete_stream(self.provider, self.name, "message_stop")
         except Exception as exc:
             raise map_sdk_error(exc, anthropic, self.provider, self.name) from exc
         usage, reported = _usage(_merge_usage(start_usage, final_usage))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from llmlab._errors import LlmlabError, ModelError, ProviderError, RetriesExhausted
+from llmlab._errors import LlmlabError, ProviderError, RetriesExhausted
 from llmlab.models._links import current_links
 from llmlab.models._redact import redact
 from llmlab.models._types import Request, Response
@@ -73,6 +73,10 @@ class CallInProgress:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     attempts: int = 0
     ttft_s: float | None = None
+
+    def count_failure(self, _error: BaseException) -> None:
+        """One more attempt failed (``with_retries`` calls this for each)."""
+        self.attempts += 1
 
     def _base(self, duration_s: float) -> CallRecord:
         links = current_links()
@@ -136,8 +140,7 @@ class CallInProgress:
             rec.attempts = 0
         elif isinstance(exc, RetriesExhausted):
             rec.attempts = exc.attempts
-        elif isinstance(exc, ModelError) and self.attempts == 0:
-            rec.attempts = 1
+        # else: every failed attempt was counted, the last one included (at least 1).
         # A call that got no answer costs nothing: a known zero, not "unpriced".
         rec.cost = Decimal(0)
         rec.usage_reported = False

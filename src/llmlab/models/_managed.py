@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import time
-import weakref
 from collections.abc import AsyncIterator, Hashable
 from decimal import Decimal
 from typing import Any
@@ -37,11 +37,13 @@ from llmlab.models._cache import ResponseCache, cache_key
 from llmlab.models._calllog import CallInProgress
 from llmlab.models._limiter import AdaptiveLimiter
 from llmlab.models._links import current_links
-from llmlab.models._registry import create_provider_model, default_model_name, split_model_name
+from llmlab.models._pool import ProviderPool
+from llmlab.models._registry import default_model_name, split_model_name
 from llmlab.models._retry import RetryPolicy, with_retries
 from llmlab.models._types import Request, Response, TextDelta
 from llmlab.monitor import Reservation, record, reserve_budget
 from llmlab.pricing import max_cost, price_tokens
+from llmlab.store import database_url
 
 __all__ = ["CallOptions", "ManagedModel", "close_models", "get_model"]
 
@@ -85,48 +87,6 @@ class CallOptions(BaseModel):
         )
 
 
-class _ProviderPool:
-    """One provider ``Model`` per event loop (one in all, if it is not loop-bound)."""
-
-    def __init__(self, name: str, options: dict[str, Any]) -> None:
-        self._name = name
-        self._options = options
-        first = create_provider_model(name, **options)  # fails early on a bad key or option
-        self.kind = first
-        self._spare: Model | None = first
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Model] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def get(self) -> Model:
-        if not self.kind.loop_bound:
-            if self._spare is None:
-                self._spare = create_provider_model(self._name, **self._options)
-            return self._spare
-        loop = asyncio.get_running_loop()
-        model = self._by_loop.get(loop)
-        if model is None:
-            if self._spare is not None:
-                model, self._spare = self._spare, None
-            else:
-                model = create_provider_model(self._name, **self._options)
-            self._by_loop[loop] = model
-        return model
-
-    async def aclose(self) -> None:
-        """Close the instance serving the running loop (and an unused one)."""
-        models: list[Model] = []
-        if self._spare is not None:
-            models.append(self._spare)
-            self._spare = None
-        loop = asyncio.get_running_loop()
-        current = self._by_loop.pop(loop, None)
-        if current is not None:
-            models.append(current)
-        for model in models:
-            await model.aclose()
-
-
 class ManagedModel(Model):
     """A provider model behind llmlab's call path (see the module docstring)."""
 
@@ -143,9 +103,9 @@ class ManagedModel(Model):
         super().__init__(provider, model)
         self.options = options or CallOptions()
         self.policy = self.options.retry_policy
-        self._pool = _ProviderPool(name, dict(provider_options or {}))
+        self._pool = ProviderPool(name, dict(provider_options or {}))
         self.supports_json_schema = self._pool.kind.supports_json_schema
-        self.loop_bound = self._pool.kind.loop_bound
+        self.loop_bound = False  # one provider instance per loop is kept here
         self.cache: ResponseCache | None = (
             ResponseCache(self.options.db) if self.options.cache else None
         )
@@ -196,6 +156,7 @@ class ManagedModel(Model):
                     self.policy,
                     provider=self.provider,
                     model=self.name,
+                    on_failure=call.count_failure,
                 )
         except BaseException as exc:
             self._fail(call, exc, start, reservation)
@@ -234,6 +195,7 @@ class ManagedModel(Model):
                     self.policy,
                     provider=self.provider,
                     model=self.name,
+                    on_failure=call.count_failure,
                 )
                 async with _closing(pieces):
                     item = first
@@ -307,7 +269,7 @@ class ManagedModel(Model):
             self._rates_known = True
         if self._rates is None:
             return None
-        # About 4 characters a token; the +1 covers short prompts and message framing.
+        # About 4 characters a token, plus one a message for its framing.
         input_tokens = sum(len(m.content) for m in request.messages) // 4 + len(request.messages)
         output_tokens = request.max_tokens or DEFAULT_MAX_OUTPUT_TOKENS
         return self._rates[0] * input_tokens + self._rates[1] * output_tokens
@@ -320,10 +282,13 @@ class ManagedModel(Model):
                 request.tags,
                 current_links().prompt_name,
                 self._worst_case(request),
-                url=self.options.db,
+                url=_store_url(self.options.db),
             )
         except BudgetExceeded as exc:
-            record(call.failed(exc, time.perf_counter() - start, refused=True), self.options.db)
+            record(
+                call.failed(exc, time.perf_counter() - start, refused=True),
+                _store_url(self.options.db),
+            )
             raise
 
     def _succeed(
@@ -362,7 +327,7 @@ class ManagedModel(Model):
             source, currency = quote.source, quote.currency
         record(
             call.succeeded(response, duration, price_source=source, currency=currency),
-            self.options.db,
+            _store_url(self.options.db),
         )
         _settle(reservation, response.cost)
         return response
@@ -370,7 +335,7 @@ class ManagedModel(Model):
     def _fail(
         self, call: CallInProgress, exc: BaseException, start: float, reservation: Reservation
     ) -> None:
-        record(call.failed(exc, time.perf_counter() - start), self.options.db)
+        record(call.failed(exc, time.perf_counter() - start), _store_url(self.options.db))
         _settle(reservation, None)
 
     async def _cache_get(self, key: str) -> Response | None:
@@ -392,8 +357,25 @@ class ManagedModel(Model):
         """Close the provider client serving the running loop (a later call opens a new one)."""
         await self._pool.aclose()
 
+    async def close_loop_clients(self) -> None:
+        """Close only what is tied to the running loop (before that loop ends); a model that
+        serves every loop, such as the embedded one, stays loaded."""
+        await self._pool.aclose(shared=False)
+
     def __repr__(self) -> str:
         return f"<ManagedModel {self.full_name}>"
+
+
+_store_urls: dict[tuple[str | None, str | None, str], str] = {}
+
+
+def _store_url(db: str | None) -> str:
+    """The store's URL, resolved once per setting (not a path lookup on every call)."""
+    key = (db, os.environ.get("LLMLAB_DB"), os.getcwd())
+    url = _store_urls.get(key)
+    if url is None:
+        url = _store_urls[key] = database_url(db)
+    return url
 
 
 def _settle(reservation: Reservation, cost: Decimal | None) -> None:

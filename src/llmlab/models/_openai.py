@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from llmlab._errors import ConfigError
 from llmlab.models._base import Model
 from llmlab.models._redact import register_secret
-from llmlab.models._sdk_errors import map_sdk_error
+from llmlab.models._sdk_errors import incomplete_stream, map_sdk_error
 from llmlab.models._types import Request, Response, TextDelta, Usage
 
 __all__ = ["OpenAIModel", "OpenAIOptions", "create_openai", "create_openai_compatible"]
@@ -173,6 +173,8 @@ class OpenAIModel(Model):
                             ttft = time.perf_counter() - start
                         parts.append(text)
                         yield TextDelta(text=text)
+            if finish is None:
+                raise incomplete_stream(self.provider, self.name, "a finish_reason")
         except Exception as exc:
             raise map_sdk_error(exc, openai, self.provider, self.name) from exc
         yield Response(

@@ -14,7 +14,7 @@ __all__ = ["redact", "register_secret"]
 
 _MIN_SECRET_LEN = 8
 # Key shapes providers use, caught even when the key came from somewhere we never saw.
-_KEY_PATTERN = re.compile(r"\b(?:sk|pk|rk|key)-[A-Za-z0-9_\-]{8,}|\bBearer\s+[A-Za-z0-9._\-]{8,}")
+_KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9_\-]{12,}|\bBearer\s+[A-Za-z0-9._\-]{8,}")
 _SECRET_ENV = re.compile(r"(?:API_KEY|_TOKEN|_SECRET|AUTH_KEY)$")
 
 _secrets: set[str] = set()

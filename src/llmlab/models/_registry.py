@@ -194,6 +194,17 @@ def _load_error(name: str, value: str, exc: ImportError) -> ConfigError:
 
 _registry = _Registry()
 
+# Which provider a bare model name most likely belongs to, for the error's suggestion.
+_FAMILIES = (
+    ("gpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("chatgpt", "openai"),
+    ("claude", "anthropic"),
+    ("smollm", "local"),
+)
+
 
 def register_provider(
     name: str, factory: ModelFactory, *, info: ProviderInfo | None = None
@@ -224,9 +235,12 @@ def split_model_name(name: str) -> tuple[str, str]:
     provider, sep, model = name.partition("/")
     if not sep or not provider or not model:
         known = provider_names()
+        bare = name.strip("/")
+        guess = next((p for prefix, p in _FAMILIES if bare.startswith(prefix)), None)
+        likely = [guess] if guess in known else [p for p in known if p != "scripted"]
         raise UnknownModelError(
             name,
-            candidates=[f"{p}/{name.strip('/')}" for p in known if p != "scripted"][:4],
+            candidates=[f"{p}/{bare}" for p in likely][:4],
             hint="model names are provider/model; providers: " + ", ".join(known),
         )
     return provider, model

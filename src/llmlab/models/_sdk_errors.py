@@ -17,7 +17,7 @@ from llmlab._errors import ModelTimeout, ProviderError
 from llmlab.models._redact import redact
 from llmlab.models._retry import is_retryable_status, parse_retry_after
 
-__all__ = ["map_sdk_error"]
+__all__ = ["incomplete_stream", "map_sdk_error"]
 
 _STATUS_TYPES = {
     400: "bad_request",
@@ -49,6 +49,17 @@ def _headers_retry_after(response: Any) -> float | None:
     return parse_retry_after(headers.get("retry-after"))
 
 
+def incomplete_stream(provider: str, model: str, missing: str) -> ProviderError:
+    """A stream that ended early: the connection closed before ``missing`` arrived."""
+    return ProviderError(
+        f"{provider}/{model}: the stream ended before {missing} (connection closed early)",
+        provider=provider,
+        model=model,
+        retryable=True,
+        error_type="connection",
+    )
+
+
 def map_sdk_error(exc: BaseException, sdk: ModuleType, provider: str, model: str) -> ProviderError:
     """The ``ProviderError`` for an exception raised inside an SDK call.
 
@@ -56,6 +67,8 @@ def map_sdk_error(exc: BaseException, sdk: ModuleType, provider: str, model: str
     retryable; a reply that is not valid JSON is a retryable ``malformed_response``.
     Anything else is a non-retryable ``provider_error``. Messages are redacted.
     """
+    if isinstance(exc, ProviderError):
+        return exc
     where = f"{provider}/{model}"
     # Errors while reading a stream come straight from the SDKs' HTTP layer (httpx2).
     if isinstance(exc, sdk.APITimeoutError | httpx2.TimeoutException):

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from llmlab.models._base import Model
-from llmlab.models._managed import get_model
+from llmlab.models._managed import ManagedModel, get_model
 from llmlab.models._types import Request, Response
 
 __all__ = ["generate_sync"]
@@ -49,6 +49,9 @@ def generate_sync(
             return await target.generate(request)
         finally:
             # The loop ends with this call: close the connections opened on it.
-            await target.aclose()
+            if isinstance(target, ManagedModel):
+                await target.close_loop_clients()
+            else:
+                await target.aclose()
 
     return asyncio.run(call())

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy import Engine
 
-from llmlab.store._monitor import insert_alert, list_alerts
+from llmlab.store import get_engine, insert_alert, list_alerts
 
 if TYPE_CHECKING:
     from llmlab.monitor._budgets import Budget
@@ -245,9 +245,9 @@ def budget_threshold_alerts(
     return out
 
 
-def recent_alerts(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
+def recent_alerts(limit: int = 50, *, url: str | None = None) -> list[dict[str, Any]]:
     """The newest alerts first, as dicts (``created_at`` as ISO text)."""
-    rows = list_alerts(engine, limit)
+    rows = list_alerts(get_engine(url), limit)
     return [json.loads(json.dumps(r, default=_iso)) for r in rows]
 
 

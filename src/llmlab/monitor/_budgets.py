@@ -26,11 +26,11 @@ from sqlalchemy import Engine
 
 from llmlab._errors import BudgetExceeded, InputError, NotFoundError
 from llmlab.monitor._alerts import budget_threshold_alerts
-from llmlab.store import get_engine
-from llmlab.store._monitor import (
+from llmlab.store import (
     BudgetRow,
     LedgerEntry,
     delete_budget,
+    get_engine,
     list_budgets,
     read_usage,
     release_stale_reservations,

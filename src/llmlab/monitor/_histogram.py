@@ -13,7 +13,7 @@ hourly rollups. They are stored sparse: little-endian (uint16 bucket, int64 coun
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -22,14 +22,18 @@ __all__ = [
     "MAX_S",
     "MIN_S",
     "NUM_BUCKETS",
+    "PAIR",
     "RATIO",
     "RELATIVE_ERROR",
     "bucket_of",
     "buckets_of",
     "decode",
     "encode",
+    "encode_counts",
     "merge",
+    "merge_bytes",
     "percentile",
+    "percentiles",
 ]
 
 RATIO = 1.04
@@ -38,7 +42,7 @@ MAX_S = 3 * 3600.0
 _LOG_RATIO = math.log(RATIO)
 NUM_BUCKETS = math.ceil(math.log(MAX_S / MIN_S) / _LOG_RATIO) + 1
 RELATIVE_ERROR = math.sqrt(RATIO) - 1
-_PAIR = np.dtype([("bucket", "<u2"), ("count", "<i8")])
+PAIR = np.dtype([("bucket", "<u2"), ("count", "<i8")])
 
 Counts = npt.NDArray[np.int64]
 
@@ -65,24 +69,48 @@ def empty() -> Counts:
 def encode(counts: Counts) -> bytes:
     """Sparse bytes of a dense count array."""
     nz = np.flatnonzero(counts)
-    pairs = np.empty(len(nz), dtype=_PAIR)
+    pairs = np.empty(len(nz), dtype=PAIR)
     pairs["bucket"] = nz
     pairs["count"] = counts[nz]
     return pairs.tobytes()
+
+
+def encode_counts(counts: dict[int, int]) -> bytes:
+    """Sparse bytes of ``{bucket: count}``."""
+    pairs = np.empty(len(counts), dtype=PAIR)
+    if counts:
+        ordered = sorted(counts.items())
+        pairs["bucket"] = [b for b, _ in ordered]
+        pairs["count"] = [c for _, c in ordered]
+    return pairs.tobytes()
+
+
+def merge_bytes(a: bytes | None, b: bytes | None) -> bytes:
+    """Sparse bytes of two sparse histograms added together."""
+    if not a:
+        return bytes(b or b"")
+    if not b:
+        return bytes(a)
+    pairs = np.concatenate([np.frombuffer(a, dtype=PAIR), np.frombuffer(b, dtype=PAIR)])
+    buckets, index = np.unique(pairs["bucket"], return_inverse=True)
+    out = np.empty(len(buckets), dtype=PAIR)
+    out["bucket"] = buckets
+    out["count"] = np.bincount(index, weights=pairs["count"]).astype(np.int64)
+    return out.tobytes()
 
 
 def decode(blob: bytes | None) -> Counts:
     """Dense counts of sparse bytes."""
     counts = empty()
     if blob:
-        pairs = np.frombuffer(blob, dtype=_PAIR)
+        pairs = np.frombuffer(blob, dtype=PAIR)
         np.add.at(counts, pairs["bucket"].astype(np.int64), pairs["count"])
     return counts
 
 
 def merge(blobs: Iterable[bytes | None]) -> Counts:
     """Dense counts of many sparse histograms added together."""
-    parts = [np.frombuffer(b, dtype=_PAIR) for b in blobs if b]
+    parts = [np.frombuffer(b, dtype=PAIR) for b in blobs if b]
     if not parts:
         return empty()
     pairs = np.concatenate(parts)
@@ -99,3 +127,21 @@ def percentile(counts: Counts, q: float) -> float | None:
     rank = max(1, math.ceil(q / 100.0 * total))
     index = int(np.searchsorted(np.cumsum(counts), rank))
     return float(MIN_S * RATIO ** (index + 0.5))
+
+
+def percentiles(rows: Sequence[Counts], qs: Sequence[float]) -> list[list[float | None]]:
+    """:func:`percentile` for many histograms and percentiles at once (vectorised)."""
+    if not rows:
+        return []
+    counts = np.vstack(rows)
+    cum = np.cumsum(counts, axis=1)
+    total = cum[:, -1]
+    out = np.empty((len(rows), len(qs)))
+    for j, q in enumerate(qs):
+        rank = np.maximum(1, np.ceil(q / 100.0 * total))
+        index = (cum < rank[:, None]).sum(axis=1)
+        out[:, j] = MIN_S * RATIO ** (index + 0.5)
+    return [
+        [float(v) for v in row] if t > 0 else [None] * len(qs)
+        for row, t in zip(out.tolist(), total.tolist(), strict=True)
+    ]

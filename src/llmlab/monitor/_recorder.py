@@ -22,11 +22,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from llmlab._errors import LlmlabError
 from llmlab.monitor._record import CallRecord
@@ -97,7 +97,10 @@ class _Writer:
             self.wake.wait(BATCH_INTERVAL_S)
             self.wake.clear()
             while self.queue:
-                self._write_some()
+                try:
+                    self._write_some()
+                except Exception:  # keep the writer alive whatever happens
+                    logger.exception("call recorder for %s failed", safe_url(self.url))
 
     def _write_some(self) -> None:
         batch: list[Row] = []
@@ -123,10 +126,22 @@ class _Writer:
         for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S)):
             if delay:
                 time.sleep(delay)
+            # After a failing hook, write the calls without hooks: calls are the record.
+            hooks = _run_hooks if _hooks and attempt < 2 else None
             try:
                 engine = get_engine(self.url)
-                # After a failing hook, write the calls without hooks: calls are the record.
-                insert_calls(engine, batch, in_transaction=_run_hooks if attempt < 2 else None)
+                insert_calls(engine, batch, in_transaction=hooks)
+            except (IntegrityError, DataError) as exc:
+                if hooks is not None:  # maybe the hook's fault: retry, later without hooks
+                    last_error = exc
+                    continue
+                # A bad row (a duplicate id ...) fails on every retry: keep the good ones.
+                if len(batch) == 1:
+                    _spill(self.url, batch, exc)
+                else:
+                    for row in batch:
+                        self._write([row])
+                return
             except Exception as exc:  # any failure: retry, then spill
                 last_error = exc
                 logger.warning(
@@ -219,7 +234,11 @@ def _flush_writer(writer: _Writer, timeout: float | None) -> bool:
 
 def _flush_all() -> None:
     for writer in {id(w): w for w in list(_writers.values())}.values():
-        if writer.queue and not _flush_writer(writer, FLUSH_TIMEOUT_S):
+        thread = writer.thread
+        if not writer.queue and (thread is None or not thread.is_alive()):
+            continue
+        # Even with an empty queue a batch may be in flight: wait for it too.
+        if not _flush_writer(writer, FLUSH_TIMEOUT_S):
             logger.error(
                 "exiting with %d call record(s) not yet written to %s",
                 sum(isinstance(item, dict) for item in writer.queue),
@@ -269,9 +288,7 @@ def _spill(url: str, batch: list[Row], error: BaseException | None) -> None:
 def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"cannot serialize {type(value).__name__}")
+    return str(value)  # Decimal exactly; anything else as text rather than losing the row
 
 
 def _describe(exc: BaseException | None) -> str:

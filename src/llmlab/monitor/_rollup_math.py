@@ -9,7 +9,7 @@ their "(none)" group as ``all`` minus the named groups.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,7 +31,8 @@ __all__ = [
     "RollupKey",
     "aggregate",
     "call_dims",
-    "columns_from_rows",
+    "epoch",
+    "nanos",
 ]
 
 HOUR = 3600
@@ -131,69 +132,18 @@ def call_dims(
     return dims
 
 
-def _nanos(cost: Any) -> int:
+def nanos(cost: Any) -> int:
+    """Dollars (Decimal, float or None) as integer nano-dollars (None: 0)."""
     if cost is None:
         return 0
     return int((Decimal(str(cost)) * 1_000_000_000).to_integral_value())
 
 
-def _epoch(moment: datetime) -> int:
+def epoch(moment: datetime) -> int:
+    """Integer epoch seconds of a datetime (naive: UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
-
-
-def columns_from_rows(rows: Sequence[Mapping[str, Any]]) -> CallColumns:
-    """Columns of ``calls`` rows given as mappings (CallRecord fields)."""
-    n = len(rows)
-    ints = np.zeros((n, len(COUNTERS)), np.int64)
-    floats = np.zeros((n, len(FLOATS)), np.float64)
-    latency = np.full(n, np.nan)
-    ttft = np.full(n, np.nan)
-    starts = np.zeros(n, np.int64)
-    dims: list[dict[str, str]] = []
-    for i, r in enumerate(rows):
-        starts[i] = _epoch(r["started_at"])
-        dims.append(
-            call_dims(
-                r["provider"],
-                r["requested_model"],
-                r.get("prompt_name"),
-                r.get("prompt_version"),
-                r.get("experiment"),
-                r.get("arm"),
-                r.get("eval_run"),
-                r.get("tags"),
-            )
-        )
-        status = r.get("status", "ok")
-        cost = r.get("cost")
-        ok = status == "ok"
-        tin, tout = int(r.get("input_tokens") or 0), int(r.get("output_tokens") or 0)
-        ttft_v = r.get("ttft_s") if ok else None
-        ints[i] = (
-            1,
-            status == "error",
-            status == "refused",
-            tin,
-            tout,
-            int(r.get("cache_read_tokens") or 0),
-            int(r.get("cache_write_tokens") or 0),
-            int(r.get("reasoning_tokens") or 0),
-            _nanos(cost),
-            tin + tout if cost is not None else 0,
-            status != "refused" and r.get("cost_status") == "unpriced",
-            ok,
-            tout if ok else 0,
-            ttft_v is not None,
-        )
-        duration = float(r.get("duration_s") or 0.0)
-        floats[i] = (duration if ok else 0.0, float(ttft_v or 0.0))
-        if ok:
-            latency[i] = duration
-        if ttft_v is not None:
-            ttft[i] = float(ttft_v)
-    return CallColumns(starts, dims, ints, floats, latency, ttft)
 
 
 def aggregate(

@@ -27,18 +27,19 @@ from llmlab.monitor._rollup_math import (
     RollupKey,
     aggregate,
     call_dims,
-    columns_from_rows,
+    epoch,
+    nanos,
 )
-from llmlab.store import get_engine
-from llmlab.store._rollups import (
+from llmlab.store import (
+    ROLLUP_VALUE_COLUMNS,
     delete_rollups,
+    get_engine,
     insert_rollups,
     stream_call_stats,
     upsert_rollups,
 )
 
 __all__ = [
-    "agg_from_row",
     "columns_from_stats",
     "rebuild_rollups",
     "rollup_hook",
@@ -59,29 +60,106 @@ def rollup_rows(aggs: Mapping[RollupKey, Agg]) -> list[dict[str, Any]]:
     return rows
 
 
-def agg_from_row(row: Mapping[str, Any], *, histograms: bool = True) -> Agg:
-    """The figures of one rollup row (``histograms=False``: counters only, faster)."""
-    return Agg(
-        np.array([int(row[c]) for c in COUNTERS], np.int64),
-        np.array([float(row[c]) for c in FLOATS], np.float64),
-        hist.decode(row["latency_hist"]) if histograms else hist.empty(),
-        hist.decode(row["ttft_hist"]) if histograms else hist.empty(),
-    )
+_VALUES = ROLLUP_VALUE_COLUMNS
+_N_SUMS = len(_VALUES) - 2  # the last two columns are the histograms
+_FLOAT_SUMS = frozenset(FLOATS)
 
 
-def _merge(existing: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {c: int(existing[c]) + int(delta[c]) for c in COUNTERS}
-    merged.update({c: float(existing[c]) + float(delta[c]) for c in FLOATS})
-    for name in ("latency_hist", "ttft_hist"):
-        merged[name] = hist.encode(hist.merge([existing[name], delta[name]]))
-    return merged
+def _merge(existing: Sequence[Any], delta: Sequence[Any]) -> tuple[Any, ...]:
+    sums = [
+        (float(a) + float(b)) if name in _FLOAT_SUMS else int(a) + int(b)
+        for name, a, b in zip(_VALUES[:_N_SUMS], existing[:_N_SUMS], delta[:_N_SUMS], strict=True)
+    ]
+    hists = [
+        hist.merge_bytes(a, b) for a, b in zip(existing[_N_SUMS:], delta[_N_SUMS:], strict=True)
+    ]
+    return (*sums, *hists)
+
+
+def _row_vector(r: Mapping[str, Any]) -> tuple[list[float], int, int]:
+    """A call's contribution in ``_VALUES`` order, and its latency / TTFT buckets (-1: none)."""
+    status = r.get("status", "ok")
+    ok = status == "ok"
+    cost = r.get("cost")
+    tin, tout = int(r.get("input_tokens") or 0), int(r.get("output_tokens") or 0)
+    duration = float(r.get("duration_s") or 0.0)
+    ttft = r.get("ttft_s") if ok else None
+    named = {
+        "calls": 1,
+        "errors": int(status == "error"),
+        "refused": int(status == "refused"),
+        "input_tokens": tin,
+        "output_tokens": tout,
+        "cache_read_tokens": int(r.get("cache_read_tokens") or 0),
+        "cache_write_tokens": int(r.get("cache_write_tokens") or 0),
+        "reasoning_tokens": int(r.get("reasoning_tokens") or 0),
+        "cost_nanos": nanos(cost),
+        "priced_tokens": tin + tout if cost is not None else 0,
+        "unpriced": int(status != "refused" and r.get("cost_status") == "unpriced"),
+        "ok_calls": int(ok),
+        "ok_duration_s": duration if ok else 0.0,
+        "ok_output_tokens": tout if ok else 0,
+        "ttft_count": int(ttft is not None),
+        "ttft_sum_s": float(ttft) if ttft is not None else 0.0,
+    }
+    vector = [named[name] for name in _VALUES[:_N_SUMS]]
+    lat = hist.bucket_of(duration) if ok else -1
+    return vector, lat, hist.bucket_of(float(ttft)) if ttft is not None else -1
+
+
+def _add(entry: list[Any], vector: list[float], lat: int, ttft: int, times: int = 1) -> None:
+    entry[0] = [a + b for a, b in zip(entry[0], vector, strict=True)]
+    if lat >= 0:
+        entry[1][lat] = entry[1].get(lat, 0) + times
+    if ttft >= 0:
+        entry[2][ttft] = entry[2].get(ttft, 0) + times
 
 
 def rollup_hook(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Recorder batch hook: add a batch of call rows into the rollups, same transaction."""
-    aggs: dict[RollupKey, Agg] = {}
-    aggregate(columns_from_rows(rows), aggs)
-    upsert_rollups(conn, rollup_rows(aggs), _merge)
+    """Recorder batch hook: add a batch of call rows into the rollups, same transaction.
+
+    Pure Python on purpose: batches are small (<= 500 rows), where numpy's per-call
+    overhead costs more than it saves.
+    """
+    hours: dict[RollupKey, list[Any]] = {}
+    for r in rows:
+        vector, lat, ttft = _row_vector(r)
+        start = epoch(r["started_at"]) // HOUR * HOUR
+        dims = call_dims(
+            r["provider"],
+            r["requested_model"],
+            r.get("prompt_name"),
+            r.get("prompt_version"),
+            r.get("experiment"),
+            r.get("arm"),
+            r.get("eval_run"),
+            r.get("tags"),
+        )
+        for dim, key in (("all", ""), *dims.items()):
+            entry = hours.get(("h", start, dim, key))
+            if entry is None:
+                hours[("h", start, dim, key)] = [vector, {}, {}]
+                entry = hours[("h", start, dim, key)]
+                if lat >= 0:
+                    entry[1][lat] = 1
+                if ttft >= 0:
+                    entry[2][ttft] = 1
+            else:
+                _add(entry, vector, lat, ttft)
+    days: dict[RollupKey, list[Any]] = {}
+    for (_, start, dim, key), (vector, lat_counts, ttft_counts) in hours.items():
+        day_key = ("d", start // DAY * DAY, dim, key)
+        entry = days.setdefault(day_key, [[0] * _N_SUMS, {}, {}])
+        _add(entry, vector, -1, -1)
+        for b, n in lat_counts.items():
+            entry[1][b] = entry[1].get(b, 0) + n
+        for b, n in ttft_counts.items():
+            entry[2][b] = entry[2].get(b, 0) + n
+    deltas = {
+        k: (*v[0], hist.encode_counts(v[1]), hist.encode_counts(v[2]))
+        for k, v in (*hours.items(), *days.items())
+    }
+    upsert_rollups(conn, deltas, _merge)
 
 
 def columns_from_stats(rows: Sequence[tuple[Any, ...]]) -> CallColumns:

@@ -6,6 +6,7 @@ Percentiles come from merged log-scale histograms (see ``_histogram``): within
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,12 +15,21 @@ from typing import Any
 
 from llmlab._errors import InputError
 from llmlab.monitor import _histogram as hist
-from llmlab.monitor._rollup_math import DAY, DIMENSIONS, HOUR, Agg, RollupKey, aggregate
-from llmlab.monitor._rollups import agg_from_row, columns_from_stats
+from llmlab.monitor._frame import Frame, frame_from_aggs, frame_from_rows, group_frame
+from llmlab.monitor._rollup_math import (
+    COUNTERS,
+    DAY,
+    DIMENSIONS,
+    FLOATS,
+    HOUR,
+    Agg,
+    RollupKey,
+    aggregate,
+)
+from llmlab.monitor._rollups import columns_from_stats
 from llmlab.monitor._window import parse_window
 from llmlab.pricing import price_tokens
-from llmlab.store import get_engine
-from llmlab.store._rollups import read_rollups, stream_call_stats
+from llmlab.store import get_engine, read_rollup_columns, stream_call_stats, sum_rollup_columns
 
 __all__ = ["GROUP_BY", "GroupStats", "StatsReport", "call_stats"]
 
@@ -122,24 +132,27 @@ def call_stats(
     start, end = parse_window(since, until, last_hours=last_hours)
     engine = get_engine(url)
     dim = by if by is not None and by not in ("hour", "day") else None
-    dims = ["all", "model"] + ([dim] if dim and dim != "model" else [])
     # The model dimension is always read, for cache savings; its histograms only if needed.
     hist_dims = {"all", dim or "all"}
-    aggs = _collect(engine, start, end, dims, hist_dims, daily=by != "hour")
+    frames = _collect(engine, start, end, hist_dims, daily=by != "hour")
     total = Agg()
     groups: dict[str, Agg] = {}
     models: dict[str, Agg] = {}
-    for (_grain, bucket_start, row_dim, key), agg in aggs:
-        if row_dim == "all":
-            total.add(agg)
-            if by in ("hour", "day"):
-                width = HOUR if by == "hour" else DAY
-                label = _label(bucket_start // width * width, by)
-                groups.setdefault(label, Agg()).add(agg)
-        if row_dim == "model":
-            models.setdefault(key, Agg()).add(agg)
-        if dim is not None and row_dim == dim:
-            groups.setdefault(key, Agg()).add(agg)
+    width = HOUR if by == "hour" else DAY
+    for frame in frames:
+        _merge_into(total, group_frame(frame, ["" if d == "all" else None for d in frame.dims]))
+        if by in ("hour", "day"):
+            labels = [
+                _label(s // width * width, by) if d == "all" else None
+                for s, d in zip(frame.starts, frame.dims, strict=True)
+            ]
+        else:
+            labels = [k if d == dim else None for d, k in zip(frame.dims, frame.keys, strict=True)]
+        _merge_groups(groups, group_frame(frame, labels))
+        model_labels = [
+            k if d == "model" else None for d, k in zip(frame.dims, frame.keys, strict=True)
+        ]
+        _merge_groups(models, group_frame(frame, model_labels))
     if dim is not None:
         rest = Agg()
         rest.add(total)
@@ -150,32 +163,54 @@ def call_stats(
     savings = {key: _cache_savings(key, agg) for key, agg in models.items()}
     known = [s for s in savings.values() if s is not None]
     total_savings = sum(known, Decimal(0)) if known else None
+    keys = list(groups)
+    lat = hist.percentiles([groups[k].latency for k in keys], _QS)
+    ttft = hist.percentiles([groups[k].ttft for k in keys], _QS)
     made = [
-        _figures(key, agg, savings.get(key) if by == "model" else None)
-        for key, agg in groups.items()
+        _figures(key, groups[key], savings.get(key) if by == "model" else None, lat[i], ttft[i])
+        for i, key in enumerate(keys)
     ]
     if by in ("hour", "day"):
         made.sort(key=lambda g: g.key)
     else:
         made.sort(key=lambda g: (-g.cost, -g.calls, g.key))
-    return StatsReport(start, end, by, _figures("total", total, total_savings), tuple(made))
+    overall = _figures(
+        "total",
+        total,
+        total_savings,
+        hist.percentiles([total.latency], _QS)[0],
+        hist.percentiles([total.ttft], _QS)[0],
+    )
+    return StatsReport(start, end, by, overall, tuple(made))
+
+
+def _merge_into(target: Agg, found: dict[str, Agg]) -> None:
+    for agg in found.values():
+        target.add(agg)
+
+
+def _merge_groups(target: dict[str, Agg], found: dict[str, Agg]) -> None:
+    for key, agg in found.items():
+        if key in target:
+            target[key].add(agg)
+        else:
+            target[key] = agg
 
 
 def _collect(
     engine: Any,
     start: datetime | None,
     end: datetime,
-    dims: Sequence[str],
     hist_dims: Collection[str],
     *,
     daily: bool,
-) -> list[tuple[RollupKey, Agg]]:
-    """Aggregates covering [start, end): daily and hourly rollups, raw rows at the edges."""
-    lo = int(start.timestamp()) if start is not None else 0
-    hi = int(end.timestamp())
-    h0, h1 = -(-lo // HOUR) * HOUR, hi // HOUR * HOUR
-    out: list[tuple[RollupKey, Agg]] = []
-    raw: list[tuple[int, int]] = []
+) -> list[Frame]:
+    """Frames covering [start, end): daily and hourly rollups, raw rows at the edges."""
+    lo = start.timestamp() if start is not None else 0.0
+    hi = end.timestamp()
+    h0, h1 = math.ceil(lo / HOUR) * HOUR, math.floor(hi / HOUR) * HOUR
+    out: list[Frame] = []
+    raw: list[tuple[float, float]] = []
     if h0 >= h1:
         raw.append((lo, hi))
     else:
@@ -184,41 +219,52 @@ def _collect(
         hourly = [(h0, h1)]
         if daily and d0 < d1:
             hourly = [(h0, d0), (d1, h1)]
-            out += _rollup_aggs(engine, "d", dims, hist_dims, d0, d1)
+            out += _rollup_frames(engine, "d", hist_dims, d0, d1)
         for a, b in hourly:
-            out += _rollup_aggs(engine, "h", dims, hist_dims, a, b)
-    for a, b in raw:
-        if a < b:
-            out += _raw_aggs(engine, a, b, dims)
+            out += _rollup_frames(engine, "h", hist_dims, a, b)
+    wanted = {*hist_dims, "model"}
+    for a_s, b_s in raw:
+        if a_s < b_s:
+            aggs = _raw_aggs(engine, _at(a_s, start), _at(b_s, end))
+            out.append(frame_from_aggs({k: v for k, v in aggs.items() if k[2] in wanted}))
     return out
 
 
-def _rollup_aggs(
-    engine: Any,
-    grain: str,
-    dims: Sequence[str],
-    hist_dims: Collection[str],
-    start: int,
-    end: int,
-) -> list[tuple[RollupKey, Agg]]:
-    rows = read_rollups(engine, grain, dims, start, end)
-    return [
-        (
-            (row["grain"], int(row["bucket_start"]), row["dim"], row["key"]),
-            agg_from_row(row, histograms=row["dim"] in hist_dims),
+def _at(epoch: float, exact: datetime | None) -> datetime:
+    """The exact window edge when ``epoch`` is one (no float round trip), else the instant."""
+    if exact is not None and exact.timestamp() == epoch:
+        return exact
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+_SUMS = (*COUNTERS, *FLOATS)
+
+
+def _rollup_frames(
+    engine: Any, grain: str, hist_dims: Collection[str], start: int, end: int
+) -> list[Frame]:
+    if start >= end:
+        return []
+    with_hist = sorted(hist_dims)
+    frames = [
+        frame_from_rows(
+            read_rollup_columns(
+                engine, grain, with_hist, start, end, (*_SUMS, "latency_hist", "ttft_hist")
+            ),
+            with_hist=True,
         )
-        for row in rows
     ]
+    if "model" not in hist_dims:
+        rows = sum_rollup_columns(engine, grain, ["model"], start, end, _SUMS)
+        frames.append(frame_from_rows(rows, with_hist=False))
+    return frames
 
 
-def _raw_aggs(
-    engine: Any, start: int, end: int, dims: Sequence[str]
-) -> list[tuple[RollupKey, Agg]]:
+def _raw_aggs(engine: Any, lo: datetime, hi: datetime) -> dict[RollupKey, Agg]:
     aggs: dict[RollupKey, Agg] = {}
-    lo, hi = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
     for part in stream_call_stats(engine, lo, hi):
         aggregate(columns_from_stats(part), aggs, grains=("h",))
-    return [(k, a) for k, a in aggs.items() if k[2] in dims]
+    return aggs
 
 
 def _label(bucket_start: int, by: str) -> str:
@@ -240,11 +286,16 @@ def _cache_savings(model_key: str, agg: Agg) -> Decimal | None:
     return full.cost - actual.cost
 
 
-def _pct(counts: Any, q: float) -> float | None:
-    return hist.percentile(counts, q)
+_QS = (50.0, 95.0, 99.0)
 
 
-def _figures(key: str, agg: Agg, savings: Decimal | None) -> GroupStats:
+def _figures(
+    key: str,
+    agg: Agg,
+    savings: Decimal | None,
+    lat: Sequence[float | None],
+    ttft: Sequence[float | None],
+) -> GroupStats:
     g = agg.get
     calls, ok_calls = g("calls"), g("ok_calls")
     cost = (Decimal(g("cost_nanos")) * _NANO).normalize() if g("cost_nanos") else Decimal(0)
@@ -266,12 +317,12 @@ def _figures(key: str, agg: Agg, savings: Decimal | None) -> GroupStats:
         cost_per_1k_tokens=(cost * 1000 / priced_tokens).quantize(_NANO) if priced_tokens else None,
         unpriced=g("unpriced"),
         latency_mean_s=ok_duration / ok_calls if ok_calls else None,
-        latency_p50_s=_pct(agg.latency, 50),
-        latency_p95_s=_pct(agg.latency, 95),
-        latency_p99_s=_pct(agg.latency, 99),
-        ttft_p50_s=_pct(agg.ttft, 50),
-        ttft_p95_s=_pct(agg.ttft, 95),
-        ttft_p99_s=_pct(agg.ttft, 99),
+        latency_p50_s=lat[0],
+        latency_p95_s=lat[1],
+        latency_p99_s=lat[2],
+        ttft_p50_s=ttft[0],
+        ttft_p95_s=ttft[1],
+        ttft_p99_s=ttft[2],
         output_tokens_per_s=g("ok_output_tokens") / ok_duration if ok_duration > 0 else None,
         cache_savings=savings,
     )

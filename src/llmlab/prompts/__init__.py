@@ -1,6 +1,13 @@
 """Prompt versions, rendering, registry, labels, prompts as files and experiments."""
 
 from llmlab.prompts._assign import Allocation, unit_point
+from llmlab.prompts._call import (
+    call_experiment,
+    call_experiment_sync,
+    call_prompt,
+    call_prompt_sync,
+)
+from llmlab.prompts._compare import ABComparison, MetricDelta, compare_prompt_versions
 from llmlab.prompts._diff import FieldChange, PromptDiff, diff_versions
 from llmlab.prompts._experiments import (
     Arm,
@@ -33,11 +40,16 @@ from llmlab.prompts._registry import (
     PromptArchivedWarning,
     PromptRegistry,
     PromptSummary,
+    get_prompt,
+    prompt_registry,
 )
 from llmlab.prompts._render import PromptVariableWarning
 from llmlab.prompts._version import ModelConfig, PromptVersion, content_hash
 
 __all__ = [
+    "ABComparison",
+    "MetricDelta",
+    "compare_prompt_versions",
     "Allocation",
     "Arm",
     "ArmReport",
@@ -60,11 +72,17 @@ __all__ = [
     "PushResult",
     "QualityMetrics",
     "assign",
+    "call_experiment",
+    "call_experiment_sync",
+    "call_prompt",
+    "call_prompt_sync",
     "clear_prompt_cache",
     "content_hash",
     "diff_versions",
     "experiment_report",
     "experiments",
+    "get_prompt",
+    "prompt_registry",
     "pull_prompts",
     "push_prompts",
     "read_prompt_file",

@@ -8,7 +8,7 @@ The call goes through ``llmlab.models``' managed path (priced, retried, recorded
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from llmlab.models import Model, Response, call_links, get_model
@@ -59,21 +59,26 @@ async def call_experiment(
 ) -> Response:
     """Serve ``unit`` the version of its arm in ``experiment`` and record the exposure.
 
-    The recorded call carries the experiment and arm besides the prompt version.
+    The recorded call carries the experiment and arm besides the prompt version. Once the
+    experiment is stopped, the winner (or the control) is served without experiment links.
     """
     exps = experiments(url)
     arm, version = exps.version_for(experiment, unit)
-    exps.expose(experiment, unit)
+    if exps.get(experiment).status != "running":
+        # a stopped experiment serves its winner as a plain prompt call
+        return await call_prompt(version, variables, model=model, tags=tags, url=url)
+    await asyncio.to_thread(exps.expose, experiment, unit)
     with call_links(experiment=experiment, arm=arm):
         return await call_prompt(version, variables, model=model, tags=tags, url=url)
 
 
-def _run(coro_factory: Any, model: str | Model | None) -> Response:
+def _run_closing(target: Model, call: Callable[[Model], Awaitable[Response]]) -> Response:
     async def main() -> Response:
-        response: Response = await coro_factory()
-        if isinstance(model, Model):
-            await model.aclose()
-        return response
+        try:
+            return await call(target)
+        finally:
+            # the loop ends with this call: close the connections opened on it
+            await target.aclose()
 
     return asyncio.run(main())
 
@@ -87,7 +92,11 @@ def call_prompt_sync(
     url: str | None = None,
 ) -> Response:
     """``call_prompt`` for scripts (not inside a running event loop)."""
-    return _run(lambda: call_prompt(prompt, variables, model=model, tags=tags, url=url), model)
+    version = prompt if isinstance(prompt, PromptVersion) else prompt_registry(url).get(prompt)
+    return _run_closing(
+        _model_for(version, model),
+        lambda m: call_prompt(version, variables, model=m, tags=tags, url=url),
+    )
 
 
 def call_experiment_sync(
@@ -100,7 +109,8 @@ def call_experiment_sync(
     url: str | None = None,
 ) -> Response:
     """``call_experiment`` for scripts (not inside a running event loop)."""
-    return _run(
-        lambda: call_experiment(experiment, unit, variables, model=model, tags=tags, url=url),
-        model,
+    _, version = experiments(url).version_for(experiment, unit)
+    return _run_closing(
+        _model_for(version, model),
+        lambda m: call_experiment(experiment, unit, variables, model=m, tags=tags, url=url),
     )

@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+import llmlab.store as store
 from llmlab._errors import InputError, NotFoundError
 from llmlab.prompts._assign import Allocation, unit_point
 from llmlab.prompts._refs import check_label, check_name, current_actor
 from llmlab.prompts._registry import PromptRegistry, clear_version_cache, nearest_names
 from llmlab.prompts._version import PromptVersion
-from llmlab.store import _prompts as db
 from llmlab.store import database_url, get_engine
 
 __all__ = [
@@ -163,7 +163,7 @@ class Experiments:
         )
         allocation = Allocation.initial(weights)
         now = datetime.now(UTC)
-        ok = db.insert_experiment_row(
+        ok = store.insert_experiment_row(
             self.engine,
             {
                 "name": name,
@@ -188,9 +188,9 @@ class Experiments:
         now = time.monotonic()
         if entry is not None and not fresh and entry[1] > now:
             return entry[0]
-        row = db.get_experiment_row(self.engine, name)
+        row = store.get_experiment_row(self.engine, name)
         if row is None:
-            names = [str(r["name"]) for r in db.list_experiment_rows(self.engine)]
+            names = [str(r["name"]) for r in store.list_experiment_rows(self.engine)]
             raise NotFoundError("experiment", name, candidates=nearest_names(name, names))
         experiment = _from_row(row)
         self._cache[name] = (experiment, now + self.ttl_s)
@@ -198,7 +198,7 @@ class Experiments:
 
     def list(self) -> list[Experiment]:
         """Every experiment, oldest first."""
-        return [_from_row(r) for r in db.list_experiment_rows(self.engine)]
+        return [_from_row(r) for r in store.list_experiment_rows(self.engine)]
 
     def assign(self, experiment: str, unit: str) -> str:
         """The arm of ``unit`` in ``experiment`` (no database access while cached)."""
@@ -218,7 +218,7 @@ class Experiments:
         exp = self.get(experiment)
         arm = exp.assign(unit)
         if exp.status == "running":
-            db.record_exposure(self.engine, experiment, unit, arm)
+            store.record_exposure(self.engine, experiment, unit, arm)
         return arm
 
     def ramp(self, name: str, weights: Mapping[str, float]) -> Experiment:
@@ -233,7 +233,7 @@ class Experiments:
         full = {a.name: float(weights.get(a.name, a.weight)) for a in exp.arms}
         allocation = exp.allocation.ramp(full)
         arms = tuple(replace(a, weight=full[a.name]) for a in exp.arms)
-        db.update_experiment_row(
+        store.update_experiment_row(
             self.engine,
             name,
             {
@@ -250,7 +250,7 @@ class Experiments:
         if winner is not None:
             exp.arm(winner)
         now = datetime.now(UTC)
-        db.update_experiment_row(
+        store.update_experiment_row(
             self.engine,
             name,
             {

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from llmlab._errors import InputError
+from llmlab._errors import InputError, TemplateError
 from llmlab.prompts._registry import PromptRegistry
 from llmlab.prompts._version import PromptVersion
 
@@ -99,13 +99,16 @@ def read_prompt_file(path: Path, root: Path | None = None) -> PromptFile:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+    first_line: int | None
     if path.suffix == ".md":
         data, body = _split_front_matter(text, path)
         if "template" in data or "messages" in data:
             raise InputError("a Markdown prompt's template is its body, not a key", path=path)
         data["template"] = body
+        first_line = text.count("\n") - body.count("\n") + 1
     else:
         data = _load_yaml(text, path)
+        first_line = _template_line(text)
     unknown = set(data) - _KEYS
     if unknown:
         known = ", ".join(sorted(_KEYS))
@@ -127,11 +130,38 @@ def read_prompt_file(path: Path, root: Path | None = None) -> PromptFile:
             author=data.get("author"),
             syntax=data.get("syntax", "auto"),
         )
+    except TemplateError as exc:
+        line = first_line + exc.line - 1 if first_line and exc.line else None
+        raise TemplateError(_bare_message(exc), path=path, line=line) from None
     except InputError as exc:
-        raise InputError(str(exc), path=path) from None
+        raise InputError(_bare_message(exc), path=path) from None
     except (TypeError, ValueError) as exc:  # pydantic validation of config
         raise InputError(f"invalid prompt: {exc}", path=path) from None
     return PromptFile(path, name, version, tuple(str(x) for x in labels))
+
+
+def _bare_message(exc: InputError) -> str:
+    """The message without its ``path:line:`` prefix."""
+    text = str(exc)
+    if exc.path is not None:
+        prefix = f"{exc.path}:{exc.line}: " if exc.line is not None else f"{exc.path}: "
+        text = text.removeprefix(prefix)
+    return text
+
+
+def _template_line(text: str) -> int | None:
+    """The file line where a YAML file's ``template`` text starts (None if unknown)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "template":
+            block = isinstance(value, yaml.ScalarNode) and value.style in ("|", ">")
+            return int(value.start_mark.line) + 1 + (1 if block else 0)
+    return None
 
 
 def _files(folder: Path) -> list[Path]:

@@ -9,16 +9,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine
 
+import llmlab.store as store
 from llmlab._errors import InputError, NotFoundError
 from llmlab.evals import Interval
 from llmlab.monitor import flush
 from llmlab.prompts._experiments import Experiment, Experiments
 from llmlab.prompts._moments import MeanEstimate, mean_difference
-from llmlab.store import _prompts as db
 
 __all__ = [
     "ArmReport",
@@ -43,7 +44,8 @@ class CallMetrics:
     output_tokens: MeanEstimate
     cost: MeanEstimate
     """Mean cost per priced call, in USD (unpriced calls have no cost and are left out)."""
-    total_cost: float
+    total_cost: Decimal | None
+    """Sum of the calls' costs; None when none was priced."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,7 +55,7 @@ class CallMetrics:
             "input_tokens": self.input_tokens.as_dict(),
             "output_tokens": self.output_tokens.as_dict(),
             "cost": self.cost.as_dict(),
-            "total_cost": self.total_cost,
+            "total_cost": None if self.total_cost is None else f"{self.total_cost.normalize():f}",
         }
 
 
@@ -73,7 +75,7 @@ def call_metrics(stats: dict[str, Any] | None) -> CallMetrics:
     """CallMetrics from one group of ``store`` call aggregates (None: no calls)."""
     if stats is None:
         empty = MeanEstimate.of((0, 0.0, 0.0))
-        return CallMetrics(0, 0, empty, empty, empty, empty, 0.0)
+        return CallMetrics(0, 0, empty, empty, empty, empty, None)
     m = stats["moments"]
     return CallMetrics(
         calls=stats["calls"],
@@ -82,7 +84,7 @@ def call_metrics(stats: dict[str, Any] | None) -> CallMetrics:
         input_tokens=MeanEstimate.of(m["input_tokens"]),
         output_tokens=MeanEstimate.of(m["output_tokens"]),
         cost=MeanEstimate.of(m["cost"]),
-        total_cost=m["cost"][1],
+        total_cost=stats["total_cost"],
     )
 
 
@@ -90,8 +92,9 @@ def version_metrics(
     engine: Engine, name: str
 ) -> dict[int, tuple[CallMetrics, QualityMetrics | None]]:
     """Per version of ``name``: call metrics, and eval quality when eval results exist."""
-    calls = db.prompt_call_stats(engine, name)
-    evals = db.prompt_eval_stats(engine, name)
+    flush()  # calls this process made are counted too
+    calls = store.prompt_call_stats(engine, name)
+    evals = store.prompt_eval_stats(engine, name)
     out: dict[int, tuple[CallMetrics, QualityMetrics | None]] = {}
     for version in sorted({int(v) for v in calls if v is not None} | set(evals)):
         quality = None
@@ -123,11 +126,11 @@ def record_feedback(
     if not math.isfinite(score):
         raise InputError(f"feedback score must be a finite number, got {score}")
     exps = Experiments(url)
-    if not db.call_exists(exps.engine, call_id):
+    if not store.call_exists(exps.engine, call_id):
         flush(url)  # the call may still sit in the recorder's queue
-    if not db.call_exists(exps.engine, call_id):
+    if not store.call_exists(exps.engine, call_id):
         raise NotFoundError("call", call_id)
-    return db.insert_feedback_row(
+    return store.insert_feedback_row(
         exps.engine,
         {
             "call_id": call_id,
@@ -223,9 +226,10 @@ def experiment_report(name: str, url: str | None = None) -> ExperimentReport:
     """The report of experiment ``name``: per arm, against the first arm (the control)."""
     exps = Experiments(url)
     exp = exps.get(name, fresh=True)
-    calls = db.arm_call_stats(exps.engine, name)
-    feedback = db.arm_feedback_stats(exps.engine, name)
-    exposed = db.arm_exposure_counts(exps.engine, name)
+    flush(url)  # calls this process made are counted too
+    calls = store.arm_call_stats(exps.engine, name)
+    feedback = store.arm_feedback_stats(exps.engine, name)
+    exposed = store.arm_exposure_counts(exps.engine, name)
     rows: list[ArmReport] = []
     control_q = control_m = None
     for arm in exp.arms:

@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+import llmlab.store as store
 from llmlab._errors import InputError, NotFoundError
 from llmlab.prompts._diff import PromptDiff, diff_versions
 from llmlab.prompts._refs import LATEST, PRODUCTION, PromptRef, check_label, check_name
 from llmlab.prompts._refs import current_actor as _actor
 from llmlab.prompts._version import ModelConfig, PromptVersion
-from llmlab.store import _prompts as db
 from llmlab.store import database_url, get_engine
 
 __all__ = [
@@ -184,7 +184,7 @@ class PromptRegistry:
             }
         except (TypeError, ValueError) as exc:
             raise InputError(f"prompt {name!r}: variables must be JSON values: {exc}") from None
-        row, created = db.insert_prompt_version(self.engine, values)
+        row, created = store.insert_prompt_version(self.engine, values)
         stored = _version_from_row(row)
         self._remember(stored)
         self._forget_labels(name)
@@ -244,9 +244,9 @@ class PromptRegistry:
         cached = self._cache.versions.get((name, number))
         if cached is not None and not cached.archived:
             return cached
-        rows = db.find_prompt_rows(self.engine, name, version=number)
+        rows = store.find_prompt_rows(self.engine, name, version=number)
         if not rows:
-            existing = db.find_prompt_rows(self.engine, name)
+            existing = store.find_prompt_rows(self.engine, name)
             if not existing:
                 raise self._unknown_name(name)
             raise NotFoundError(
@@ -262,7 +262,7 @@ class PromptRegistry:
         number = self._cache.hashes.get((name, prefix))
         if number is not None:
             return self._by_number(name, number)
-        rows = db.find_prompt_rows(self.engine, name, hash_prefix=prefix)
+        rows = store.find_prompt_rows(self.engine, name, hash_prefix=prefix)
         if len(rows) > 1:
             raise InputError(
                 f"hash {prefix!r} of prompt {name!r} is ambiguous: "
@@ -270,7 +270,7 @@ class PromptRegistry:
                 + "; give more digits"
             )
         if not rows:
-            existing = db.find_prompt_rows(self.engine, name)
+            existing = store.find_prompt_rows(self.engine, name)
             if not existing:
                 raise self._unknown_name(name)
             hashes = [str(r["hash"]) for r in existing]
@@ -296,12 +296,14 @@ class PromptRegistry:
                 return self._by_label(name, LATEST)
             labels = sorted(k[1] for k, v in self._cache.labels.items() if k[0] == name and v[0])
             raise NotFoundError(
-                "label", f"{name}@{label}", candidates=[f"{name}@{x}" for x in labels]
+                "label",
+                f"{name}@{label}",
+                candidates=[f"{name}@{x}" for x in nearest_names(label, labels)],
             )
         return self._by_number(name, number)
 
     def _load_labels(self, name: str, now: float) -> None:
-        rows = db.list_prompt_rows(self.engine, name, include_archived=True)
+        rows = store.list_prompt_rows(self.engine, name, include_archived=True)
         if not rows:
             raise self._unknown_name(name)
         expiry = now + self.label_ttl_s
@@ -309,18 +311,18 @@ class PromptRegistry:
         live = [r for r in rows if not r["archived"]] or rows
         self._cache.labels[(name, LATEST)] = (int(live[-1]["version"]), expiry)
         self._cache.labels[(name, PRODUCTION)] = (None, expiry)
-        for row in db.prompt_labels_of(self.engine, name):
+        for row in store.prompt_labels_of(self.engine, name):
             self._cache.labels[(name, str(row["label"]))] = (int(row["version"]), expiry)
 
     def _unknown_name(self, name: str) -> NotFoundError:
-        names = sorted({str(r["name"]) for r in db.list_prompt_rows(self.engine)})
+        names = sorted({str(r["name"]) for r in store.list_prompt_rows(self.engine)})
         return NotFoundError("prompt", name, candidates=nearest_names(name, names))
 
     # -- listing -------------------------------------------------------------------
 
     def versions(self, name: str, *, include_archived: bool = False) -> list[PromptVersion]:
         """Every version of ``name``, oldest first (archived ones only if asked)."""
-        rows = db.list_prompt_rows(self.engine, check_name(name), include_archived=True)
+        rows = store.list_prompt_rows(self.engine, check_name(name), include_archived=True)
         if not rows:
             raise self._unknown_name(name)
         out = [_version_from_row(r) for r in rows]
@@ -333,9 +335,9 @@ class PromptRegistry:
 
     def list_prompts(self, *, include_archived: bool = False) -> list[PromptSummary]:
         """One summary per prompt name that has a version not archived (or any, if asked)."""
-        rows = db.list_prompt_rows(self.engine, include_archived=include_archived)
+        rows = store.list_prompt_rows(self.engine, include_archived=include_archived)
         labels: dict[str, dict[str, int]] = {}
-        for lab in db.prompt_labels_of(self.engine):
+        for lab in store.prompt_labels_of(self.engine):
             labels.setdefault(str(lab["name"]), {})[str(lab["label"])] = int(lab["version"])
         by_name: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
@@ -366,7 +368,9 @@ class PromptRegistry:
             raise InputError(
                 f"prompt {name}:{target.version} is archived; unarchive it before labelling it"
             )
-        move = db.move_label(self.engine, name, label, target.version or 0, actor=actor or _actor())
+        move = store.move_label(
+            self.engine, name, label, target.version or 0, actor=actor or _actor()
+        )
         self._forget_labels(name)
         return None if move is None else LabelMove(**move)
 
@@ -377,16 +381,20 @@ class PromptRegistry:
         return self.set_label(name, label, version, actor=actor)
 
     def resolve_version(self, name: str, version: int | str) -> PromptVersion:
+        """A version of ``name`` by number (``3``, ``"3"``), ``"#hash"``, ``"@label"`` or
+        a bare label name (``"staging"``)."""
         if isinstance(version, int) or str(version).isdigit():
             return self._by_number(check_name(name), int(version))
-        text = str(version)
-        if text[:1] in "@:#":
+        text = str(version).strip()
+        if not text:
+            raise InputError(f"prompt {name!r}: empty version; give N, #hash or @label")
+        if text[0] in "@:#":
             return self.get(f"{name}{text}")
         return self.get(f"{name}@{text}")
 
     def history(self, name: str, label: str | None = None) -> list[LabelMove]:
         """Every label move of ``name`` (or of one label), oldest first."""
-        rows = db.label_history_rows(self.engine, check_name(name), label)
+        rows = store.label_history_rows(self.engine, check_name(name), label)
         return [LabelMove(**{k: r[k] for k in LabelMove.__slots__}) for r in rows]
 
     def rollback(self, name: str, label: str, *, actor: str | None = None) -> LabelMove:
@@ -406,7 +414,7 @@ class PromptRegistry:
             raise InputError(
                 f"label {label!r} of prompt {name!r} has no earlier version to roll back to"
             )
-        done = db.move_label(
+        done = store.move_label(
             self.engine, name, label, earlier[-1], actor=actor or _actor(), kind="rollback"
         )
         self._forget_labels(name)
@@ -442,7 +450,7 @@ class PromptRegistry:
             warnings.simplefilter("ignore", PromptArchivedWarning)
             target = self.resolve_version(name, version)
         assert target.version is not None
-        db.set_prompt_archived(self.engine, name, target.version, archived)
+        store.set_prompt_archived(self.engine, name, target.version, archived)
         self._cache.versions.pop((name, target.version), None)
         self._forget_labels(name)
         return target.with_identity(name=name, version=target.version, archived=archived)

@@ -189,6 +189,9 @@ class PromptVersion:
         sets(self, "_known", known)
         sets(self, "_defaults", {k: v for k, v in vars_.items() if v is not None})
 
+    def __hash__(self) -> int:
+        return hash((self.name, self.version, self.version_hash))
+
     @property
     def label(self) -> str:
         """How errors and listings name this version: ``name:N``, ``name#hash`` or ``#hash``."""

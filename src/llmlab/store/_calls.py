@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Connection, Dialect, Engine, select
+from sqlalchemy import ColumnElement, Connection, Dialect, Engine, String, select
 
 from llmlab.store._sqlite import begin_write
 from llmlab.store._tables_calls import calls
@@ -16,6 +16,11 @@ from llmlab.store._tables_calls import calls
 __all__ = ["CALL_COLUMNS", "CallFilter", "call_filter_clauses", "insert_calls", "recent_calls"]
 
 CALL_COLUMNS: tuple[str, ...] = tuple(column.name for column in calls.columns)
+_STRING_LIMITS = tuple(
+    (column.name, column.type.length)
+    for column in calls.columns
+    if isinstance(column.type, String) and column.type.length and column.name != "id"
+)
 
 
 class CallFilter(BaseModel):
@@ -58,16 +63,7 @@ def insert_calls(
         fast = _fast_insert(conn.dialect)
         if fast is not None and all(len(row) == len(CALL_COLUMNS) for row in prepared):
             sql, processors = fast
-            params = [
-                tuple(
-                    value if process is None else process(value)
-                    for value, process in zip(
-                        (row[name] for name in CALL_COLUMNS), processors, strict=True
-                    )
-                )
-                for row in prepared
-            ]
-            conn.exec_driver_sql(sql, params)
+            conn.exec_driver_sql(sql, [_driver_params(row, processors) for row in prepared])
         else:
             conn.execute(calls.insert(), prepared)
         if in_transaction is not None:
@@ -134,7 +130,8 @@ def recent_calls(
     return rows
 
 
-_FastInsert = tuple[str, tuple[Callable[[Any], Any] | None, ...]]
+_Processors = tuple[tuple[int, Callable[[Any], Any]], ...]
+_FastInsert = tuple[str, _Processors]
 _fast_inserts: dict[tuple[str, str], _FastInsert | None] = {}
 
 
@@ -158,21 +155,35 @@ def _fast_insert(dialect: Dialect) -> _FastInsert | None:
             f"({', '.join(quote.format_column(column) for column in columns)}) "
             f"VALUES ({', '.join(marker for _ in columns)})"
         )
-        processors = tuple(
-            column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns
-        )
-        fast = (sql, processors)
+        processors = [
+            (index, column.type.dialect_impl(dialect).bind_processor(dialect))
+            for index, column in enumerate(columns)
+        ]
+        fast = (sql, tuple((index, fn) for index, fn in processors if fn is not None))
     _fast_inserts[key] = fast
     return fast
 
 
-def _prepare(row: Mapping[str, Any]) -> dict[str, Any]:
-    prepared = dict(row)
-    started = prepared.get("started_at")
+def _driver_params(row: Mapping[str, Any], processors: _Processors) -> tuple[Any, ...]:
+    values = [row[name] for name in CALL_COLUMNS]
+    for index, process in processors:
+        values[index] = process(values[index])
+    return tuple(values)
+
+
+def _prepare(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    prepared: dict[str, Any] | None = None
+    started = row.get("started_at")
     if isinstance(started, datetime) and started.tzinfo is not UTC:
         # SQLite stores datetimes without an offset: store every instant as UTC.
-        prepared["started_at"] = _utc(started)
-    return prepared
+        prepared = {**row, "started_at": _utc(started)}
+    for name, length in _STRING_LIMITS:
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > length:
+            # PostgreSQL rejects an over-long value (and with it the whole batch).
+            prepared = prepared if prepared is not None else dict(row)
+            prepared[name] = value[: length - 1] + "…"
+    return row if prepared is None else prepared
 
 
 def _utc(moment: datetime) -> datetime:

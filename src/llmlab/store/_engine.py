@@ -12,7 +12,8 @@ import os
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from alembic.util import CommandError
+from sqlalchemy import Engine, StaticPool, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -97,6 +98,12 @@ def close_engines() -> None:
         engine.dispose()
 
 
+def _fresh_pools_in_child() -> None:
+    # A forked child must not use the parent's open connections (SQLAlchemy's advice).
+    for engine in list(_engines.values()):
+        engine.dispose(close=False)
+
+
 def _open(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -114,6 +121,12 @@ def _open(url: str) -> Engine:
     except StoreError:
         engine.dispose()
         raise
+    except CommandError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot migrate database {safe_url(parsed)}: {exc}; was it written by a newer "
+            "llmlab? Upgrade llmlab, or point LLMLAB_DB at another database"
+        ) from exc
     except (SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise StoreError(
@@ -127,12 +140,14 @@ def _create(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     database = url.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
-    )
+    connect_args = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+    if database in ("", ":memory:"):
+        # One shared connection, or every thread would see its own empty database.
+        engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
+    else:
+        if not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args=connect_args)
     event.listen(engine, "connect", sqlite_on_connect)
     event.listen(engine, "begin", sqlite_on_begin)
     return engine
@@ -141,3 +156,6 @@ def _create(url: URL) -> Engine:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+os.register_at_fork(after_in_child=_fresh_pools_in_child)

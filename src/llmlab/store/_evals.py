@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ __all__ = [
     "get_eval_results",
     "get_eval_run",
     "insert_eval_results",
+    "iter_eval_results",
     "latest_unfinished_eval_run",
     "list_eval_runs",
 ]
@@ -121,12 +122,17 @@ def list_eval_runs(
         return [dict(row) for row in conn.execute(query).mappings()]
 
 
+_TEXT_COLUMNS = frozenset({"prompt", "output", "case_data", "explanation"})
+
+
 def get_eval_results(
-    engine: Engine, run_id: str, *, failed_only: bool = False
+    engine: Engine, run_id: str, *, failed_only: bool = False, brief: bool = False
 ) -> list[dict[str, Any]]:
-    """A run's results ordered by case and epoch."""
+    """A run's results ordered by case and epoch; ``brief`` leaves out the texts
+    (prompt, output, case data, explanation), for statistics over large runs."""
+    columns = [c for c in eval_results.columns if not (brief and c.name in _TEXT_COLUMNS)]
     query = (
-        select(eval_results)
+        select(*columns)
         .where(eval_results.c.run_id == run_id)
         .order_by(eval_results.c.case_id, eval_results.c.epoch)
     )
@@ -134,6 +140,17 @@ def get_eval_results(
         query = query.where(eval_results.c.passed.is_(False))
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def iter_eval_results(engine: Engine, run_id: str) -> Iterator[dict[str, Any]]:
+    """A run's results without their texts, one at a time (for statistics over large
+    runs: nothing holds every row at once)."""
+    columns = [c for c in eval_results.columns if c.name not in _TEXT_COLUMNS]
+    query = select(*columns).where(eval_results.c.run_id == run_id)
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=500).execute(query).mappings()
+        for row in result:
+            yield dict(row)
 
 
 def eval_result_keys(engine: Engine, run_id: str) -> set[tuple[str, int]]:

@@ -34,6 +34,7 @@ __all__ = [
     "BudgetRow",
     "BudgetShortfall",
     "LedgerEntry",
+    "delete_alert_rule",
     "delete_budget",
     "insert_alert",
     "list_alert_rules",
@@ -325,6 +326,12 @@ def upsert_alert_rule(engine: Engine, values: dict[str, Any]) -> None:
     with begin_write(engine) as conn:
         conn.execute(delete(alert_rules).where(alert_rules.c.name == values["name"]))
         conn.execute(insert(alert_rules).values(**values))
+
+
+def delete_alert_rule(engine: Engine, name: str) -> bool:
+    """Delete a rule; False when there was none."""
+    with begin_write(engine) as conn:
+        return bool(conn.execute(delete(alert_rules).where(alert_rules.c.name == name)).rowcount)
 
 
 def list_alert_rules(engine: Engine) -> list[dict[str, Any]]:

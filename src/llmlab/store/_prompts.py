@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Float, and_, cast, func, select, update
+from sqlalchemy import Engine, Float, and_, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from llmlab.store._metadata import MONEY
 from llmlab.store._sqlite import begin_write
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
@@ -29,6 +31,7 @@ __all__ = [
     "arm_call_stats",
     "arm_exposure_counts",
     "arm_feedback_stats",
+    "call_exists",
     "find_prompt_rows",
     "get_experiment_row",
     "insert_experiment_row",
@@ -300,7 +303,12 @@ _CALL_METRICS = ("duration_s", "input_tokens", "output_tokens", "cost")
 
 def _call_stats_query(group: Any, *where: Any) -> Any:
     c = calls.c
-    cols: list[Any] = [group, func.count(), func.sum(cast(c.status != "ok", Float))]
+    cols: list[Any] = [
+        group,
+        func.count(),
+        func.sum(case((c.status != "ok", 1), else_=0)),
+        func.sum(c.cost, type_=MONEY),
+    ]
     for metric in _CALL_METRICS:
         cols += _moments(c[metric])
     return select(*cols).where(*where).group_by(group)
@@ -310,20 +318,22 @@ def _call_stats(engine: Engine, query: Any) -> dict[Any, dict[str, Any]]:
     out: dict[Any, dict[str, Any]] = {}
     with engine.connect() as conn:
         for row in conn.execute(query):
-            key, n, errors, *rest = tuple(row)
+            key, n, errors, total_cost, *rest = tuple(row)
             out[key] = {
                 "calls": int(n),
                 "errors": int(errors or 0),
+                "total_cost": total_cost if total_cost is None else Decimal(total_cost),
                 "moments": _stats_from(rest, _CALL_METRICS),
             }
     return out
 
 
 def prompt_call_stats(engine: Engine, name: str) -> dict[int, dict[str, Any]]:
-    """Per version of ``name``: calls, errors, and (n, sum, sum of squares) per metric.
+    """Per version of ``name``: calls, errors, total cost (Decimal, None when no call was
+    priced) and (n, sum, sum of squares) per metric.
 
-    Metrics: duration_s, input_tokens, output_tokens, cost (priced calls only count for
-    cost, as unpriced calls have no cost).
+    Metrics: duration_s, input_tokens, output_tokens, cost (only calls with a cost count
+    for cost: unpriced calls have none).
     """
     query = _call_stats_query(calls.c.prompt_version, calls.c.prompt_name == name)
     return _call_stats(engine, query)
@@ -342,7 +352,7 @@ def prompt_eval_stats(engine: Engine, name: str) -> dict[int, dict[str, Any]]:
             calls.c.prompt_version,
             func.count(func.distinct(r.run_id)),
             *_moments(r.score),
-            func.sum(cast(r.passed, Float)),
+            func.sum(case((r.passed.is_(True), 1), else_=0)),
         )
         .select_from(eval_results.join(calls, calls.c.id == r.call_id))
         .where(calls.c.prompt_name == name)

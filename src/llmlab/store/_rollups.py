@@ -19,16 +19,11 @@ from sqlalchemy import (
     Integer,
     Text,
     and_,
-    bindparam,
     cast,
     delete,
     func,
     select,
-    tuple_,
-    update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from llmlab.store._sqlite import begin_write
 from llmlab.store._tables_calls import calls
@@ -36,10 +31,14 @@ from llmlab.store._tables_monitor import call_rollups
 
 __all__ = [
     "CALL_STAT_COLUMNS",
+    "ROLLUP_KEY_COLUMNS",
+    "ROLLUP_VALUE_COLUMNS",
     "delete_rollups",
     "epoch_seconds",
+    "read_rollup_columns",
     "read_rollups",
     "stream_call_stats",
+    "sum_rollup_columns",
     "upsert_rollups",
 ]
 
@@ -47,50 +46,56 @@ RollupValues = Mapping[str, Any]
 _KEY = ("grain", "bucket_start", "dim", "key")
 
 
+ROLLUP_KEY_COLUMNS: tuple[str, ...] = _KEY
+ROLLUP_VALUE_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in call_rollups.columns if c.name not in _KEY
+)
+RollupKey = tuple[str, int, str, str]
+
+
 def upsert_rollups(
     conn: Connection,
-    deltas: Sequence[RollupValues],
-    merge: Callable[[RollupValues, RollupValues], dict[str, Any]],
+    deltas: Mapping[RollupKey, Sequence[Any]],
+    merge: Callable[[Sequence[Any], Sequence[Any]], Sequence[Any]],
 ) -> None:
-    """Add ``deltas`` (full rollup rows) into the table, inside the caller's transaction.
+    """Add ``deltas`` into the table, inside the caller's (write) transaction.
 
-    ``merge(existing, delta)`` returns the row's new non-key values.
+    ``deltas`` maps (grain, bucket_start, dim, key) to values in ``ROLLUP_VALUE_COLUMNS``
+    order; ``merge(existing, delta)`` returns the new values. Driver-level statements:
+    this runs inside every recorded batch, so per-row SQLAlchemy overhead matters.
     """
     if not deltas:
         return
-    ordered = sorted(deltas, key=lambda d: tuple(d[k] for k in _KEY))
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(dialect_insert(call_rollups).on_conflict_do_nothing(), [_zero(d) for d in ordered])
-    key_cols = tuple_(*(call_rollups.c[k] for k in _KEY))
-    existing: dict[tuple[Any, ...], RollupValues] = {}
-    for start in range(0, len(ordered), 200):
-        part = ordered[start : start + 200]
-        stmt = select(call_rollups).where(key_cols.in_([tuple(d[k] for k in _KEY) for d in part]))
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.order_by(*(call_rollups.c[k] for k in _KEY)).with_for_update()
-        for row in conn.execute(stmt).mappings():
-            existing[tuple(row[k] for k in _KEY)] = dict(row)
-    params = []
-    for delta in ordered:
-        key = tuple(delta[k] for k in _KEY)
-        merged = merge(existing[key], delta)
-        params.append({**{f"k_{k}": delta[k] for k in _KEY}, **merged})
-    value_cols = [c.name for c in call_rollups.columns if c.name not in _KEY]
-    stmt_update = (
-        update(call_rollups)
-        .where(*(call_rollups.c[k] == bindparam(f"k_{k}") for k in _KEY))
-        .values({name: bindparam(name) for name in value_cols})
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    pg = conn.dialect.name == "postgresql"
+    columns = (*_KEY, *ROLLUP_VALUE_COLUMNS)
+    zero = tuple(b"" if c.endswith("_hist") else 0 for c in ROLLUP_VALUE_COLUMNS)
+    keys = sorted(deltas)
+    conn.exec_driver_sql(
+        f"INSERT INTO call_rollups ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING",
+        [(*k, *zero) for k in keys],
     )
-    conn.execute(stmt_update, params)
-
-
-def _zero(delta: RollupValues) -> dict[str, Any]:
-    row: dict[str, Any] = {k: delta[k] for k in _KEY}
-    for column in call_rollups.columns:
-        if column.name in _KEY:
-            continue
-        row[column.name] = b"" if column.name.endswith("_hist") else 0
-    return row
+    existing: dict[RollupKey, Sequence[Any]] = {}
+    by_group: dict[tuple[str, int, str], list[str]] = {}
+    for grain, start, dim, key in keys:
+        by_group.setdefault((grain, start, dim), []).append(key)
+    for (grain, start, dim), names in by_group.items():
+        sql = (
+            f"SELECT key, {', '.join(ROLLUP_VALUE_COLUMNS)} FROM call_rollups "
+            f"WHERE grain = {mark} AND bucket_start = {mark} AND dim = {mark} "
+            f"AND key IN ({', '.join([mark] * len(names))})"
+        )
+        if pg:
+            sql += " ORDER BY key FOR UPDATE"
+        for row in conn.exec_driver_sql(sql, (grain, start, dim, *names)):
+            existing[(grain, start, dim, row[0])] = row[1:]
+    assignments = ", ".join(f"{c} = {mark}" for c in ROLLUP_VALUE_COLUMNS)
+    conditions = " AND ".join(f"{c} = {mark}" for c in _KEY)
+    conn.exec_driver_sql(
+        f"UPDATE call_rollups SET {assignments} WHERE {conditions}",
+        [(*merge(existing[k], deltas[k]), *k) for k in keys],
+    )
 
 
 def replace_rollups(engine: Engine, start: int, end: int, rows: Sequence[RollupValues]) -> None:
@@ -137,6 +142,49 @@ def read_rollups(
     )
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def read_rollup_columns(
+    engine: Engine,
+    grain: str,
+    dims: Sequence[str],
+    start: int,
+    end: int,
+    columns: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """``(bucket_start, dim, key, *columns)`` of rollups of ``grain`` for ``dims`` with
+    bucket start in [start, end), as plain tuples (no per-row conversion)."""
+    if start >= end or not dims:
+        return []
+    c = call_rollups.c
+    stmt = select(c.bucket_start, c.dim, c.key, *(c[name] for name in columns)).where(
+        c.dim.in_(list(dims)), c.grain == grain, c.bucket_start >= start, c.bucket_start < end
+    )
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(stmt).all()]
+
+
+def sum_rollup_columns(
+    engine: Engine,
+    grain: str,
+    dims: Sequence[str],
+    start: int,
+    end: int,
+    columns: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """``(0, dim, key, *sums)``: ``columns`` summed per dim and key over the range."""
+    if start >= end or not dims:
+        return []
+    c = call_rollups.c
+    stmt = (
+        select(c.dim, c.key, *(func.sum(c[name]) for name in columns))
+        .where(
+            c.dim.in_(list(dims)), c.grain == grain, c.bucket_start >= start, c.bucket_start < end
+        )
+        .group_by(c.dim, c.key)
+    )
+    with engine.connect() as conn:
+        return [(0, *r) for r in conn.execute(stmt).all()]
 
 
 def epoch_seconds(conn_or_engine: Connection | Engine) -> ColumnElement[int]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmlab.testing._openai_wire import sse
-from llmlab.testing._replies import ReplyScript, Turn, plan_turn, text_of
+from llmlab.testing._replies import ReplyScript, Turn, int_or_none, plan_turn, text_of
 
 __all__ = ["anthropic_error", "anthropic_message", "anthropic_stream", "anthropic_turn"]
 
@@ -40,17 +40,17 @@ def _schema(body: Mapping[str, Any]) -> Any:
 
 def anthropic_turn(body: Mapping[str, Any], script: ReplyScript) -> Turn:
     """Compute the answer to a messages request body."""
-    messages = body.get("messages") or []
+    messages = [m for m in body.get("messages") or () if isinstance(m, dict)]
     texts = [text_of(body.get("system"))]
-    texts += [text_of(m.get("content")) for m in messages if isinstance(m, dict)]
+    texts += [text_of(m.get("content")) for m in messages]
     users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
     return plan_turn(
         model=str(body.get("model", "")),
         texts=texts,
         prompt=users[-1] if users else "",
         script=script,
-        max_tokens=body.get("max_tokens"),
-        stop=body.get("stop_sequences") or (),
+        max_tokens=int_or_none(body.get("max_tokens")),
+        stop=[s for s in body.get("stop_sequences") or () if isinstance(s, str)],
         schema=_schema(body),
     )
 

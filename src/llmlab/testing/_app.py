@@ -101,7 +101,10 @@ async def _serve(request: web.Request, api: Api) -> web.StreamResponse:
         await state.hang()
         return _drop(request)
     latency = request.headers.get("x-llmlab-latency-ms")
-    delay = state.delay_s(float(latency) if latency else None)
+    try:
+        delay = state.delay_s(max(0.0, float(latency)) if latency else None)
+    except ValueError:
+        return _error(api, 400, f"bad x-llmlab-latency-ms header {latency!r}: use a number")
     if delay > 0:
         await asyncio.sleep(delay)
     if fault is not None:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from llmlab.testing._replies import ReplyScript, Turn, plan_turn, text_of
+from llmlab.testing._replies import ReplyScript, Turn, int_or_none, plan_turn, text_of
 
 __all__ = [
     "openai_completion",
@@ -42,14 +42,15 @@ def sse(data: Any, event: str | None = None) -> bytes:
 
 def openai_turn(body: Mapping[str, Any], script: ReplyScript) -> Turn:
     """Compute the answer to a chat-completions request body."""
-    messages = body.get("messages") or []
-    texts = [text_of(m.get("content")) for m in messages if isinstance(m, dict)]
+    messages = [m for m in body.get("messages") or () if isinstance(m, dict)]
+    texts = [text_of(m.get("content")) for m in messages]
     users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
     stop = body.get("stop") or ()
     schema = None
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        schema = (fmt.get("json_schema") or {}).get("schema") or {"type": "object"}
+        spec = fmt.get("json_schema")
+        schema = (spec.get("schema") if isinstance(spec, dict) else None) or {"type": "object"}
     elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
         schema = {"type": "object", "properties": {"reply": {"type": "string"}}}
     return plan_turn(
@@ -57,8 +58,8 @@ def openai_turn(body: Mapping[str, Any], script: ReplyScript) -> Turn:
         texts=texts,
         prompt=users[-1] if users else "",
         script=script,
-        max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
-        stop=[stop] if isinstance(stop, str) else stop,
+        max_tokens=int_or_none(body.get("max_completion_tokens") or body.get("max_tokens")),
+        stop=[stop] if isinstance(stop, str) else [s for s in stop if isinstance(s, str)],
         schema=schema,
     )
 

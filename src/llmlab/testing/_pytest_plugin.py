@@ -7,20 +7,23 @@ Fixtures:
   serves the whole session; tests that need their own use ``WireServer()`` directly.
 - ``llmlab_db``: a fresh SQLite database URL in the test's temporary folder, set as
   ``LLMLAB_DB`` for the test.
+- ``assert_eval``: run an eval suite in the test's store and fail below a pass rate.
 
 Kept light to import: pytest loads it in every run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from llmlab.testing._server import WireServer
+if TYPE_CHECKING:
+    from llmlab.testing._server import WireServer
 
-__all__ = ["llmlab_db", "wire_server"]
+__all__ = ["assert_eval", "llmlab_db", "wire_server"]
 
 
 # --- wire-format server ---------------------------------------------------------------
@@ -28,6 +31,9 @@ __all__ = ["llmlab_db", "wire_server"]
 
 @pytest.fixture(scope="session")
 def _llmlab_wire_server_session() -> Iterator[WireServer]:
+    # Imported here, not at the top: aiohttp costs every pytest session ~0.4 s otherwise.
+    from llmlab.testing._server import WireServer
+
     with WireServer() as server:
         yield server
 
@@ -52,4 +58,20 @@ def llmlab_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 # --- evals: assert_eval ---------------------------------------------------------------
-# Reserved for the evals helper: the ``assert_eval`` fixture/helper (issue 3) goes here.
+
+
+@pytest.fixture
+def assert_eval(llmlab_db: str) -> Callable[..., Any]:
+    """Run an eval suite in this test's own store; fail the test below a pass rate.
+
+    ``assert_eval(suite, min_pass_rate=0.9, model=..., epochs=...)`` returns the run, or
+    raises ``AssertionError`` listing the failed cases.
+    """
+    # Imported here, not at the top: evals pulls in the SDKs and the store, and this
+    # plugin is loaded by every pytest run.
+    from llmlab.testing._eval_plugin import assert_eval as run_and_assert
+
+    def check(suite: Any, *, min_pass_rate: float | None = None, **options: Any) -> Any:
+        return run_and_assert(suite, min_pass_rate=min_pass_rate, db=llmlab_db, **options)
+
+    return check

@@ -28,6 +28,7 @@ __all__ = [
     "Turn",
     "count_tokens",
     "echo_reply",
+    "int_or_none",
     "plan_turn",
     "sample_from_schema",
     "text_of",
@@ -36,6 +37,7 @@ __all__ = [
 
 ReplyRule = Mapping[str, str] | Callable[[str], str]
 Finish = Literal["stop", "length", "stop_sequence"]
+_MAX_DEPTH = 8
 
 
 def echo_reply(prompt: str) -> str:
@@ -56,6 +58,11 @@ def text_of(content: Any) -> str:
         parts = [p.get("text", "") for p in content if isinstance(p, dict)]
         return " ".join(p for p in parts if isinstance(p, str))
     return ""
+
+
+def int_or_none(value: Any) -> int | None:
+    """``value`` when it is an int (not a bool), else ``None``: request fields may be junk."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def truncate_words(text: str, limit: int) -> str:
@@ -154,17 +161,29 @@ def _sample_number(schema: Mapping[str, Any], kind: str) -> int | float:
     return int(value) if kind == "integer" else float(value)
 
 
+def _pick_branch(branches: list[Any], deep: bool) -> Any:
+    if deep:  # prefer a branch that ends the recursion
+        for branch in branches:
+            if isinstance(branch, Mapping) and branch.get("type") == "null":
+                return branch
+    return branches[0]
+
+
 def sample_from_schema(
-    schema: Mapping[str, Any], text: str, root: Mapping[str, Any] | None = None
+    schema: Any, text: str, root: Mapping[str, Any] | None = None, depth: int = 0
 ) -> Any:
     """A value that satisfies simple JSON schemas: every listed property filled, strings = text.
 
     Handles ``$ref`` (local), ``const``, ``enum``, ``anyOf``/``oneOf``/``allOf`` (first
     branch), objects, arrays (``minItems`` items), strings (length bounds), numbers
-    (``minimum``), booleans and null. Formats and patterns are not honoured.
+    (``minimum``), booleans and null. Formats and patterns are not honoured. Past a few
+    levels (recursive schemas) only required properties are filled and null branches win.
     """
+    if not isinstance(schema, Mapping):
+        return text
     root = schema if root is None else root
     schema = _resolve(schema, root)
+    deep = depth >= _MAX_DEPTH
     if "const" in schema:
         return schema["const"]
     enum = schema.get("enum")
@@ -173,15 +192,21 @@ def sample_from_schema(
     for key in ("anyOf", "oneOf", "allOf"):
         branches = schema.get(key)
         if isinstance(branches, list) and branches:
-            return sample_from_schema(branches[0], text, root)
+            return sample_from_schema(_pick_branch(branches, deep), text, root, depth + 1)
     kind = _first_type(schema)
     if kind == "object":
-        props = schema.get("properties", {})
-        return {name: sample_from_schema(sub, text, root) for name, sub in props.items()}
+        props = schema.get("properties")
+        props = props if isinstance(props, Mapping) else {}
+        required = schema.get("required") or ()
+        return {
+            name: sample_from_schema(sub, text, root, depth + 1)
+            for name, sub in props.items()
+            if not deep or name in required
+        }
     if kind == "array":
-        items = schema.get("items", {})
-        min_items = schema.get("minItems", 0)
-        return [sample_from_schema(items, text, root) for _ in range(int(min_items))]
+        min_items = int_or_none(schema.get("minItems")) or 0
+        item = schema.get("items", {})
+        return [sample_from_schema(item, text, root, depth + 1) for _ in range(min_items)]
     if kind in ("integer", "number"):
         return _sample_number(schema, kind)
     if kind == "boolean":

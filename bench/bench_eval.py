@@ -1,0 +1,228 @@
+"""Benchmark: llmlab's eval runner next to a bare ``openai.AsyncOpenAI`` loop.
+
+Same job for every contender: N cases (default 10,000) against the local wire-format
+server running in its own process with 100 ms latency, concurrency 100, an includes
+scorer. llmlab records every call (``calls`` table) and every result (``eval_results``).
+The bare loops only call and score. Each contender runs in a fresh process; CPU time is
+that process's user + system time (all threads) for the run itself, wall time likewise,
+peak RSS for the whole process.
+
+Reproduce (from the repository root)::
+
+    .venv/bin/python bench/bench_eval.py            # prints a Markdown table
+    .venv/bin/python bench/bench_eval.py --cases 2000 --modes llmlab,bare-httpx
+
+Not a test: numbers depend on the machine. Goals (issue 3): llmlab's CPU per case <= the
+bare loop's, wall <= 1.2x the bare loop's, peak RSS <= 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MODES = ("llmlab", "llmlab-aiohttp", "bare-httpx", "bare-aiohttp")
+SUITE = """\
+name: bench
+prompt: "{{ input }}"
+dataset: samples.jsonl
+scorers:
+  - includes: "{{ target }}"
+"""
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_suite(folder: Path, n: int) -> Path:
+    with (folder / "samples.jsonl").open("w") as handle:
+        for i in range(n):
+            row = {"id": str(i), "input": f"Repeat the word token{i}", "target": f"token{i}"}
+            handle.write(json.dumps(row) + "\n")
+    suite = folder / "suite.yaml"
+    suite.write_text(SUITE)
+    return suite
+
+
+async def bare(base_url: str, folder: Path, concurrency: int, aiohttp: bool) -> dict[str, Any]:
+    import openai
+
+    rows = [json.loads(line) for line in (folder / "samples.jsonl").open()]
+    http_client = openai.DefaultAioHttpClient() if aiohttp else None
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", http_client=http_client)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(row: dict[str, str]) -> bool:
+        async with gate:
+            reply = await client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": row["input"]}]
+            )
+        return row["target"] in (reply.choices[0].message.content or "")
+
+    start_cpu, start = _cpu(), time.perf_counter()
+    passed = sum(await asyncio.gather(*(one(row) for row in rows)))
+    wall, cpu = time.perf_counter() - start, _cpu() - start_cpu
+    await client.close()
+    return {"cases": len(rows), "passed": passed, "wall_s": wall, "cpu_s": cpu}
+
+
+async def llmlab(base_url: str, folder: Path, concurrency: int, aiohttp: bool) -> dict[str, Any]:
+    from llmlab.evals import load_suite, run_eval
+    from llmlab.store import get_engine
+
+    from llmlab.models import get_model
+
+    suite = load_suite(folder / "suite.yaml")
+    options: dict[str, Any] = {"base_url": base_url, "api_key": "sk-bench"}
+    if aiohttp:
+        options["http_client"] = "aiohttp"
+    # Set-up before the clock, as the bare loop imports its SDK first: create and migrate
+    # the store, and load the provider (which imports the SDK).
+    get_engine()
+    get_model("openai/gpt-4o-mini", db=None, **options)
+    start_cpu, start = _cpu(), time.perf_counter()
+    run = await run_eval(
+        suite,
+        model="openai/gpt-4o-mini",
+        concurrency=concurrency,
+        cache=False,
+        resume=False,
+        model_options=options,
+    )
+    wall, cpu = time.perf_counter() - start, _cpu() - start_cpu
+    with get_engine().connect() as conn:
+        from sqlalchemy import text
+
+        calls = conn.execute(text("select count(*) from calls")).scalar_one()
+    return {
+        "cases": run.summary["cases"],
+        "passed": run.summary["passed"],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "recorded_calls": calls,
+        "results": run.summary["results"],
+    }
+
+
+def worker(mode: str, base_url: str, folder: Path, concurrency: int) -> None:
+    aiohttp = mode.endswith("aiohttp")
+    job = llmlab if mode.startswith("llmlab") else bare
+    result = asyncio.run(job(base_url, folder, concurrency, aiohttp))
+    result["peak_rss_mb"] = _peak_mb()
+    print(json.dumps(result))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("the wire server did not start")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--json-out", type=Path, default=None)
+    parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.base_url, args.dir, args.concurrency)
+        return 0
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llmlab.testing.server",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(args.latency_ms),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    rows: dict[str, dict[str, Any]] = {}
+    try:
+        _wait_for(port)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            write_suite(folder, args.cases)
+            for mode in args.modes.split(","):
+                mode_env = {**env, "LLMLAB_DB": str(folder / f"{mode}.db")}
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        mode,
+                        "--dir",
+                        str(folder),
+                        "--base-url",
+                        f"http://127.0.0.1:{port}/v1",
+                        "--concurrency",
+                        str(args.concurrency),
+                    ],
+                    env=mode_env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    print(done.stderr, file=sys.stderr)
+                    return 1
+                rows[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+                print(f"{mode}: {rows[mode]}", file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"N = {args.cases}, concurrency {args.concurrency}, latency {args.latency_ms:g} ms\n")
+    print("| contender | CPU ms/case | wall s | peak RSS MB | passed |")
+    print("|---|---:|---:|---:|---:|")
+    for mode, r in rows.items():
+        print(
+            f"| {mode} | {1000 * r['cpu_s'] / r['cases']:.2f} | {r['wall_s']:.2f} | "
+            f"{r['peak_rss_mb']:.0f} | {r['passed']}/{r['cases']} |"
+        )
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

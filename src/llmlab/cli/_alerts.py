@@ -1,0 +1,106 @@
+"""``llmlab alerts``: what crossed a budget threshold or a latency / error-rate rule."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from llmlab.cli._app import app
+from llmlab.monitor import (
+    check_alert_rules,
+    list_rules,
+    recent_alerts,
+    remove_alert_rule,
+    set_alert_rule,
+)
+
+__all__ = ["alerts"]
+
+alerts = typer.Typer(help="Alerts from budgets and latency / error-rate rules.")
+app.add_typer(alerts, name="alerts", no_args_is_help=True)
+
+_console = Console(highlight=False)
+_Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@alerts.command("list")
+def list_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many.")] = 50,
+    as_json: _Json = False,
+) -> None:
+    """The newest alerts first."""
+    found = recent_alerts(limit=limit)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    table = Table(title=f"{len(found)} alert(s)" if found else "no alerts")
+    for name in ("time (UTC)", "kind", "source", "message", "sent to"):
+        table.add_column(name)
+    for a in found:
+        table.add_row(
+            a["created_at"][:19].replace("T", " "),
+            a["kind"],
+            a["source"],
+            a["message"],
+            a["delivery"],
+        )
+    _console.print(table)
+
+
+@alerts.command("rules")
+def rules_command(as_json: _Json = False) -> None:
+    """Every latency / error-rate rule."""
+    found = list_rules()
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in found], indent=2))
+        return
+    table = Table(title=f"{len(found)} rule(s)" if found else "no alert rules")
+    for name in ("name", "metric", "limit", "window", "min calls", "firing"):
+        table.add_column(name)
+    for r in found:
+        table.add_row(
+            r.name,
+            r.metric,
+            f"{r.limit:g} s" if r.metric == "p95_latency" else f"{r.limit:.1%}",
+            f"{r.window_s // 60} min",
+            str(r.min_calls),
+            "yes" if r.firing else "no",
+        )
+    _console.print(table)
+
+
+@alerts.command("add-rule")
+def add_rule_command(
+    name: Annotated[str, typer.Argument(help="The rule's name.")],
+    metric: Annotated[str, typer.Option(help="p95_latency (seconds) or error_rate (0..1).")],
+    limit: Annotated[float, typer.Option(help="Alert when the metric is above this.")],
+    window: Annotated[str, typer.Option(help="How far back: 5m, 15m, 1h ...")] = "15m",
+    min_calls: Annotated[int, typer.Option(help="Ignore windows with fewer calls.")] = 10,
+) -> None:
+    """Create or replace a rule."""
+    rule = set_alert_rule(name, metric, limit, window=window, min_calls=min_calls)
+    typer.echo(f"rule {rule.name!r}: {rule.metric} > {rule.limit:g} over {rule.window_s} s")
+
+
+@alerts.command("remove-rule")
+def remove_rule_command(name: Annotated[str, typer.Argument(help="The rule's name.")]) -> None:
+    """Delete a rule."""
+    remove_alert_rule(name)
+    typer.echo(f"removed rule {name!r}")
+
+
+@alerts.command("check")
+def check_command(as_json: _Json = False) -> None:
+    """Evaluate every rule now (recording does this every few seconds by itself)."""
+    raised = check_alert_rules()
+    if as_json:
+        typer.echo(json.dumps([a.to_json() for a in raised], indent=2))
+        return
+    for alert in raised:
+        typer.echo(alert.message)
+    if not raised:
+        typer.echo("no new alerts")

@@ -1,0 +1,268 @@
+"""``llmlab eval``: run suites, list and show runs, compare two runs, re-score outputs.
+
+Exit codes: 0 the threshold was met, 1 it was missed (or ``--gate`` found a significant
+regression against ``--baseline``), 2 input or usage error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from llmlab._errors import InputError
+from llmlab.cli._app import app
+from llmlab.evals import (
+    EvalRun,
+    compare_runs,
+    list_runs,
+    load_suite,
+    rescore_run,
+    run_eval,
+    scorers_from_spec,
+    show_run,
+    to_junit,
+    to_markdown,
+)
+from llmlab.evals import Progress as RunProgress
+from llmlab.evals._report import (
+    comparison_table,
+    results_table,
+    runs_table,
+    summary_lines,
+)
+
+__all__ = ["eval_app"]
+
+eval_app = typer.Typer(help="Eval suites: run, list, show, compare, rescore.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+_console = Console(highlight=False)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _dump(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _model_options(items: list[str] | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--model-option {item!r}: expected KEY=VALUE")
+        options[key] = yaml.safe_load(value) if value else ""
+    return options
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[RunProgress], None] | None]:
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("[bold]eval"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pass {task.fields[rate]}  ${task.fields[cost]}"),
+        TimeRemainingColumn(),
+        console=_console,
+        transient=True,
+    )
+    task = bar.add_task("eval", total=None, rate="-", cost="0")
+
+    def update(state: RunProgress) -> None:
+        bar.update(
+            task,
+            total=state.total,
+            completed=state.done,
+            rate=f"{state.pass_rate:.0%}",
+            cost=f"{state.cost + state.judge_cost:.4f}",
+        )
+
+    with bar:
+        yield update
+
+
+def _write_reports(run: EvalRun, junit: Path | None, markdown: Path | None) -> None:
+    if junit is None and markdown is None:
+        return
+    shown = show_run(run.id)
+    results = shown["results"]
+    data = run.to_dict()
+    if junit is not None:
+        junit.write_text(to_junit(data, results), encoding="utf-8")
+    if markdown is not None:
+        failures = [r for r in results if not r["passed"]]
+        markdown.write_text(to_markdown(data, failures), encoding="utf-8")
+
+
+@eval_app.command("run")
+def run_command(
+    suite_file: Annotated[Path, typer.Argument(metavar="SUITE", help="Suite YAML file.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Cases in flight at most.")] = 10,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Trials per case.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the cache.")] = False,
+    new: Annotated[bool, typer.Option("--new", help="Start afresh; do not resume.")] = False,
+    min_pass_rate: Annotated[
+        float | None, typer.Option(min=0, max=1, help="Override the suite's min_pass_rate.")
+    ] = None,
+    model_option: Annotated[
+        list[str] | None, typer.Option(help="Model option KEY=VALUE (base_url ...).")
+    ] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown report here.")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Run to compare with.")] = None,
+    gate: Annotated[
+        bool, typer.Option("--gate", help="Exit 1 on a significant regression vs --baseline.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run an eval suite; re-running the same command resumes an interrupted run."""
+    if gate and baseline is None:
+        raise InputError("--gate needs --baseline RUN")
+    suite = load_suite(suite_file)
+    if min_pass_rate is not None:
+        suite.min_pass_rate = min_pass_rate
+    show_bar = sys.stdout.isatty() and not as_json
+    with _progress_bar(show_bar) as progress:
+        run = asyncio.run(
+            run_eval(
+                suite,
+                model=model,
+                concurrency=concurrency,
+                epochs=epochs,
+                cache=not no_cache,
+                resume=not new,
+                model_options=_model_options(model_option),
+                progress=progress,
+            )
+        )
+    _write_reports(run, junit, markdown)
+    data = run.to_dict()
+    failed = not run.threshold_met
+    if baseline is not None:
+        comparison = compare_runs(baseline, run.id).to_dict()
+        data["baseline"] = comparison
+        failed = failed or (gate and bool(comparison["regression"]))
+    if as_json:
+        _dump(data)
+    else:
+        for line in summary_lines(data):
+            _console.print(line, soft_wrap=True)
+        if baseline is not None:
+            _console.print(f"vs baseline {baseline}: {data['baseline']['verdict']}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@eval_app.command("list")
+def list_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
+    name: Annotated[str | None, typer.Option(help="Only runs of this suite.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The newest eval runs."""
+    runs = list_runs(limit=limit, name=name)
+    if as_json:
+        _dump(runs)
+    elif not runs:
+        _console.print("no eval runs yet: llmlab eval run SUITE")
+    else:
+        _console.print(runs_table(runs))
+
+
+@eval_app.command("show")
+def show_command(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id, prefix or 'latest'.")],
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed results.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """One run: its summary and a table of results."""
+    shown = show_run(run_id, failed_only=failed)
+    if as_json:
+        _dump(shown)
+        return
+    run = shown["run"]
+    data = {
+        "run_id": run["id"],
+        "name": run["name"],
+        "model": run["model"],
+        "status": run["status"],
+        "summary": run["summary"],
+    }
+    if run["summary"]:
+        for line in summary_lines(data):
+            _console.print(line, soft_wrap=True)
+    _console.print(results_table(shown["results"]))
+
+
+@eval_app.command("compare")
+def compare_command(
+    run_a: Annotated[str, typer.Argument(metavar="RUN_A", help="Baseline run.")],
+    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help="Candidate run.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Paired comparison of two runs on their common cases."""
+    comparison = compare_runs(run_a, run_b).to_dict()
+    if as_json:
+        _dump(comparison)
+        return
+    _console.print(
+        f"A = {comparison['run_a']}  B = {comparison['run_b']}  "
+        f"({comparison['cases_compared']} cases in common)"
+    )
+    _console.print(comparison_table(comparison))
+    _console.print(f"verdict: {comparison['verdict']}")
+
+
+@eval_app.command("rescore")
+def rescore_command(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run whose outputs to score.")],
+    suite_file: Annotated[
+        Path | None, typer.Option("--suite", help="Take the scorers from this suite.")
+    ] = None,
+    scorer: Annotated[
+        list[str] | None,
+        typer.Option("--scorer", help="A scorer as YAML, e.g. 'regex: \"^yes\"' (repeatable)."),
+    ] = None,
+    threshold: Annotated[float | None, typer.Option(min=0, max=1)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a run's stored outputs again (no model calls); makes a new run."""
+    suite = load_suite(suite_file) if suite_file is not None else None
+    combined = None
+    if scorer:
+        specs = []
+        for text in scorer:
+            try:
+                specs.append(yaml.safe_load(text))
+            except yaml.YAMLError as exc:
+                raise InputError(f"--scorer {text!r} is not YAML: {exc}") from None
+        combined = scorers_from_spec(specs, base_dir=Path.cwd())
+    run = asyncio.run(rescore_run(run_id, suite=suite, scorer=combined, threshold=threshold))
+    data = run.to_dict()
+    if as_json:
+        _dump(data)
+    else:
+        for line in summary_lines(data):
+            _console.print(line, soft_wrap=True)
+    if not run.threshold_met:
+        raise typer.Exit(1)

@@ -1,0 +1,176 @@
+"""``llmlab experiments``: online traffic splits between prompt versions."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from llmlab._errors import InputError
+from llmlab.cli._app import app
+from llmlab.prompts import experiment_report, experiments
+
+__all__ = ["experiments_group"]
+
+experiments_group = typer.Typer(
+    help="Online experiments: sticky, weighted traffic splits between prompt versions.",
+    no_args_is_help=True,
+)
+app.add_typer(experiments_group, name="experiments")
+
+_console = Console(highlight=False)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise InputError(f"{option} {item!r}: expected NAME=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _weights(items: list[str] | None) -> dict[str, float] | None:
+    raw = _pairs(items, "--weight")
+    if not raw:
+        return None
+    try:
+        return {k: float(v) for k, v in raw.items()}
+    except ValueError:
+        raise InputError("--weight: expected ARM=NUMBER, such as --weight control=90") from None
+
+
+@experiments_group.command("create")
+def create_command(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="Prompt name.")],
+    arm: Annotated[
+        list[str],
+        typer.Option("--arm", help="ARM=VERSION (N, #hash or @label); the first is the control."),
+    ],
+    weight: Annotated[
+        list[str] | None, typer.Option("--weight", help="ARM=WEIGHT (default: equal).")
+    ] = None,
+    salt: Annotated[str | None, typer.Option(help="Assignment salt (default: random).")] = None,
+    description: Annotated[str | None, typer.Option(help="What is being tested.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Start an experiment splitting PROMPT's traffic between versions."""
+    arms: dict[str, int | str] = dict(_pairs(arm, "--arm"))
+    exp = experiments().create(
+        name, prompt, arms, _weights(weight), salt=salt, description=description
+    )
+    if as_json:
+        typer.echo(json.dumps(exp.as_dict(), indent=2))
+        return
+    fractions = exp.allocation.fractions()
+    split = ", ".join(f"{a.name}=v{a.version} ({fractions.get(a.name, 0.0):.0%})" for a in exp.arms)
+    typer.echo(f"experiment {name} on {prompt}: {split}")
+
+
+@experiments_group.command("list")
+def list_command(as_json: JsonOption = False) -> None:
+    """List experiments."""
+    items = experiments().list()
+    if as_json:
+        typer.echo(json.dumps([e.as_dict() for e in items], indent=2))
+        return
+    table = Table(title=f"{len(items)} experiment(s)" if items else "no experiments yet")
+    for col in ("name", "prompt", "status", "arms", "created (UTC)"):
+        table.add_column(col)
+    for e in items:
+        fractions = e.allocation.fractions()
+        arms = ", ".join(f"{a.name}=v{a.version} {fractions.get(a.name, 0.0):.0%}" for a in e.arms)
+        status = e.status + (f" (winner {e.winner})" if e.winner else "")
+        table.add_row(e.name, e.prompt, status, arms, f"{e.created_at:%Y-%m-%d %H:%M}")
+    _console.print(table)
+
+
+@experiments_group.command("ramp")
+def ramp_command(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    weight: Annotated[list[str], typer.Option("--weight", help="ARM=WEIGHT (repeatable).")],
+) -> None:
+    """Change arm weights; units stay in their arm unless it shrank."""
+    exp = experiments().ramp(name, _weights(weight) or {})
+    fractions = exp.allocation.fractions()
+    typer.echo(f"{name}: " + ", ".join(f"{a}={f:.1%}" for a, f in sorted(fractions.items())))
+
+
+@experiments_group.command("stop")
+def stop_command(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    winner: Annotated[
+        str | None, typer.Option(help="Arm every unit gets from now on (default: the control).")
+    ] = None,
+) -> None:
+    """Stop an experiment: every unit gets the winner (or the control) from now on."""
+    exp = experiments().stop(name, winner=winner)
+    typer.echo(f"{name} stopped; all units now get {exp.winner or exp.arms[0].name}")
+
+
+def _num(x: float | None, spec: str = ".3g") -> str:
+    return "-" if x is None or math.isnan(x) else format(x, spec)
+
+
+def _ci(d: dict[str, Any] | None, spec: str = ".3g") -> str:
+    if d is None or d.get("mean") is None:
+        return "-"
+    if d.get("low") is None:
+        return _num(d["mean"], spec)
+    return f"{d['mean']:{spec}} [{d['low']:{spec}}, {d['high']:{spec}}]"
+
+
+def _diff(d: dict[str, Any] | None) -> str:
+    if d is None:
+        return "-"
+    return f"{d['estimate']:+.3g} [{d['low']:+.3g}, {d['high']:+.3g}]"
+
+
+@experiments_group.command("report")
+def report_command(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Per arm: exposures, calls, quality (feedback), cost and latency, with a verdict."""
+    report = experiment_report(name).as_dict()
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    exp = report["experiment"]
+    table = Table(title=f"experiment {exp['name']} on {exp['prompt']} ({exp['status']})")
+    for col in (
+        "arm",
+        "ver",
+        "units",
+        "calls",
+        "errors",
+        "quality [95% CI]",
+        "vs control",
+        "latency s [95% CI]",
+        "cost/call",
+        "tokens out",
+    ):
+        table.add_column(col)
+    for arm in report["arms"]:
+        table.add_row(
+            arm["arm"],
+            str(arm["version"]),
+            str(arm["units"]),
+            str(arm["calls"]),
+            str(arm["errors"]),
+            _ci(arm["quality"]),
+            _diff(arm["quality_vs_control"]),
+            _ci(arm["latency_s"]),
+            _ci(arm["cost"], ".2g"),
+            _ci(arm["output_tokens"], ".0f"),
+        )
+    _console.print(table)
+    _console.print(f"verdict: {report['verdict']}", markup=False)

@@ -1,0 +1,493 @@
+"""``llmlab prompts``: versions, labels, diff, archive, files, offline A/B."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID
+from rich.table import Table
+
+from llmlab._errors import InputError
+from llmlab.cli._app import app
+from llmlab.evals import Progress as RunProgress
+from llmlab.evals import load_suite
+from llmlab.prompts import (
+    PromptRef,
+    PromptVersion,
+    compare_prompt_versions,
+    prompt_registry,
+    pull_prompts,
+    push_prompts,
+    read_prompt_file,
+    version_metrics,
+)
+from llmlab.prompts._files import SUFFIXES
+
+__all__ = ["prompts"]
+
+prompts = typer.Typer(
+    help="Prompt versions, labels, diffs and A/B comparisons.", no_args_is_help=True
+)
+app.add_typer(prompts, name="prompts")
+
+_console = Console(highlight=False)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+VarOption = Annotated[
+    list[str] | None, typer.Option("--var", help="KEY=VALUE (repeatable).", show_default=False)
+]
+
+
+def _pairs(items: list[str] | None, what: str, *, allow_bare: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not key or (not sep and not allow_bare):
+            raise InputError(f"{what} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value if sep else None
+    return out
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _version_dict(v: PromptVersion) -> dict[str, Any]:
+    template: Any = (
+        v.template if isinstance(v.template, str) else [m.model_dump() for m in v.template]
+    )
+    return {
+        "name": v.name,
+        "version": v.version,
+        "hash": v.version_hash,
+        "template": template,
+        "syntax": v.syntax,
+        "variables": v.variables,
+        "config": v.config.as_dict(),
+        "metadata": v.metadata,
+        "message": v.message,
+        "author": v.author,
+        "created_at": v.created_at.isoformat(),
+        "archived": v.archived,
+    }
+
+
+@prompts.command("add")
+def add_command(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    template: Annotated[str | None, typer.Option("--template", "-t", help="Template text.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Template file (.yaml/.md prompt files too)."),
+    ] = None,
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="Declare KEY[=DEFAULT] (repeatable).")
+    ] = None,
+    label: Annotated[str | None, typer.Option("--label", "-l", help="Point LABEL at it.")] = None,
+    message: Annotated[str | None, typer.Option("--message", "-m", help="What changed.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model configuration: provider/model.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Model temperature.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Model max tokens.")] = None,
+    syntax: Annotated[str, typer.Option(help="auto, jinja or format ({var}).")] = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Register a new version (identical content returns the existing one)."""
+    if (template is None) == (file is None):
+        raise InputError("give exactly one of --template TEXT or --file F")
+    if syntax not in ("auto", "jinja", "format"):
+        raise InputError(f"--syntax {syntax!r}: expected auto, jinja or format")
+    config = {
+        k: v
+        for k, v in (("model", model), ("temperature", temperature), ("max_tokens", max_tokens))
+        if v is not None
+    }
+    if file is not None and file.suffix in SUFFIXES:
+        if var or config or syntax != "auto":
+            raise InputError(
+                "--var, --model, --temperature, --max-tokens and --syntax do not apply to a "
+                "prompt file; set them in the file",
+                path=file,
+            )
+        version = read_prompt_file(file).version
+    else:
+        text = template
+        if file is not None:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot read: {exc.strerror}", path=file) from None
+        version = PromptVersion(
+            text or "",
+            _pairs(var, "--var", allow_bare=True),
+            config=config,
+            message=message,
+            syntax=syntax,  # type: ignore[arg-type]
+        )
+    stored, created = prompt_registry().add(name, version, label=label, message=message)
+    if as_json:
+        _echo_json(
+            {
+                "name": name,
+                "version": stored.version,
+                "hash": stored.version_hash,
+                "created": created,
+            }
+        )
+        return
+    state = "new" if created else "unchanged: identical to an existing version"
+    typer.echo(f"{name}:{stored.version} #{stored.version_hash} ({state})")
+
+
+@prompts.command("list")
+def list_command(
+    all_: Annotated[bool, typer.Option("--all", help="Include archived prompts.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List prompts with their newest version and labels."""
+    items = prompt_registry().list_prompts(include_archived=all_)
+    if as_json:
+        _echo_json(
+            [
+                {
+                    "name": s.name,
+                    "versions": s.versions,
+                    "latest": s.latest,
+                    "labels": s.labels,
+                    "updated_at": s.updated_at.isoformat(),
+                }
+                for s in items
+            ]
+        )
+        return
+    table = Table(title=f"{len(items)} prompt(s)" if items else "no prompts yet")
+    for col in ("name", "versions", "labels", "updated (UTC)"):
+        table.add_column(col)
+    for s in items:
+        labels = ", ".join(f"{k}→{v}" for k, v in sorted(s.labels.items()))
+        table.add_row(s.name, str(s.versions), labels, f"{s.updated_at:%Y-%m-%d %H:%M}")
+    _console.print(table)
+
+
+def _fmt(
+    mean: float | None, low: float | None = None, high: float | None = None, spec: str = ".3g"
+) -> str:
+    if mean is None:
+        return "-"
+    if low is None or high is None:
+        return format(mean, spec)
+    return f"{mean:{spec}} [{low:{spec}}, {high:{spec}}]"
+
+
+@prompts.command("show")
+def show_command(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@label or NAME:N.")],
+    all_: Annotated[bool, typer.Option("--all", help="Include archived versions.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show versions with measured quality (evals), tokens, cost and latency (calls)."""
+    registry = prompt_registry()
+    parsed = PromptRef.parse(ref)
+    if parsed.label is None and parsed.version is None and parsed.hash is None:
+        versions = registry.versions(parsed.name, include_archived=all_)
+    else:
+        versions = [registry.get(ref)]
+    labels = registry.labels(parsed.name)
+    metrics = version_metrics(registry.engine, parsed.name)
+    rows = []
+    for v in versions:
+        calls, quality = metrics.get(v.version or 0, (None, None))
+        rows.append(
+            {
+                **_version_dict(v),
+                "labels": sorted(k for k, n in labels.items() if n == v.version),
+                "calls": calls.as_dict() if calls else None,
+                "quality": quality.as_dict() if quality else None,
+            }
+        )
+    if as_json:
+        _echo_json(rows)
+        return
+    _show_table(parsed.name, rows)
+    if len(versions) == 1:
+        _console.print(versions[0].template_text(), markup=False)
+
+
+def _show_table(name: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"prompt {name}")
+    for col in (
+        "ver",
+        "hash",
+        "labels",
+        "message",
+        "eval score [95% CI]",
+        "pass",
+        "calls",
+        "tokens in/out",
+        "cost/call",
+        "latency s [95% CI]",
+    ):
+        table.add_column(col)
+    for r in rows:
+        q, c = r["quality"], r["calls"]
+        score = q["score"] if q else None
+        lat = c["latency_s"] if c else None
+        table.add_row(
+            f"{r['version']}{' (archived)' if r['archived'] else ''}",
+            r["hash"],
+            ", ".join(r["labels"]),
+            (r["message"] or "")[:40],
+            _fmt(score["mean"], score["low"], score["high"]) if score else "-",
+            _fmt(q["pass_rate"], spec=".0%") if q and q["pass_rate"] is not None else "-",
+            str(c["calls"]) if c else "0",
+            f"{_fmt(c['input_tokens']['mean'], spec='.0f')}/"
+            f"{_fmt(c['output_tokens']['mean'], spec='.0f')}"
+            if c
+            else "-",
+            _fmt(c["cost"]["mean"], spec=".2g") if c else "-",
+            _fmt(lat["mean"], lat["low"], lat["high"]) if lat else "-",
+        )
+    _console.print(table)
+
+
+@prompts.command("render")
+def render_command(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@label, NAME:N or NAME#hash.")],
+    var: VarOption = None,
+) -> None:
+    """Render a version with --var KEY=VALUE (missing variables are an error)."""
+    version = prompt_registry().get(ref)
+    typer.echo(version.render(**_pairs(var, "--var")))
+
+
+@prompts.command("diff")
+def diff_command(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    a: Annotated[str, typer.Argument(help="Version A (N, @label or #hash).")],
+    b: Annotated[str, typer.Argument(help="Version B.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show what changed from A to B: template, variables, model configuration."""
+    diff = prompt_registry().diff(name, a, b)
+    if as_json:
+        _echo_json(diff.as_dict())
+        return
+    typer.echo(diff.to_text(), nl=False)
+
+
+@prompts.command("label")
+def label_command(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    label: Annotated[str, typer.Argument(help="Label: production, staging, any name.")],
+    version: Annotated[str, typer.Argument(help="Version: N, #hash or @other-label.")],
+) -> None:
+    """Point LABEL at VERSION (recorded in the label history)."""
+    move = prompt_registry().set_label(name, label, version)
+    if move is None:
+        typer.echo(f"{name}@{label} already points there; nothing changed")
+    else:
+        before = f"{move.from_version}" if move.from_version is not None else "(unset)"
+        typer.echo(f"{name}@{label}: {before} -> {move.to_version}")
+
+
+@prompts.command("rollback")
+def rollback_command(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    label: Annotated[str, typer.Argument(help="Label to move back.")] = "production",
+) -> None:
+    """Move LABEL back to the version it pointed at before its last move."""
+    move = prompt_registry().rollback(name, label)
+    typer.echo(f"{name}@{label}: {move.from_version} -> {move.to_version} (rollback)")
+
+
+@prompts.command("history")
+def history_command(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    label: Annotated[str | None, typer.Option(help="Only this label.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The audit history of label moves: who, when, from, to."""
+    moves = prompt_registry().history(name, label)
+    if as_json:
+        _echo_json(
+            [{**{k: getattr(m, k) for k in m.__slots__}, "at": m.at.isoformat()} for m in moves]
+        )
+        return
+    table = Table(title=f"label history of {name}" if moves else "no label moves yet")
+    for col in ("time (UTC)", "label", "from", "to", "kind", "who"):
+        table.add_column(col)
+    for m in moves:
+        table.add_row(
+            f"{m.at:%Y-%m-%d %H:%M:%S}",
+            m.label,
+            "-" if m.from_version is None else str(m.from_version),
+            str(m.to_version),
+            m.kind,
+            m.actor or "",
+        )
+    _console.print(table)
+
+
+@prompts.command("archive")
+def archive_command(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    version: Annotated[str, typer.Argument(help="Version: N or #hash.")],
+    undo: Annotated[bool, typer.Option("--undo", help="Restore it instead.")] = False,
+) -> None:
+    """Hide a version from listings (still resolvable by number or hash, with a warning)."""
+    v = prompt_registry().archive(name, version, archived=not undo)
+    typer.echo(f"{name}:{v.version} {'restored' if undo else 'archived'}")
+
+
+@prompts.command("push")
+def push_command(
+    folder: Annotated[Path, typer.Argument(help="Folder (or file) of prompt files.")] = Path(
+        "prompts"
+    ),
+    as_json: JsonOption = False,
+) -> None:
+    """Register new versions from YAML / Markdown prompt files (unchanged files add none)."""
+    results = push_prompts(folder, prompt_registry())
+    if as_json:
+        _echo_json([{k: getattr(r, k) for k in r.__slots__} for r in results])
+        return
+    for r in results:
+        state = "new" if r.created else "unchanged"
+        moved = f", labels moved: {', '.join(r.labels_moved)}" if r.labels_moved else ""
+        typer.echo(f"{r.name}:{r.version} #{r.hash} ({state}{moved})  {r.path}")
+    if not results:
+        typer.echo(f"no prompt files (*.yaml, *.yml, *.md) under {folder}")
+
+
+@prompts.command("pull")
+def pull_command(
+    folder: Annotated[Path, typer.Argument(help="Folder to write prompt files to.")] = Path(
+        "prompts"
+    ),
+    name: Annotated[list[str] | None, typer.Option("--name", help="Only these prompts.")] = None,
+    label: Annotated[str | None, typer.Option(help="Write this label's version.")] = None,
+) -> None:
+    """Write prompts from the registry as files (production, else latest, or --label)."""
+    for path in pull_prompts(folder, prompt_registry(), name, label=label):
+        typer.echo(str(path))
+
+
+def _fraction(text: str | None, option: str) -> float | None:
+    if text is None:
+        return None
+    raw = text.strip()
+    try:
+        return float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise InputError(
+            f"{option} {text!r}: expected a fraction (0.1) or a percentage (10%)"
+        ) from None
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, RunProgress], None] | None]:
+    """A Rich bar per version while stdout is a terminal; nothing otherwise."""
+    if not enabled:
+        yield None
+        return
+    tasks: dict[str, TaskID] = {}
+    with Progress(*Progress.get_default_columns(), transient=True) as bar:
+
+        def update(label: str, state: RunProgress) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=state.total)
+            bar.update(tasks[label], completed=state.done)
+
+        yield update
+
+
+@prompts.command("compare")
+def compare_command(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    a: Annotated[str, typer.Argument(help="Version A, the baseline (N, @label, #hash).")],
+    b: Annotated[str, typer.Argument(help="Version B, the candidate.")],
+    suite: Annotated[Path, typer.Option("--suite", "-s", help="Eval suite file (YAML).")],
+    epochs: Annotated[int | None, typer.Option(min=1, help="Trials per case.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="provider/model.")] = None,
+    promote: Annotated[str | None, typer.Option(help="Move LABEL to B if it wins.")] = None,
+    max_cost_increase: Annotated[
+        str | None, typer.Option(help="Largest cost rise per case for --promote (10% or 0.1).")
+    ] = None,
+    max_latency_increase: Annotated[
+        str | None, typer.Option(help="Largest latency rise per case for --promote.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Cases in flight.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Run A and B on the suite's cases and give the paired verdict.
+
+    With --promote, exit 1 when B did not pass the gate (the label stays).
+    """
+    loaded = load_suite(suite)
+    with _progress(sys.stdout.isatty() and not as_json) as progress:
+        result = asyncio.run(
+            compare_prompt_versions(
+                name,
+                a,
+                b,
+                loaded,
+                epochs=epochs,
+                model=model,
+                promote=promote,
+                max_cost_increase=_fraction(max_cost_increase, "--max-cost-increase"),
+                max_latency_increase=_fraction(max_latency_increase, "--max-latency-increase"),
+                concurrency=concurrency,
+                registry=prompt_registry(),
+                progress=progress,
+            )
+        )
+    if as_json:
+        _echo_json(result.as_dict())
+    else:
+        _print_comparison(result.as_dict())
+    if promote is not None and not result.gate_passed:
+        raise typer.Exit(1)
+
+
+def _print_comparison(d: dict[str, Any]) -> None:
+    _console.print(
+        f"[bold]{d['prompt']}[/]: A = v{d['a']['version']} (run {d['a']['run']}), "
+        f"B = v{d['b']['version']} (run {d['b']['run']})"
+    )
+    table = Table(title="paired tests (B - A)")
+    for col in ("metric", "n", "A", "B", "B - A [95% CI]", "p (Holm)"):
+        table.add_column(col)
+    for t in d["comparison"]["tests"]:
+        low, high = t["difference_ci"]
+        table.add_row(
+            t["metric"],
+            str(t["n"]),
+            f"{t['a']:.3f}",
+            f"{t['b']:.3f}",
+            f"{t['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
+            f"{t['p_adjusted']:.3g}",
+        )
+    _console.print(table)
+    deltas = Table(title="per-case means (B - A)")
+    for col in ("metric", "A", "B", "B - A [95% CI]", "relative"):
+        deltas.add_column(col)
+    for metric, m in d["deltas"].items():
+        low, high = m["difference_ci"]
+        rel = "-" if m["relative"] is None else f"{m['relative']:+.1%}"
+        deltas.add_row(
+            metric,
+            f"{m['a']:.4g}",
+            f"{m['b']:.4g}",
+            f"{m['difference']:+.4g} [{low:+.4g}, {high:+.4g}]",
+            rel,
+        )
+    _console.print(deltas)
+    _console.print(f"verdict: {d['verdict']}", markup=False)
+    _console.print(f"gate: {d['gate']}", markup=False)

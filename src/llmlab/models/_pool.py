@@ -1,0 +1,64 @@
+"""One provider ``Model`` per event loop.
+
+SDK clients hold HTTP connection pools bound to the loop they first ran on; a managed model
+used from several loops (``generate_sync`` runs a loop per call, pytest one per test)
+gets a fresh provider instance in each. A provider that is not ``loop_bound`` (the
+embedded local model) is shared by all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+from llmlab.models._base import Model
+from llmlab.models._registry import create_provider_model
+
+__all__ = ["ProviderPool"]
+
+
+class ProviderPool:
+    """One provider ``Model`` per event loop (one in all, if it is not loop-bound)."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self._name = name
+        self._options = options
+        first = create_provider_model(name, **options)  # fails early on a bad key or option
+        self.kind = first
+        self._spare: Model | None = first
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Model] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self) -> Model:
+        if not self.kind.loop_bound:
+            if self._spare is None:
+                self._spare = create_provider_model(self._name, **self._options)
+            return self._spare
+        loop = asyncio.get_running_loop()
+        model = self._by_loop.get(loop)
+        if model is None:
+            if self._spare is not None:
+                model, self._spare = self._spare, None
+            else:
+                model = create_provider_model(self._name, **self._options)
+            self._by_loop[loop] = model
+        return model
+
+    async def aclose(self, *, shared: bool = True) -> None:
+        """Close the instance serving the running loop, and an unused spare.
+
+        ``shared=False`` keeps a model that serves every loop (the embedded local model)
+        open: only connections tied to this loop are closed.
+        """
+        models: list[Model] = []
+        if self._spare is not None and (shared or self.kind.loop_bound):
+            models.append(self._spare)
+            self._spare = None
+        loop = asyncio.get_running_loop()
+        current = self._by_loop.pop(loop, None)
+        if current is not None:
+            models.append(current)
+        for model in models:
+            await model.aclose()

@@ -1,0 +1,109 @@
+"""``llmlab run`` and ``llmlab models list``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from models_support import FAKE_OPENAI_KEY
+from typer.testing import CliRunner
+
+from llmlab.cli._app import app
+from llmlab.cli._main import main
+from llmlab.testing import WireServer
+
+Calls = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def compatible(server: WireServer, monkeypatch: pytest.MonkeyPatch) -> WireServer:
+    monkeypatch.setenv("LLMLAB_OPENAI_COMPATIBLE_BASE_URL", server.openai_base_url)
+    return server
+
+
+def test_run_streams_the_reply_and_records_it(compatible: WireServer, calls: Calls) -> None:
+    compatible.config.chunk_delay_ms = 5
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "hello world",
+            "-m",
+            "openai-compatible/tiny",
+            "--system",
+            "be brief",
+            "--temperature",
+            "0.3",
+            "--max-tokens",
+            "20",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "echo: hello world\n"
+    assert "openai-compatible/tiny" in result.stderr and "unpriced" in result.stderr
+    sent = compatible.requests[-1].body
+    assert sent["stream"] is True and sent["temperature"] == 0.3 and sent["max_tokens"] == 20
+    (row,) = calls()
+    assert row["streamed"] and row["ttft_s"] is not None and row["status"] == "ok"
+
+
+def test_run_json(compatible: WireServer, calls: Calls) -> None:
+    result = CliRunner().invoke(app, ["run", "hi", "-m", "openai-compatible/tiny", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    (row,) = calls()
+    assert out["call_id"] == row["id"]
+    assert out["text"] == "echo: hi"
+    assert out["usage"]["input_tokens"] == 1 and out["usage"]["output_tokens"] == 2
+    assert out["cost"] is None and out["cost_status"] == "unpriced"
+    assert out["ttft_s"] is not None and out["duration_s"] > 0
+
+
+def test_run_uses_the_default_model(
+    compatible: WireServer, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMLAB_MODEL", "openai-compatible/default-one")
+    result = CliRunner().invoke(app, ["run", "hi", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"] == "openai-compatible/default-one"
+
+
+def test_run_errors_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], calls: Calls
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "hi", "-m", "gpt-4o"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "openai/gpt-4o" in err and "Traceback" not in err
+
+
+def test_run_failure_is_recorded(compatible: WireServer, calls: Calls) -> None:
+    compatible.faults.add("400", count=1)
+    result = CliRunner().invoke(app, ["run", "hi", "-m", "openai-compatible/tiny"])
+    assert result.exit_code != 0
+    (row,) = calls()
+    assert row["status"] == "error" and row["error_type"] == "bad_request"
+
+
+def test_models_list_json_says_which_keys_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    result = CliRunner().invoke(app, ["models", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["default_model"] == "local/smollm2"
+    rows = {r["provider"]: r for r in out["providers"]}
+    assert rows["openai"]["key"] == "set"
+    assert rows["anthropic"]["key"] == "missing"
+    assert rows["scripted"]["key"] == "not needed"
+    assert "openai/gpt-4o-mini" in rows["openai"]["example_models"]
+    assert FAKE_OPENAI_KEY not in result.output
+
+
+def test_models_list_table() -> None:
+    result = CliRunner().invoke(app, ["models", "list"])
+    assert result.exit_code == 0, result.output
+    assert "openai-compatible" in result.stdout and "OPENAI_API_KEY" in result.stdout
+    assert FAKE_OPENAI_KEY not in result.stdout

@@ -1,0 +1,125 @@
+"""CLI: monitor stats / reprice / export, calls filters, budgets, alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from llmlab.cli import main
+from llmlab.monitor import flush, record
+from llmlab.store import close_engines
+
+from ._calls import make_calls
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    path = str(tmp_path / "cli.db")
+    monkeypatch.setenv("LLMLAB_DB", path)
+    monkeypatch.setenv("COLUMNS", "250")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    finally:
+        close_engines()
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _seed(db: str, n: int = 60) -> None:
+    for c in make_calls(n, start=datetime.now(UTC) - timedelta(hours=30), span=timedelta(hours=29)):
+        record(c, url=db)
+    flush(url=db)
+
+
+def test_stats_table_and_json(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed(db)
+    code, out, _ = run(capsys, "monitor", "stats", "--by", "model")
+    assert code == 0
+    assert "openai/gpt-4o-mini" in out and "total" in out and "p95" in out
+    code, out, _ = run(capsys, "monitor", "stats", "--since", "48h", "--by", "hour", "--json")
+    data = json.loads(out)
+    assert data["version"] == 1 and data["total"]["calls"] == 60
+    assert sum(g["calls"] for g in data["groups"]) == 60
+    code, out, _ = run(capsys, "monitor", "stats", "--since", "1h", "--json")
+    assert json.loads(out)["total"]["calls"] == 0
+
+
+def test_stats_bad_input_is_one_line_exit_2(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "monitor", "stats", "--since", "yesterdayish")
+    assert code == 2 and "24h" in err and "Traceback" not in err
+    code, _, err = run(capsys, "monitor", "stats", "--by", "colour")
+    assert code == 2 and "tag:KEY" in err
+
+
+def test_calls_filters(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed(db)
+    code, out, _ = run(capsys, "monitor", "calls", "--min-latency", "1.0", "--json", "-n", "100")
+    rows = json.loads(out)
+    assert rows and all(r["duration_s"] >= 1.0 for r in rows)
+    code, out, _ = run(capsys, "monitor", "calls", "--min-cost", "0.0002", "--json", "-n", "100")
+    rows = json.loads(out)
+    assert rows and all(Decimal(r["cost"]) >= Decimal("0.0002") for r in rows)
+    code, out, _ = run(capsys, "monitor", "calls", "--since", "2h", "--json", "-n", "100")
+    assert len(json.loads(out)) < 60
+
+
+def test_export_and_reprice(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed(db, 10)
+    code, out, _ = run(capsys, "monitor", "export", "--format", "csv")
+    assert code == 0 and len(out.strip().splitlines()) == 11
+    target = tmp_path / "calls.jsonl"
+    code, _, err = run(capsys, "monitor", "export", "-o", str(target))
+    assert "wrote 10 call(s)" in err and len(target.read_text().splitlines()) == 10
+    code, out, _ = run(capsys, "monitor", "reprice", "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["examined"] == 10
+
+
+def test_budgets_cli(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "budgets", "set", "team", "25", "--period", "day")
+    assert code == 0 and "hard, $25 per day" in out
+    code, out, _ = run(
+        capsys, "budgets", "set", "alice", "5", "--scope", "tag", "--value", "user=alice", "--soft"
+    )
+    assert "tag:user=alice" in out
+    code, out, _ = run(capsys, "budgets", "list", "--json")
+    listed = json.loads(out)
+    assert [b["name"] for b in listed] == ["alice", "team"] and listed[1]["limit"] == "25"
+    code, out, _ = run(capsys, "budgets", "list")
+    assert "team" in out and "soft" in out
+    code, _, err = run(capsys, "budgets", "set", "bad", "--", "-3")
+    assert code == 2 and "more than $0" in err
+    code, out, _ = run(capsys, "budgets", "remove", "team")
+    assert code == 0
+    code, _, err = run(capsys, "budgets", "remove", "team")
+    assert code == 2 and "unknown budget" in err
+
+
+def test_alerts_cli(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "alerts", "add-rule", "errs", "--metric", "error_rate", "--limit", "0.05",
+        "--min-calls", "5", "--window", "48h",
+    )  # fmt: skip
+    assert code == 0
+    _seed(db)  # about 10 % errors: recording checks the rules and raises the alert
+    code, out, _ = run(capsys, "alerts", "check", "--json")
+    assert json.loads(out) == []  # already firing: not raised twice
+    code, out, _ = run(capsys, "alerts", "list", "--json")
+    (alert,) = json.loads(out)
+    assert alert["kind"] == "error_rate" and alert["source"] == "errs"
+    code, out, _ = run(capsys, "alerts", "list")
+    assert "errs" in out
+    code, out, _ = run(capsys, "alerts", "rules", "--json")
+    assert json.loads(out)[0]["firing"] is True
+    code, out, _ = run(capsys, "alerts", "remove-rule", "errs")
+    assert code == 0

@@ -1,0 +1,47 @@
+"""The seed's LLMMonitor works as written there, backed by the store."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import pytest
+
+from llmlab.monitor import LLMMonitor, call_stats
+from llmlab.monitor._llm_monitor import guess_provider
+
+
+def test_seed_usage_as_written(db_url: str) -> None:
+    monitor = LLMMonitor(url=db_url)
+    assert monitor.get_stats(last_hours=1) == {"error": "No data in time window"}
+    cost = monitor.calculate_cost("claude-3-5-sonnet-20241022", 1000, 500)
+    assert cost == Decimal("0.0105")  # $3 / $15 per million tokens
+    monitor.record_call("claude-3-5-sonnet-20241022", 1000, 500, 850.0, "a1b2c3")
+    monitor.record_call("claude-3-haiku-20240307", 2000, 100, 150.0, "a1b2c3")
+    stats = monitor.get_stats(last_hours=1)
+    assert stats["calls"] == 2
+    assert stats["total_cost"] == Decimal("0.0105") + monitor.calculate_cost(
+        "claude-3-haiku-20240307", 2000, 100
+    )
+    assert stats["avg_latency_ms"] == pytest.approx(500.0)
+    assert stats["total_tokens"] == 3600
+    assert stats["unpriced_calls"] == 0
+
+
+def test_unknown_model_is_unpriced_not_free(db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    monitor = LLMMonitor(url=db_url)
+    with caplog.at_level(logging.WARNING):
+        assert monitor.calculate_cost("house-model-7", 10, 10) is None
+    assert "house-model-7" in caplog.text and "unpriced" in caplog.text
+    rec = monitor.record_call("house-model-7", 10, 10, 100.0, "h")
+    assert rec.cost is None and rec.cost_status == "unpriced"
+    stats = monitor.get_stats()
+    assert stats["unpriced_calls"] == 1 and stats["total_cost"] == 0
+    assert call_stats(url=db_url, by="model").groups[0].key == "unknown/house-model-7"
+
+
+def test_provider_guess() -> None:
+    assert guess_provider("openai/gpt-4o") == ("openai", "gpt-4o")
+    assert guess_provider("gpt-4o-mini") == ("openai", "gpt-4o-mini")
+    assert guess_provider("claude-3-haiku-20240307")[0] == "anthropic"
+    assert guess_provider("whatever")[0] == "unknown"

@@ -1,0 +1,64 @@
+"""Aggregates from the calls table: exact totals, means with intervals, per arm diffs."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from llmlab.monitor import CallRecord, new_call_id
+from llmlab.prompts import Experiments, PromptRegistry, PromptVersion, experiment_report
+from llmlab.prompts import version_metrics as metrics_of
+from llmlab.store import get_engine, insert_calls
+
+
+def call(version: int, cost: str | None, duration: float, **links: object) -> dict[str, object]:
+    rec = CallRecord(
+        id=new_call_id(),
+        started_at=datetime.now(UTC),
+        provider="openai",
+        requested_model="gpt-4o-mini",
+        duration_s=duration,
+        input_tokens=100,
+        output_tokens=20 + version,
+        cost=None if cost is None else Decimal(cost),
+        cost_status="unpriced" if cost is None else "priced",
+        prompt_name="p",
+        prompt_version=version,
+    )
+    return {**dataclasses.asdict(rec), **links}
+
+
+def test_version_metrics_totals_are_exact_decimals(registry: PromptRegistry) -> None:
+    registry.register("p", PromptVersion("a"))
+    registry.register("p", PromptVersion("b"))
+    rows = [call(1, "0.000123", 0.5 + i / 100) for i in range(10)]
+    rows += [call(2, None, 1.0), call(2, "0.1", 2.0), call(2, "0.2", 3.0)]
+    insert_calls(get_engine(), rows)
+    metrics = metrics_of(get_engine(), "p")
+    one, two = metrics[1][0], metrics[2][0]
+    assert one.calls == 10 and one.total_cost == Decimal("0.00123")
+    assert one.latency_s.mean == pytest.approx(0.545)
+    assert one.latency_s.low < 0.545 < one.latency_s.high
+    assert two.calls == 3 and two.total_cost == Decimal("0.3")
+    assert two.cost.n == 2 and two.cost.mean == pytest.approx(0.15)  # unpriced left out
+    assert metrics[1][1] is None  # no eval results
+
+
+def test_report_latency_and_cost_differences(registry: PromptRegistry) -> None:
+    registry.register("p", PromptVersion("a"))
+    registry.register("p", PromptVersion("b"))
+    Experiments().create("e", "p", {"control": 1, "new": 2})
+    rows = [call(1, "0.001", 1.0 + (i % 5) / 10, experiment="e", arm="control") for i in range(50)]
+    rows += [call(2, "0.002", 2.0 + (i % 5) / 10, experiment="e", arm="new") for i in range(50)]
+    insert_calls(get_engine(), rows)
+    report = experiment_report("e")
+    new = report.arms[1]
+    assert new.latency_diff is not None and new.cost_diff is not None
+    latency, p = new.latency_diff
+    assert latency.estimate == pytest.approx(1.0) and latency.low > 0.9 and p < 0.001
+    assert new.cost_diff[0].estimate == pytest.approx(0.001)
+    assert report.as_dict()["arms"][0]["total_cost"] == "0.05"
+    assert "not enough quality data" in report.verdict
