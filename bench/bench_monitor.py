@@ -59,7 +59,7 @@ def synthetic_rows(n: int, days: int, seed: int, chunk: int) -> Iterator[list[di
     start = end - days * 86400
     span = (end - start) / math.ceil(n / chunk)
     template = dict.fromkeys(CALL_COLUMNS)
-    prices = [(Decimal(i), Decimal(o)) if i else None for _, _, i, o, _ in MODELS]
+    prices = [(Decimal(i), Decimal(o)) if i and o else None for _, _, i, o, _ in MODELS]
     for first in range(0, n, chunk):
         m = min(chunk, n - first)
         lo = start + (first // chunk) * span

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from models_support import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY
 
 import llmlab.models._managed as managed
 import llmlab.models._scripted as scripted_module
@@ -14,6 +13,8 @@ from llmlab.monitor import flush
 from llmlab.monitor._budgets import invalidate_budget_cache
 from llmlab.store import close_engines, get_engine, recent_calls
 from llmlab.testing import WireServer
+
+from .models_support import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY
 
 
 @pytest.fixture(autouse=True)

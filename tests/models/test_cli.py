@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from models_support import FAKE_OPENAI_KEY
 from typer.testing import CliRunner
 
 from llmlab.cli._app import app
 from llmlab.cli._main import main
 from llmlab.testing import WireServer
+
+from .models_support import FAKE_OPENAI_KEY
 
 Calls = Callable[[], list[dict[str, Any]]]
 
@@ -107,3 +109,73 @@ def test_models_list_table() -> None:
     assert result.exit_code == 0, result.output
     assert "openai-compatible" in result.stdout and "OPENAI_API_KEY" in result.stdout
     assert FAKE_OPENAI_KEY not in result.stdout
+
+
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Run the real entry point; (exit code, stderr)."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    return code, capsys.readouterr().err
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and "Traceback" not in err
+    return lines[0]
+
+
+def test_malformed_price_file_stops_run_before_the_call(
+    server: WireServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    calls: Calls,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+    prices = tmp_path / "prices.yaml"
+    monkeypatch.setenv("LLMLAB_PRICES", str(prices))
+    for text, where in [
+        ("openai/gpt-4o-mini:\n  input: cheap\n  output: 1\n", "'openai/gpt-4o-mini'.input"),
+        ("openai/gpt-4o-mini: {input: 1,\n", "prices.yaml:2: not valid YAML"),
+    ]:
+        prices.write_text(text)
+        code, err = _main(capsys, "run", "hi", "-m", "openai/gpt-4o-mini")
+        assert code == 2
+        line = _one_line(err)
+        assert str(prices) in line and where in line
+    assert server.count() == 0  # nothing was spent
+    assert calls() == []
+
+
+def test_bad_llmlab_db_is_one_line_and_exit_2(
+    server: WireServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for db in (str(blocker / "x.db"), "nosuchdialect://x"):
+        monkeypatch.setenv("LLMLAB_DB", db)
+        for args in (["run", "hi", "-m", "openai/gpt-4o-mini"], ["monitor", "calls"]):
+            code, err = _main(capsys, *args)
+            assert code == 2, (args, err)
+            assert "cannot open database" in _one_line(err)
+    assert server.count() == 0  # the store is checked before anything is spent
+
+
+def test_unknown_provider_and_bad_options_exit_2(
+    capsys: pytest.CaptureFixture[str], calls: Calls
+) -> None:
+    code, err = _main(capsys, "run", "hi", "-m", "nosuch/model")
+    assert code == 2
+    line = _one_line(err)
+    assert "unknown provider 'nosuch'" in line and "openai" in line  # lists known ones
+    code, err = _main(capsys, "run", "hi", "--max-tokens", "0")
+    assert code == 2 and "Traceback" not in err
+    assert calls() == []

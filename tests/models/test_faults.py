@@ -7,11 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from models_support import FAST
 
 from llmlab import ModelTimeout, ProviderError, RetriesExhausted
 from llmlab.models import Request, TextDelta, get_model
 from llmlab.testing import WireServer
+
+from .models_support import FAST
 
 Keep = Callable[[Any], Any]
 PATHS = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
@@ -42,6 +43,23 @@ async def test_429_retry_after_is_honoured(
     assert all(gap >= 0.39 for gap in gaps), gaps
     (row,) = calls()
     assert row["status"] == "ok" and row["attempts"] == 3
+
+
+@api
+async def test_429_to_the_end_is_a_recorded_rate_limit_failure(
+    api: str, server: WireServer, close_after: Keep, calls: Any
+) -> None:
+    server.faults.add("429", count=10, retry_after=0.2)
+    model = model_for(api, server, close_after, max_retries=2)
+    start = time.perf_counter()
+    with pytest.raises(RetriesExhausted) as caught:
+        await model.generate(Request.of("hi"))
+    assert time.perf_counter() - start >= 0.39  # two waits of the server's Retry-After
+    assert caught.value.attempts == 3 and caught.value.last_error.status_code == 429
+    assert server.count(PATHS[api]) == 3
+    (row,) = calls()
+    assert (row["status"], row["error_type"], row["attempts"]) == ("error", "rate_limited", 3)
+    assert row["cost"] == 0 and row["price_source"] == "no answer: not billed"
 
 
 @api

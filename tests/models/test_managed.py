@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from models_support import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, FAST
 
 from llmlab import BudgetExceeded, ProviderError, RetriesExhausted
 from llmlab.models import (
@@ -25,6 +24,8 @@ from llmlab.models import (
 from llmlab.models._redact import redact, register_secret
 from llmlab.monitor import set_budget
 from llmlab.testing import WireServer
+
+from .models_support import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, FAST
 
 Keep = Callable[[Any], Any]
 
@@ -161,6 +162,8 @@ async def test_no_api_key_in_database_or_logs(
         with pytest.raises(ProviderError) as caught:
             await model.generate(Request.of("hi"))
         assert caught.value.status_code == 401
+        # The server echoed the key it was sent; what we raise shows it masked.
+        assert "Incorrect API key provided: ***" in str(caught.value)
         errors.append(str(caught.value))
     server.faults.add("500", count=20)
     server.config.api_key = None

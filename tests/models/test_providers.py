@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
-from models_support import FAST
 
 from llmlab.models import Request, Response, TextDelta, get_model
 from llmlab.testing import WireServer
+
+from .models_support import FAST
 
 Keep = Callable[[Any], Any]
 
@@ -100,9 +100,22 @@ async def test_anthropic_input_adds_cache_tokens(
     sent = cached_server.requests[-1].body
     assert sent["system"] == "be brief"
     assert [m["role"] for m in sent["messages"]] == ["user"]
+    expected = calc_price(
+        GenaiUsage(input_tokens=15, output_tokens=6, cache_read_tokens=7, cache_write_tokens=3),
+        model_ref="claude-haiku-4-5",
+        provider_id="anthropic",
+    ).total_price
+    # Cache reads and writes are priced apart from plain input: a wrong split would differ.
+    plain = calc_price(
+        GenaiUsage(input_tokens=15, output_tokens=6),
+        model_ref="claude-haiku-4-5",
+        provider_id="anthropic",
+    ).total_price
+    assert expected != plain
+    assert response.cost == expected and response.cost_status == "priced"
     (row,) = calls()
     assert row["input_tokens"] == 15 and row["cost_status"] == "priced"
-    assert row["cost"] is not None and row["cost"] > Decimal(0)
+    assert row["cost"] == expected
 
 
 async def test_streaming_records_time_to_first_token(
@@ -123,8 +136,8 @@ async def test_streaming_records_time_to_first_token(
         assert row["ttft_s"] is not None and 0 < row["ttft_s"] < row["duration_s"] - 0.1
 
 
-async def test_missing_usage_is_marked_not_reported(
-    server: WireServer, close_after: Keep, calls: Any
+async def test_missing_usage_is_marked_not_reported_and_unpriced(
+    server: WireServer, close_after: Keep, calls: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.faults.add("no_usage", count=4)
     for model in (openai_model(server, close_after), anthropic_model(server, close_after)):
@@ -132,11 +145,15 @@ async def test_missing_usage_is_marked_not_reported(
         assert response.text == "echo: hi"
         assert not response.usage_reported
         assert response.usage.input_tokens == 0
+        # Unknown token counts: the cost is unknown, not a silent $0.
+        assert response.cost is None and response.cost_status == "unpriced"
         streamed = [item async for item in model.stream(Request.of("hi"))][-1]
-        assert not streamed.usage_reported
+        assert not streamed.usage_reported and streamed.cost is None
+        assert f"{model.full_name} answered without token usage" in caplog.text
     rows = calls()
     assert len(rows) == 4
     assert all(r["status"] == "ok" and r["usage_reported"] is False for r in rows)
+    assert all(r["cost"] is None and r["cost_status"] == "unpriced" for r in rows)
 
 
 async def test_request_parameters_reach_the_wire(server: WireServer, close_after: Keep) -> None:

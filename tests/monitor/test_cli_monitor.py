@@ -86,15 +86,15 @@ def test_export_and_reprice(db: str, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_budgets_cli(db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "budgets", "set", "team", "25", "--period", "day")
-    assert code == 0 and "hard, $25 per day" in out
+    code, out, _ = run(capsys, "budgets", "set", "team", "10", "--period", "day")
+    assert code == 0 and "hard, $10 per day" in out
     code, out, _ = run(
         capsys, "budgets", "set", "alice", "5", "--scope", "tag", "--value", "user=alice", "--soft"
     )
     assert "tag:user=alice" in out
     code, out, _ = run(capsys, "budgets", "list", "--json")
     listed = json.loads(out)
-    assert [b["name"] for b in listed] == ["alice", "team"] and listed[1]["limit"] == "25"
+    assert [b["name"] for b in listed] == ["alice", "team"] and listed[1]["limit"] == "10"
     code, out, _ = run(capsys, "budgets", "list")
     assert "team" in out and "soft" in out
     code, _, err = run(capsys, "budgets", "set", "bad", "--", "-3")

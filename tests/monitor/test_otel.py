@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,9 @@ def test_calls_become_genai_spans_and_metrics(db_url: str) -> None:
         for c in calls:
             record(c, url=db_url)
         flush(url=db_url)
-        finished = {s.attributes["llmlab.call_id"]: s for s in spans.get_finished_spans()}
+        finished: dict[Any, Any] = {
+            dict(s.attributes or {})["llmlab.call_id"]: s for s in spans.get_finished_spans()
+        }
         assert len(finished) == 6
         span = finished[calls[0].id]
         attrs = dict(span.attributes)
@@ -58,15 +61,15 @@ def test_calls_become_genai_spans_and_metrics(db_url: str) -> None:
         assert attrs["gen_ai.usage.output_tokens"] == calls[0].output_tokens
         assert attrs["gen_ai.usage.cache_read.input_tokens"] == 40
         assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 5
-        assert attrs["llmlab.cost"] == pytest.approx(float(calls[0].cost))
+        assert attrs["llmlab.cost"] == pytest.approx(float(calls[0].cost or 0))
         assert (attrs["llmlab.prompt.name"], attrs["llmlab.prompt.version"]) == ("summarize", 3)
         assert span.end_time - span.start_time == pytest.approx(calls[0].duration_s * 1e9, rel=1e-6)
-        data = reader.get_metrics_data()
+        data: Any = reader.get_metrics_data()
         metrics = {
             m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
         }
-        usage = metrics["gen_ai.client.token.usage"]
-        duration = metrics["gen_ai.client.operation.duration"]
+        usage: Any = metrics["gen_ai.client.token.usage"]
+        duration: Any = metrics["gen_ai.client.operation.duration"]
         assert usage.unit == "{token}" and duration.unit == "s"
         assert tuple(duration.data.data_points[0].explicit_bounds) == _otel.DURATION_BUCKETS
         assert tuple(usage.data.data_points[0].explicit_bounds) == tuple(

@@ -18,27 +18,27 @@ from llmlab.store import get_engine
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
+# Each worker makes its calls through the model call path (scripted: no network), half
+# of them streamed; every call carries its number as the sample id.
 WORKER = textwrap.dedent(
     """
-    import sys
-    from datetime import UTC, datetime
-    from decimal import Decimal
-    from llmlab.monitor import CallRecord, flush, new_call_id, record
+    import asyncio, sys
+    from llmlab.models import Request, call_links, get_model, scripted
+    from llmlab.monitor import flush
 
     url, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    for n in range(count):
-        record(
-            CallRecord(
-                id=new_call_id(),
-                started_at=datetime.now(UTC),
-                provider="scripted",
-                requested_model=f"worker-{worker}",
-                input_tokens=n,
-                cost=Decimal(0),
-                cost_status="local",
-            ),
-            url,
-        )
+    scripted(f"worker-{worker}", function=lambda request: "ok " + request.messages[-1].content)
+    model = get_model(f"scripted/worker-{worker}", db=url)
+
+    async def main():
+        for n in range(count):
+            with call_links(sample_id=str(n)):
+                if n % 2:
+                    [item async for item in model.stream(Request.of(f"question {n}"))]
+                else:
+                    await model.generate(Request.of(f"question {n}"))
+
+    asyncio.run(main())
     assert flush(url)
     """
 )
@@ -69,8 +69,8 @@ def _run_workers(url: str, processes: int, count: int) -> None:
 def _count(url: str) -> list[tuple[str, int, int]]:
     with get_engine(url).connect() as conn:
         query = text(
-            "SELECT requested_model, count(*), count(DISTINCT input_tokens) FROM calls "
-            "GROUP BY requested_model ORDER BY requested_model"
+            "SELECT requested_model, count(*), count(DISTINCT sample_id) FROM calls "
+            "WHERE status = 'ok' GROUP BY requested_model ORDER BY requested_model"
         )
         return [(r[0], r[1], r[2]) for r in conn.execute(query)]
 
@@ -122,4 +122,6 @@ def test_queued_rows_are_written_at_exit(tmp_path: Path, how: str) -> None:
         assert "KeyboardInterrupt" in proc.stderr
     else:
         assert proc.returncode == 0, proc.stderr
-    assert _count(url) == [("m", 300, 300)]
+    with get_engine(url).connect() as conn:
+        query = text("SELECT count(*), count(DISTINCT input_tokens) FROM calls")
+        assert tuple(conn.execute(query).one()) == (300, 300)

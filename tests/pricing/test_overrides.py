@@ -85,7 +85,7 @@ def test_an_edited_file_is_read_again() -> None:
         ("llama: {input: 1, output: 1}\n", r"key 'llama': expected 'provider/model'"),
         ("openai-compatible/m: [1, 2]\n", r"key 'openai-compatible/m'"),
         ("version: 2\nprices: {}\n", r"key 'version'"),
-        ("a: [unclosed\n", r"not valid YAML"),
+        ("a: 1\nb: [unclosed\n", r"prices.yaml:3: not valid YAML: expected"),
     ],
 )
 def test_malformed_file_names_file_and_key(text: str, message: str) -> None:
@@ -93,6 +93,16 @@ def test_malformed_file_names_file_and_key(text: str, message: str) -> None:
     with pytest.raises(PricingError, match=message) as info:
         price_tokens("openai-compatible", "m", input_tokens=1, output_tokens=1)
     assert str(path.resolve()) in str(info.value)
+    assert "\n" not in str(info.value)  # the CLI shows it as one line
+
+
+def test_malformed_json_names_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text('{\n  "openai-compatible/m": {"input": 1,}\n}\n')
+    monkeypatch.setenv("LLMLAB_PRICES", str(path))
+    with pytest.raises(PricingError, match=r"prices.json:2: not valid JSON") as info:
+        price_tokens("openai-compatible", "m", input_tokens=1, output_tokens=1)
+    assert "\n" not in str(info.value)
 
 
 def test_missing_llmlab_prices_file_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:

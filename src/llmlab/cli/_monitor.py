@@ -109,7 +109,7 @@ def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value else "0"
+        return f"{value.normalize():f}" if value else "0"
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
@@ -169,7 +169,7 @@ def _stats_table(title: str, rows: list[GroupStats], by: str | None) -> Table:
             str(g.calls),
             f"{g.errors} ({g.error_rate:.1%})" if g.calls else "0",
             f"{g.input_tokens}/{g.output_tokens}",
-            _money(g.cost),
+            _money(g.cost) if g.cost or not g.unpriced else "unpriced",
             _money(g.cost_per_call),
             _money(g.cost_per_1k_tokens),
             str(g.unpriced),

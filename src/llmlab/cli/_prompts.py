@@ -424,6 +424,12 @@ def compare_command(
         str | None, typer.Option(help="Largest latency rise per case for --promote.")
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Cases in flight.")] = 10,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            "--cache", help="Reuse cached answers (cost and latency deltas then mean little)."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run A and B on the suite's cases and give the paired verdict.
@@ -444,6 +450,7 @@ def compare_command(
                 max_cost_increase=_fraction(max_cost_increase, "--max-cost-increase"),
                 max_latency_increase=_fraction(max_latency_increase, "--max-latency-increase"),
                 concurrency=concurrency,
+                cache=cache,
                 registry=prompt_registry(),
                 progress=progress,
             )

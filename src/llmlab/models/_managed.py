@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from llmlab._errors import BudgetExceeded, ConfigError, ModelTimeout
+from llmlab._errors import BudgetExceeded, ConfigError, ModelTimeout, PricingError
 from llmlab.models._base import Model
 from llmlab.models._cache import ResponseCache, cache_key
 from llmlab.models._calllog import CallInProgress
@@ -42,7 +42,7 @@ from llmlab.models._registry import default_model_name, split_model_name
 from llmlab.models._retry import RetryPolicy, with_retries
 from llmlab.models._types import Request, Response, TextDelta
 from llmlab.monitor import Reservation, record, reserve_budget
-from llmlab.pricing import max_cost, price_tokens
+from llmlab.pricing import LOCAL_PROVIDERS, PriceQuote, max_cost, price_tokens
 from llmlab.store import database_url
 
 __all__ = ["CallOptions", "ManagedModel", "close_models", "get_model"]
@@ -311,17 +311,14 @@ class ManagedModel(Model):
             response.cost_status = "priced"
             source: str | None = "response cache"
             currency = "USD"
+        elif not response.usage_reported and self.provider not in LOCAL_PROVIDERS:
+            # No token counts came back: what the call cost is unknown, never a silent $0.
+            _warn_no_usage(self.full_name)
+            response.cost = None
+            response.cost_status = "unpriced"
+            source, currency = None, "USD"
         else:
-            usage = response.usage
-            quote = price_tokens(
-                self.provider,
-                self.name,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cache_read_tokens=usage.cache_read_tokens,
-                cache_write_tokens=usage.cache_write_tokens,
-                at=call.started_at,
-            )
+            quote = self._price(response, call)
             response.cost = quote.cost
             response.cost_status = quote.status
             source, currency = quote.source, quote.currency
@@ -331,6 +328,24 @@ class ManagedModel(Model):
         )
         _settle(reservation, response.cost)
         return response
+
+    def _price(self, response: Response, call: CallInProgress) -> PriceQuote:
+        usage = response.usage
+        try:
+            return price_tokens(
+                self.provider,
+                self.name,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                at=call.started_at,
+            )
+        except PricingError as exc:
+            # The price file broke after this call was checked and made: keep the call (it
+            # was paid for) as unpriced, to be repriced once the file is fixed.
+            log.error("%s: call %s recorded as unpriced: %s", self.full_name, call.id, exc)
+            return PriceQuote(None, "USD", "unpriced", None)
 
     def _fail(
         self, call: CallInProgress, exc: BaseException, start: float, reservation: Reservation
@@ -376,6 +391,20 @@ def _store_url(db: str | None) -> str:
     if url is None:
         url = _store_urls[key] = database_url(db)
     return url
+
+
+_no_usage_warned: set[str] = set()
+
+
+def _warn_no_usage(full_name: str) -> None:
+    if full_name in _no_usage_warned:
+        return
+    _no_usage_warned.add(full_name)
+    log.warning(
+        "%s answered without token usage: its calls are recorded as unpriced "
+        "(cost unknown, not $0)",
+        full_name,
+    )
 
 
 def _settle(reservation: Reservation, cost: Decimal | None) -> None:

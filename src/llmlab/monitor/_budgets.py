@@ -157,7 +157,11 @@ def to_nanos(amount: Decimal, *, ceiling: bool = False) -> int:
 
 def from_nanos(nanos: int) -> Decimal:
     """Integer nano-dollars to dollars."""
-    return (Decimal(nanos) * NANO).normalize() if nanos else Decimal(0)
+    if not nanos:
+        return Decimal(0)
+    amount = (Decimal(nanos) * NANO).normalize()
+    # normalize() writes whole numbers with an exponent (1E+1); keep them plain.
+    return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount
 
 
 def period_key(period: str, at: datetime | None = None) -> str:
@@ -284,7 +288,8 @@ def set_budget(
         scope: ``all``, ``model``, ``provider``, ``prompt`` or ``tag``.
         value: what the scope matches: a model (``openai/gpt-4o`` or ``gpt-4o``), provider,
             prompt name, or ``KEY=VALUE`` for a tag.
-        period: ``hour``, ``day``, ``month`` or ``total``.
+        period: ``hour``, ``day``, ``month`` or ``total`` (alias ``run``: set the budget
+            before a run and remove it after).
         hard: refuse calls past the limit (else only alert).
         thresholds: fractions of the limit that raise an alert once per period.
 
@@ -292,6 +297,7 @@ def set_budget(
         InputError: a bad limit, scope, value, period or threshold.
     """
     amount = _parse_limit(limit)
+    period = "total" if period == "run" else period
     if scope not in SCOPES:
         raise InputError(f"unknown budget scope {scope!r}; use one of: {', '.join(SCOPES)}")
     if period not in PERIODS:

@@ -92,11 +92,8 @@ def merge_bytes(a: bytes | None, b: bytes | None) -> bytes:
     if not b:
         return bytes(a)
     pairs = np.concatenate([np.frombuffer(a, dtype=PAIR), np.frombuffer(b, dtype=PAIR)])
-    buckets, index = np.unique(pairs["bucket"], return_inverse=True)
-    out = np.empty(len(buckets), dtype=PAIR)
-    out["bucket"] = buckets
-    out["count"] = np.bincount(index, weights=pairs["count"]).astype(np.int64)
-    return out.tobytes()
+    dense = np.bincount(pairs["bucket"], weights=pairs["count"], minlength=NUM_BUCKETS)
+    return encode(dense.astype(np.int64))
 
 
 def decode(blob: bytes | None) -> Counts:

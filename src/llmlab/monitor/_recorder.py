@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from llmlab._errors import LlmlabError
 from llmlab.monitor._record import CallRecord
@@ -131,7 +131,17 @@ class _Writer:
             try:
                 engine = get_engine(self.url)
                 insert_calls(engine, batch, in_transaction=hooks)
-            except (IntegrityError, DataError) as exc:
+            except Exception as exc:
+                if not _bad_rows(exc):  # the database's fault (locked, down): retry, spill
+                    last_error = exc
+                    logger.warning(
+                        "writing %d call record(s) to %s failed (attempt %d): %s",
+                        len(batch),
+                        safe_url(self.url),
+                        attempt + 1,
+                        _describe(exc),
+                    )
+                    continue
                 if hooks is not None:  # maybe the hook's fault: retry, later without hooks
                     last_error = exc
                     continue
@@ -142,16 +152,6 @@ class _Writer:
                     for row in batch:
                         self._write([row])
                 return
-            except Exception as exc:  # any failure: retry, then spill
-                last_error = exc
-                logger.warning(
-                    "writing %d call record(s) to %s failed (attempt %d): %s",
-                    len(batch),
-                    safe_url(self.url),
-                    attempt + 1,
-                    _describe(exc),
-                )
-                continue
             _notify_listeners(engine, batch)
             return
         _spill(self.url, batch, last_error)
@@ -224,6 +224,15 @@ def _writer_for(url: str | None) -> _Writer:
                 writer = writer or _Writer(resolved)
                 _writers[key] = writer
     return writer
+
+
+def _bad_rows(exc: BaseException) -> bool:
+    """Whether ``exc`` is the rows' fault (a duplicate id, a value the column refuses),
+    so that retrying the same batch cannot help."""
+    if isinstance(exc, IntegrityError | DataError | TypeError | ValueError):
+        return True
+    # SQLAlchemy wraps a bind processor's refusal (a float for money) in StatementError.
+    return type(exc) is StatementError and isinstance(exc.orig, TypeError | ValueError)
 
 
 def _flush_writer(writer: _Writer, timeout: float | None) -> bool:

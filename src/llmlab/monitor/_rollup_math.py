@@ -55,6 +55,8 @@ COUNTERS: tuple[str, ...] = (
     "ttft_count",
 )
 FLOATS: tuple[str, ...] = ("ok_duration_s", "ttft_sum_s")
+_COUNTER_INDEX = {name: i for i, name in enumerate(COUNTERS)}
+_FLOAT_INDEX = {name: i for i, name in enumerate(FLOATS)}
 DIMENSIONS: tuple[str, ...] = ("model", "provider", "prompt", "arm", "eval_run")
 
 RollupKey = tuple[str, int, str, str]  # grain, bucket start (epoch s), dim, key
@@ -87,11 +89,11 @@ class Agg:
 
     def get(self, name: str) -> int:
         """One integer counter by name."""
-        return int(self.ints[COUNTERS.index(name)])
+        return int(self.ints[_COUNTER_INDEX[name]])
 
     def getf(self, name: str) -> float:
         """One float sum by name."""
-        return float(self.floats[FLOATS.index(name)])
+        return float(self.floats[_FLOAT_INDEX[name]])
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection
 
 from llmlab.monitor import _histogram as hist
@@ -107,23 +108,28 @@ def _row_vector(r: Mapping[str, Any]) -> tuple[list[float], int, int]:
     return vector, lat, hist.bucket_of(float(ttft)) if ttft is not None else -1
 
 
-def _add(entry: list[Any], vector: list[float], lat: int, ttft: int, times: int = 1) -> None:
-    entry[0] = [a + b for a, b in zip(entry[0], vector, strict=True)]
-    if lat >= 0:
-        entry[1][lat] = entry[1].get(lat, 0) + times
-    if ttft >= 0:
-        entry[2][ttft] = entry[2].get(ttft, 0) + times
+def _counts(codes: npt.NDArray[np.int64]) -> dict[int, dict[int, int]]:
+    """``{group: {bucket: count}}`` of ``group * NUM_BUCKETS + bucket`` codes."""
+    out: dict[int, dict[int, int]] = {}
+    if len(codes):
+        found, counts = np.unique(codes, return_counts=True)
+        for code, n in zip(found.tolist(), counts.tolist(), strict=True):
+            group, bucket = divmod(code, hist.NUM_BUCKETS)
+            out.setdefault(group, {})[bucket] = n
+    return out
 
 
 def rollup_hook(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Recorder batch hook: add a batch of call rows into the rollups, same transaction.
-
-    Pure Python on purpose: batches are small (<= 500 rows), where numpy's per-call
-    overhead costs more than it saves.
-    """
-    hours: dict[RollupKey, list[Any]] = {}
-    for r in rows:
+    """Recorder batch hook: add a batch of call rows into the rollups, same transaction."""
+    if not rows:
+        return
+    vectors: list[list[float]] = []
+    buckets: list[tuple[int, int]] = []
+    members: dict[RollupKey, list[int]] = {}
+    for i, r in enumerate(rows):
         vector, lat, ttft = _row_vector(r)
+        vectors.append(vector)
+        buckets.append((lat, ttft))
         start = epoch(r["started_at"]) // HOUR * HOUR
         dims = call_dims(
             r["provider"],
@@ -135,76 +141,100 @@ def rollup_hook(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
             r.get("eval_run"),
             r.get("tags"),
         )
-        for dim, key in (("all", ""), *dims.items()):
-            entry = hours.get(("h", start, dim, key))
-            if entry is None:
-                hours[("h", start, dim, key)] = [vector, {}, {}]
-                entry = hours[("h", start, dim, key)]
-                if lat >= 0:
-                    entry[1][lat] = 1
-                if ttft >= 0:
-                    entry[2][ttft] = 1
-            else:
-                _add(entry, vector, lat, ttft)
-    days: dict[RollupKey, list[Any]] = {}
-    for (_, start, dim, key), (vector, lat_counts, ttft_counts) in hours.items():
-        day_key = ("d", start // DAY * DAY, dim, key)
-        entry = days.setdefault(day_key, [[0] * _N_SUMS, {}, {}])
-        _add(entry, vector, -1, -1)
-        for b, n in lat_counts.items():
-            entry[1][b] = entry[1].get(b, 0) + n
-        for b, n in ttft_counts.items():
-            entry[2][b] = entry[2].get(b, 0) + n
-    deltas = {
-        k: (*v[0], hist.encode_counts(v[1]), hist.encode_counts(v[2]))
-        for k, v in (*hours.items(), *days.items())
-    }
+        members.setdefault(("h", start, "all", ""), []).append(i)
+        for dim, key in dims.items():
+            members.setdefault(("h", start, dim, key), []).append(i)
+    # Days are sums of their hours (a batch spans one or two of each).
+    for (_, start, dim, key), idx in list(members.items()):
+        members.setdefault(("d", start // DAY * DAY, dim, key), []).extend(idx)
+    keys = list(members)
+    owner = np.repeat(np.arange(len(keys)), [len(members[k]) for k in keys])
+    picked = np.fromiter((i for k in keys for i in members[k]), np.int64, len(owner))
+    sums = np.zeros((len(keys), _N_SUMS))
+    np.add.at(sums, owner, np.asarray(vectors)[picked])
+    marks = np.asarray(buckets, np.int64)[picked]
+    hists = []
+    for column in (0, 1):
+        valid = marks[:, column] >= 0
+        hists.append(_counts(owner[valid] * hist.NUM_BUCKETS + marks[valid, column]))
+    deltas: dict[RollupKey, tuple[Any, ...]] = {}
+    for j, rollup_key in enumerate(keys):
+        values = [
+            float(v) if name in _FLOAT_SUMS else round(v)
+            for name, v in zip(_VALUES[:_N_SUMS], sums[j].tolist(), strict=True)
+        ]
+        deltas[rollup_key] = (
+            *values,
+            hist.encode_counts(hists[0].get(j, {})),
+            hist.encode_counts(hists[1].get(j, {})),
+        )
     upsert_rollups(conn, deltas, _merge)
 
 
+def _num(values: Sequence[Any], missing: float = 0.0) -> npt.NDArray[np.float64]:
+    return np.array([missing if v is None else v for v in values], np.float64)
+
+
 def columns_from_stats(rows: Sequence[tuple[Any, ...]]) -> CallColumns:
-    """Columns of rows from ``llmlab.store._rollups.stream_call_stats``."""
-    n = len(rows)
-    ints = np.zeros((n, len(COUNTERS)), np.int64)
-    floats = np.zeros((n, len(FLOATS)), np.float64)
-    latency = np.full(n, np.nan)
-    ttft = np.full(n, np.nan)
-    starts = np.zeros(n, np.int64)
-    dims: list[dict[str, str]] = []
-    tag_cache: dict[str | None, dict[str, Any]] = {}
-    for i, r in enumerate(rows):
-        (start, provider, model, pname, pver, exp, arm, run, tags_text, status, cstatus) = r[:11]
-        cost_nanos, tin, tout, cr, cw, rs, duration, ttft_v = r[11:]
-        tags = tag_cache.get(tags_text)
-        if tags is None:
-            tags = tag_cache[tags_text] = json.loads(tags_text) if tags_text else {}
-        starts[i] = int(start)
-        dims.append(call_dims(provider, model, pname, pver, exp, arm, run, tags))
-        ok = status == "ok"
-        tin, tout = int(tin or 0), int(tout or 0)
-        has_ttft = ok and ttft_v is not None
-        ints[i] = (
-            1,
-            status == "error",
-            status == "refused",
-            tin,
-            tout,
-            int(cr or 0),
-            int(cw or 0),
-            int(rs or 0),
-            int(cost_nanos or 0),
-            tin + tout if cost_nanos is not None else 0,
-            status != "refused" and cstatus == "unpriced",
-            ok,
-            tout if ok else 0,
-            has_ttft,
+    """Columns of rows from ``llmlab.store.stream_call_stats`` (vectorised)."""
+    if not rows:
+        empty = np.zeros(0)
+        return CallColumns(
+            np.zeros(0, np.int64),
+            [],
+            np.zeros((0, len(COUNTERS)), np.int64),
+            np.zeros((0, len(FLOATS))),
+            empty,
+            empty,
         )
-        floats[i] = (float(duration or 0.0) if ok else 0.0, float(ttft_v) if has_ttft else 0.0)
-        if ok:
-            latency[i] = float(duration or 0.0)
-        if has_ttft:
-            ttft[i] = float(ttft_v)
-    return CallColumns(starts, dims, ints, floats, latency, ttft)
+    (start, provider, model, pname, pver, exp, arm, run, tags_text, status, cstatus) = list(
+        zip(*rows, strict=True)
+    )[:11]
+    cost, tin, tout, cr, cw, rs, duration, ttft = list(zip(*rows, strict=True))[11:]
+    tag_cache: dict[str | None, dict[str, Any]] = {}
+    dims = []
+    for i, text in enumerate(tags_text):
+        tags = tag_cache.get(text)
+        if tags is None:
+            tags = tag_cache[text] = json.loads(text) if text else {}
+        dims.append(
+            call_dims(provider[i], model[i], pname[i], pver[i], exp[i], arm[i], run[i], tags)
+        )
+    st = np.array(status)
+    ok = st == "ok"
+    cost_n = _num(cost, -1.0)
+    t_in, t_out = _num(tin), _num(tout)
+    dur = _num(duration)
+    tt = _num(ttft, np.nan)
+    has_ttft = ok & ~np.isnan(tt)
+    priced = cost_n >= 0
+    ints = np.column_stack(
+        [
+            np.ones(len(rows)),
+            st == "error",
+            st == "refused",
+            t_in,
+            t_out,
+            _num(cr),
+            _num(cw),
+            _num(rs),
+            np.where(priced, cost_n, 0),
+            np.where(priced, t_in + t_out, 0),
+            (st != "refused") & (np.array(cstatus) == "unpriced"),
+            ok,
+            np.where(ok, t_out, 0),
+            has_ttft,
+        ]
+    ).astype(np.int64)
+    floats = np.column_stack([np.where(ok, dur, 0.0), np.where(has_ttft, tt, 0.0)])
+    return CallColumns(
+        np.array(start, np.int64),
+        dims,
+        ints,
+        floats,
+        np.where(ok, dur, np.nan),
+        np.where(has_ttft, tt, np.nan),
+    )
 
 
 def _aligned(moment: datetime | None, width: int, up: bool) -> int | None:

@@ -53,8 +53,8 @@ class GroupStats:
     cache_write_tokens: int
     reasoning_tokens: int
     cost: Decimal
-    cost_per_call: Decimal | None
-    cost_per_1k_tokens: Decimal | None
+    cost_per_call: Decimal | None  # per priced call (not unpriced, not refused)
+    cost_per_1k_tokens: Decimal | None  # over the tokens of priced calls
     unpriced: int
     latency_mean_s: float | None
     latency_p50_s: float | None
@@ -216,12 +216,16 @@ def _collect(
     else:
         raw += [(lo, h0), (h1, hi)]
         d0, d1 = -(-h0 // DAY) * DAY, h1 // DAY * DAY
-        hourly = [(h0, h1)]
-        if daily and d0 < d1:
-            hourly = [(h0, d0), (d1, h1)]
-            out += _rollup_frames(engine, "d", hist_dims, d0, d1)
+        whole_days = d0 < d1
+        hourly = [(h0, d0), (d1, h1)] if whole_days else [(h0, h1)]
+        # Model sums (for cache savings) always come from days where they can.
+        model = "model" not in hist_dims
+        if whole_days:
+            out += _rollup_frames(engine, "d", hist_dims if daily else (), d0, d1, model)
+            if not daily:
+                out += _rollup_frames(engine, "h", hist_dims, d0, d1, model_sums=False)
         for a, b in hourly:
-            out += _rollup_frames(engine, "h", hist_dims, a, b)
+            out += _rollup_frames(engine, "h", hist_dims, a, b, model)
     wanted = {*hist_dims, "model"}
     for a_s, b_s in raw:
         if a_s < b_s:
@@ -241,20 +245,22 @@ _SUMS = (*COUNTERS, *FLOATS)
 
 
 def _rollup_frames(
-    engine: Any, grain: str, hist_dims: Collection[str], start: int, end: int
+    engine: Any,
+    grain: str,
+    hist_dims: Collection[str],
+    start: int,
+    end: int,
+    model_sums: bool,
 ) -> list[Frame]:
+    """Rollup rows of ``hist_dims`` with histograms, and model counters summed if asked."""
     if start >= end:
         return []
-    with_hist = sorted(hist_dims)
-    frames = [
-        frame_from_rows(
-            read_rollup_columns(
-                engine, grain, with_hist, start, end, (*_SUMS, "latency_hist", "ttft_hist")
-            ),
-            with_hist=True,
-        )
-    ]
-    if "model" not in hist_dims:
+    frames = []
+    if hist_dims:
+        columns = (*_SUMS, "latency_hist", "ttft_hist")
+        rows = read_rollup_columns(engine, grain, sorted(hist_dims), start, end, columns)
+        frames.append(frame_from_rows(rows, with_hist=True))
+    if model_sums:
         rows = sum_rollup_columns(engine, grain, ["model"], start, end, _SUMS)
         frames.append(frame_from_rows(rows, with_hist=False))
     return frames
@@ -301,6 +307,7 @@ def _figures(
     cost = (Decimal(g("cost_nanos")) * _NANO).normalize() if g("cost_nanos") else Decimal(0)
     ok_duration = agg.getf("ok_duration_s")
     priced_tokens = g("priced_tokens")
+    priced_calls = calls - g("unpriced") - g("refused")
     return GroupStats(
         key=key,
         calls=calls,
@@ -313,7 +320,7 @@ def _figures(
         cache_write_tokens=g("cache_write_tokens"),
         reasoning_tokens=g("reasoning_tokens"),
         cost=cost,
-        cost_per_call=(cost / ok_calls).quantize(_NANO) if ok_calls else None,
+        cost_per_call=(cost / priced_calls).quantize(_NANO) if priced_calls > 0 else None,
         cost_per_1k_tokens=(cost * 1000 / priced_tokens).quantize(_NANO) if priced_tokens else None,
         unpriced=g("unpriced"),
         latency_mean_s=ok_duration / ok_calls if ok_calls else None,

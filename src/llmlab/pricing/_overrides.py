@@ -80,9 +80,7 @@ def _load(path: str, _mtime_ns: int, _size: int) -> dict[str, OverridePrice]:
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise PricingError(
-            f"{path}: not valid {'JSON' if path.endswith('.json') else 'YAML'}: {exc}"
-        ) from exc
+        raise PricingError(_syntax_error(path, exc)) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -98,6 +96,18 @@ def _load(path: str, _mtime_ns: int, _size: int) -> dict[str, OverridePrice]:
         if not isinstance(data, dict):
             raise PricingError(f"{path}: key 'prices': expected a mapping of 'provider/model'")
     return {str(key): _parse_entry(path, str(key), value) for key, value in data.items()}
+
+
+def _syntax_error(path: str, exc: Exception) -> str:
+    """One line: ``file:line: not valid YAML: what``, from a JSON or YAML parser's error."""
+    kind = "JSON" if path.endswith(".json") else "YAML"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{path}:{exc.lineno}: not valid {kind}: {exc.msg} (column {exc.colno})"
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    if mark is not None:
+        return f"{path}:{mark.line + 1}: not valid {kind}: {problem} (column {mark.column + 1})"
+    return f"{path}: not valid {kind}: {problem}"
 
 
 def _parse_entry(path: str, key: str, value: Any) -> OverridePrice:

@@ -191,6 +191,7 @@ async def compare_prompt_versions(
     max_cost_increase: float | None = None,
     max_latency_increase: float | None = None,
     concurrency: int = 10,
+    cache: bool = False,
     url: str | None = None,
     registry: PromptRegistry | None = None,
     progress: Callable[[str, Progress], None] | None = None,
@@ -201,6 +202,10 @@ async def compare_prompt_versions(
     verdict: pass rate, McNemar, Holm-corrected), not significantly worse on the mean
     score, and not over ``max_cost_increase`` / ``max_latency_increase`` (relative
     increases per case: 0.1 = +10%).
+
+    ``cache`` is off by default: answers replayed from the response cache cost nothing
+    and take no time, so cost and latency deltas would compare a measurement with a
+    replay.
     """
     reg = registry or prompt_registry(url)
     va, vb = reg.resolve_version(name, a), reg.resolve_version(name, b)
@@ -228,6 +233,7 @@ async def compare_prompt_versions(
                     epochs=epochs,
                     db=url,
                     concurrency=concurrency,
+                    cache=cache,
                     progress=report,
                 )
             )

@@ -31,7 +31,7 @@ from llmlab.store._evals import (
     latest_unfinished_eval_run,
     list_eval_runs,
 )
-from llmlab.store._metadata import MONEY
+from llmlab.store._metadata import MONEY, Money, money_float, money_scaled
 from llmlab.store._migrate import current_revision, head_revision, upgrade
 from llmlab.store._monitor import (
     BudgetRow,
@@ -95,6 +95,7 @@ __all__ = [
     "BudgetShortfall",
     "CallFilter",
     "LedgerEntry",
+    "Money",
     "arm_call_stats",
     "arm_exposure_counts",
     "arm_feedback_stats",
@@ -139,6 +140,8 @@ __all__ = [
     "list_experiment_rows",
     "list_prompt_rows",
     "metadata",
+    "money_float",
+    "money_scaled",
     "move_label",
     "prompt_call_stats",
     "prompt_eval_stats",

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, Float, and_, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from llmlab.store._metadata import MONEY
+from llmlab.store._metadata import Money, money_float
 from llmlab.store._sqlite import begin_write
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
@@ -286,7 +286,8 @@ def call_exists(engine: Engine, call_id: str) -> bool:
 
 def _moments(column: Any) -> list[Any]:
     """count, sum and sum of squares of a column (as floats), for means with intervals."""
-    as_float = cast(column, Float)
+    # A money column is pico-dollars on SQLite: only money_float turns it into dollars.
+    as_float = money_float(column) if isinstance(column.type, Money) else cast(column, Float)
     return [func.count(column), func.sum(as_float), func.sum(as_float * as_float)]
 
 
@@ -307,7 +308,7 @@ def _call_stats_query(group: Any, *where: Any) -> Any:
         group,
         func.count(),
         func.sum(case((c.status != "ok", 1), else_=0)),
-        func.sum(c.cost, type_=MONEY),
+        func.sum(c.cost),  # typed like the column: an exact Decimal
     ]
     for metric in _CALL_METRICS:
         cols += _moments(c[metric])

@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
 )
 
+from llmlab.store._metadata import money_scaled
 from llmlab.store._sqlite import begin_write
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_monitor import call_rollups
@@ -36,7 +37,6 @@ __all__ = [
     "delete_rollups",
     "epoch_seconds",
     "read_rollup_columns",
-    "read_rollups",
     "stream_call_stats",
     "sum_rollup_columns",
     "upsert_rollups",
@@ -98,18 +98,6 @@ def upsert_rollups(
     )
 
 
-def replace_rollups(engine: Engine, start: int, end: int, rows: Sequence[RollupValues]) -> None:
-    """Delete rollups whose bucket starts in [start, end) and insert ``rows``."""
-    with begin_write(engine) as conn:
-        conn.execute(
-            delete(call_rollups).where(
-                call_rollups.c.bucket_start >= start, call_rollups.c.bucket_start < end
-            )
-        )
-        if rows:
-            conn.execute(call_rollups.insert(), list(rows))
-
-
 def insert_rollups(engine: Engine, rows: Sequence[RollupValues]) -> None:
     """Insert new rollup rows (bulk rebuild, after :func:`delete_rollups`)."""
     if rows:
@@ -126,22 +114,6 @@ def delete_rollups(engine: Engine, start: int | None, end: int | None) -> None:
         clauses.append(call_rollups.c.bucket_start < end)
     with begin_write(engine) as conn:
         conn.execute(delete(call_rollups).where(and_(True, *clauses)))
-
-
-def read_rollups(
-    engine: Engine, grain: str, dims: Sequence[str], start: int, end: int
-) -> list[RollupValues]:
-    """Rollup rows of ``grain`` for ``dims`` with bucket start in [start, end)."""
-    if start >= end:
-        return []
-    stmt = select(call_rollups).where(
-        call_rollups.c.grain == grain,
-        call_rollups.c.dim.in_(list(dims)),
-        call_rollups.c.bucket_start >= start,
-        call_rollups.c.bucket_start < end,
-    )
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
 def read_rollup_columns(
@@ -232,7 +204,7 @@ def stream_call_stats(
     ``cost_nanos`` an integer (None when unpriced).
     """
     c = calls.c
-    cost_nanos = cast(func.round(c.cost * 1_000_000_000), BigInteger)
+    cost_nanos = money_scaled(c.cost, 9)
     stmt = select(
         epoch_seconds(engine),
         c.provider,

@@ -92,7 +92,12 @@ async def _serve(request: web.Request, api: Api) -> web.StreamResponse:
     state.record(request.method, request.path, request.headers, body, fault)
     config = state.config
     if config.api_key is not None and not _key_ok(request, config.api_key):
-        return _error(api, 401, "invalid API key (the llmlab wire server was given another)")
+        # Echo the key sent, as some providers do: callers must keep it out of their logs.
+        sent = request.headers.get("x-api-key") or request.headers.get("authorization") or ""
+        sent = sent.removeprefix("Bearer ")
+        return _error(
+            api, 401, f"Incorrect API key provided: {sent} (the llmlab wire server has another)"
+        )
     if not isinstance(body, dict):
         return _error(api, 400, "the request body must be a JSON object")
     stream = bool(body.get("stream"))

@@ -6,12 +6,24 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine
 
+from llmlab.store._metadata import Money
 from llmlab.store._schema import metadata
 
 config = context.config
+
+
+def _render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Render llmlab's own column types (Money) with the import they need."""
+    if kind == "type" and isinstance(obj, Money):
+        autogen_context.imports.add("from llmlab.store._metadata import Money")
+        return "Money()"
+    return False
 
 
 def _run(connection: object) -> None:
@@ -19,6 +31,7 @@ def _run(connection: object) -> None:
         connection=connection,  # type: ignore[arg-type]
         target_metadata=metadata,
         render_as_batch=True,
+        render_item=_render_item,
         compare_type=True,
         transaction_per_migration=True,
     )
@@ -32,6 +45,7 @@ if context.is_offline_mode():
         target_metadata=metadata,
         literal_binds=True,
         render_as_batch=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 01:03:50.567723
+Create Date: 2026-11-29 01:20:54.715538
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from llmlab.store._metadata import Money
 
 revision: str = "0001_initial"
 down_revision: str | Sequence[str] | None = None
@@ -132,7 +134,7 @@ def upgrade() -> None:
         sa.Column("cache_write_tokens", sa.Integer(), nullable=False),
         sa.Column("reasoning_tokens", sa.Integer(), nullable=False),
         sa.Column("usage_reported", sa.Boolean(), nullable=False),
-        sa.Column("cost", sa.Numeric(precision=30, scale=12), nullable=True),
+        sa.Column("cost", Money(), nullable=True),
         sa.Column("currency", sa.String(length=8), nullable=False),
         sa.Column("cost_status", sa.String(length=16), nullable=False),
         sa.Column("price_source", sa.String(length=200), nullable=True),
@@ -310,11 +312,11 @@ def upgrade() -> None:
         sa.Column("duration_s", sa.Float(), nullable=True),
         sa.Column("input_tokens", sa.Integer(), nullable=False),
         sa.Column("output_tokens", sa.Integer(), nullable=False),
-        sa.Column("cost", sa.Numeric(precision=30, scale=12), nullable=True),
+        sa.Column("cost", Money(), nullable=True),
         sa.Column("judge_calls", sa.Integer(), nullable=False),
         sa.Column("judge_input_tokens", sa.Integer(), nullable=False),
         sa.Column("judge_output_tokens", sa.Integer(), nullable=False),
-        sa.Column("judge_cost", sa.Numeric(precision=30, scale=12), nullable=True),
+        sa.Column("judge_cost", Money(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],
