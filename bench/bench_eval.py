@@ -85,9 +85,8 @@ async def bare(base_url: str, folder: Path, concurrency: int, aiohttp: bool) -> 
 
 async def llmlab(base_url: str, folder: Path, concurrency: int, aiohttp: bool) -> dict[str, Any]:
     from llmlab.evals import load_suite, run_eval
-    from llmlab.store import get_engine
-
     from llmlab.models import get_model
+    from llmlab.store import get_engine
 
     suite = load_suite(folder / "suite.yaml")
     options: dict[str, Any] = {"base_url": base_url, "api_key": "sk-bench"}

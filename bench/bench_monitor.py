@@ -131,15 +131,76 @@ def exact_percentiles(url: str, since: datetime | None) -> dict[str, float]:
     }
 
 
-def timed(fn: Any, repeat: int) -> tuple[float, list[float], Any]:
-    """First (cold) time and warm times in ms, and the last result."""
-    times = []
+def timed(fn: Any, repeat: int) -> tuple[float, list[float], list[float], Any]:
+    """First (cold) wall time, warm wall and CPU times in ms, and the last result."""
+    wall, cpu = [], []
     result = None
     for _ in range(repeat + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return times[0], times[1:], result
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    return wall[0], wall[1:], cpu[1:], result
+
+
+def ingest(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Bulk-insert the synthetic calls, then build the rollups; the figures."""
+    engine = get_engine(url)
+    t0 = time.perf_counter()
+    insert_s = 0.0
+    for rows in synthetic_rows(args.calls, args.days, 1, args.chunk):
+        t = time.perf_counter()
+        insert_calls(engine, rows)
+        insert_s += time.perf_counter() - t
+    total_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    rebuilt = rebuild_rollups(url)
+    rollup_s = time.perf_counter() - t1
+    assert rebuilt == args.calls, (rebuilt, args.calls)
+    return {
+        "insert_s": round(insert_s, 2),
+        "insert_calls_per_s": round(args.calls / insert_s),
+        "generate_and_insert_s": round(total_s, 2),
+        "rollup_build_s": round(rollup_s, 2),
+        "ingest_with_rollups_calls_per_s": round(args.calls / (insert_s + rollup_s)),
+    }
+
+
+def measure(url: str, repeat: int) -> dict[str, Any]:
+    """Time the stats queries and compare their percentiles with the exact ones."""
+    queries: dict[str, Any] = {}
+    percentiles: dict[str, Any] = {}
+    now = datetime.now(UTC)
+    windows: dict[str, datetime | None] = {"all": None, "last 24h": now - timedelta(hours=24)}
+    for label, since in windows.items():
+        for by in (None, "model", "hour"):
+            cold, warm, cpu, report = timed(
+                lambda s=since, b=by: call_stats(s, now, by=b, url=url), repeat
+            )
+            queries[f"{label}, by {by or '-'}"] = {
+                "cold_ms": round(cold, 1),
+                "warm_median_ms": round(statistics.median(warm), 1),
+                "warm_max_ms": round(max(warm), 1),
+                "cpu_median_ms": round(statistics.median(cpu), 1),
+                "groups": len(report.groups),
+                "calls": report.total.calls,
+            }
+        exact = exact_percentiles(url, since)
+        total = call_stats(since, now, url=url).total
+        approx = {
+            "p50": total.latency_p50_s,
+            "p95": total.latency_p95_s,
+            "p99": total.latency_p99_s,
+        }
+        percentiles[label] = {
+            q: {
+                "exact_s": round(exact[q], 5),
+                "rollup_s": round(approx[q] or 0.0, 5),
+                "rel_error": round(abs((approx[q] or 0.0) / exact[q] - 1), 5),
+            }
+            for q in exact
+        }
+    return {"queries": queries, "percentiles": percentiles}
 
 
 def main() -> None:
@@ -153,75 +214,33 @@ def main() -> None:
     parser.add_argument(
         "--reset", action="store_true", help="empty the calls and rollups of --db first"
     )
+    parser.add_argument(
+        "--queries-only", action="store_true", help="only time the queries on --db as it is"
+    )
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="llmlab-bench-")
     url = args.db or f"sqlite:///{tmp.name}/bench.db"
     engine = get_engine(url)
-    backend = engine.dialect.name
     with engine.begin() as conn:
         if args.reset:
             conn.execute(text("DELETE FROM calls"))
             conn.execute(text("DELETE FROM call_rollups"))
-        elif conn.execute(text("SELECT count(*) FROM calls")).scalar_one():
-            sys.exit(f"{args.db} already holds calls; pass --reset to empty it (destroys them)")
-
-    t0 = time.perf_counter()
-    gen_s = 0.0
-    for rows in synthetic_rows(args.calls, args.days, 1, args.chunk):
-        g = time.perf_counter()
-        insert_calls(engine, rows)
-        gen_s += time.perf_counter() - g
-    ingest_total = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    rebuilt = rebuild_rollups(url)
-    rollup_s = time.perf_counter() - t1
-    assert rebuilt == args.calls, (rebuilt, args.calls)
-    with engine.connect() as conn:
-        rollup_rows = conn.execute(text("SELECT count(*) FROM call_rollups")).scalar_one()
-
+        stored = conn.execute(text("SELECT count(*) FROM calls")).scalar_one()
+    if stored and not args.queries_only:
+        sys.exit(f"{args.db} already holds calls; pass --reset to empty it (destroys them)")
     results: dict[str, Any] = {
-        "backend": backend,
-        "calls": args.calls,
+        "backend": engine.dialect.name,
+        "calls": stored if args.queries_only else args.calls,
         "days": args.days,
-        "insert_s": round(gen_s, 2),
-        "insert_calls_per_s": round(args.calls / gen_s),
-        "generate_and_insert_s": round(ingest_total, 2),
-        "rollup_build_s": round(rollup_s, 2),
-        "ingest_with_rollups_calls_per_s": round(args.calls / (gen_s + rollup_s)),
-        "rollup_rows": rollup_rows,
-        "queries": {},
-        "percentiles": {},
         "relative_error_bound": round(RELATIVE_ERROR, 5),
     }
-    now = datetime.now(UTC)
-    windows: dict[str, datetime | None] = {"all": None, "last 24h": now - timedelta(hours=24)}
-    for label, since in windows.items():
-        for by in (None, "model", "hour"):
-            cold, warm, report = timed(
-                lambda s=since, b=by: call_stats(s, now, by=b, url=url), args.repeat
-            )
-            results["queries"][f"{label}, by {by or '-'}"] = {
-                "cold_ms": round(cold, 1),
-                "warm_median_ms": round(statistics.median(warm), 1),
-                "warm_max_ms": round(max(warm), 1),
-                "groups": len(report.groups),
-                "calls": report.total.calls,
-            }
-        exact = exact_percentiles(url, since)
-        total = call_stats(since, now, url=url).total
-        approx = {
-            "p50": total.latency_p50_s,
-            "p95": total.latency_p95_s,
-            "p99": total.latency_p99_s,
-        }
-        results["percentiles"][label] = {
-            q: {
-                "exact_s": round(exact[q], 5),
-                "rollup_s": round(approx[q] or 0.0, 5),
-                "rel_error": round(abs((approx[q] or 0.0) / exact[q] - 1), 5),
-            }
-            for q in exact
-        }
+    if not args.queries_only:
+        results.update(ingest(url, args))
+    with engine.connect() as conn:
+        results["rollup_rows"] = conn.execute(
+            text("SELECT count(*) FROM call_rollups")
+        ).scalar_one()
+    results.update(measure(url, args.repeat))
     close_engines()
     tmp.cleanup()
     print(json.dumps(results, indent=2))

@@ -43,8 +43,18 @@ def test_run_json_reports_and_exit_codes(
     suite = str(write_suite(tmp_path, 20, fail_every=5))
     junit, markdown = tmp_path / "junit.xml", tmp_path / "report.md"
     code, data = cli_json(
-        capsys, "eval", "run", suite, *MODEL, "--concurrency", "100", "--no-cache",
-        "--junit", str(junit), "--markdown", str(markdown),
+        capsys,
+        "eval",
+        "run",
+        suite,
+        *MODEL,
+        "--concurrency",
+        "100",
+        "--no-cache",
+        "--junit",
+        str(junit),
+        "--markdown",
+        str(markdown),
     )
     assert code == 1  # 80% < the default min_pass_rate of 100%
     assert data["pass_rate"] == 0.8 and data["run_id"] and data["status"] == "finished"
@@ -85,8 +95,17 @@ def test_gate_fails_on_a_significant_regression(
     # The candidate answers half of the cases wrongly.
     openai_env.replies.set(lambda prompt: "no idea" if int(prompt[5:]) % 2 else f"echo: {prompt}")
     code, data = cli_json(
-        capsys, "eval", "run", suite, *MODEL, "--no-cache", "--min-pass-rate", "0.4",
-        "--baseline", baseline["run_id"], "--gate",
+        capsys,
+        "eval",
+        "run",
+        suite,
+        *MODEL,
+        "--no-cache",
+        "--min-pass-rate",
+        "0.4",
+        "--baseline",
+        baseline["run_id"],
+        "--gate",
     )
     assert code == 1
     assert data["threshold_met"] and data["baseline"]["regression"]
@@ -110,7 +129,22 @@ def _results(db: Path) -> int:
             return 0
 
 
-def test_kill_9_then_rerun_gives_exactly_n_results(
+def _interrupt_after(
+    command: list[str], env: dict[str, str], db: Path, results: int, sig: int
+) -> int:
+    """Start the command, send ``sig`` once ``results`` results are stored; its exit code."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while _results(db) < results and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(sig)
+    finally:
+        process.communicate(timeout=30)
+    return process.returncode
+
+
+def test_kill_9_and_ctrl_c_then_rerun_gives_exactly_n_results(
     openai_env: WireServer, tmp_path: Path, llmlab_db: str
 ) -> None:
     n = 60
@@ -119,24 +153,32 @@ def test_kill_9_then_rerun_gives_exactly_n_results(
     openai_env.config.latency_ms = 100
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd() / "src"), *sys.path])}
     command = [
-        sys.executable, "-c", "from llmlab.cli import main; main()",
-        "eval", "run", str(suite), *MODEL, "--concurrency", "4", "--no-cache", "--json",
+        sys.executable,
+        "-c",
+        "from llmlab.cli import main; main()",
+        "eval",
+        "run",
+        str(suite),
+        *MODEL,
+        "--concurrency",
+        "4",
+        "--no-cache",
+        "--json",
     ]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while _results(db) < 12 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        first.send_signal(signal.SIGKILL)
-    finally:
-        first.communicate()
+    assert _interrupt_after(command, env, db, 8, signal.SIGKILL) == -signal.SIGKILL
+    after_kill = _results(db)
+    assert 8 <= after_kill < n
+    # Ctrl-C: the results so far are written and the run is marked interrupted.
+    assert _interrupt_after(command, env, db, after_kill + 8, signal.SIGINT) == 130
     kept = _results(db)
-    assert 12 <= kept < n
+    assert after_kill + 8 <= kept < n
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select status from eval_runs").fetchall() == [("interrupted",)]
     requests_before = openai_env.count("/v1/chat/completions")
     openai_env.config.latency_ms = 0
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-    assert second.returncode == 0, second.stderr
-    data = json.loads(second.stdout)
+    last = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert last.returncode == 0, last.stderr
+    data = json.loads(last.stdout)
     assert data["resumed"] and data["reused_results"] == kept
     assert data["summary"]["results"] == n and data["summary"]["passed"] == n
     assert _results(db) == n

@@ -46,7 +46,7 @@ def test_non_object_line_is_an_error(tmp_path: Path) -> None:
 
 def test_csv_with_tags_and_a_short_row(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
-    path.write_text("id,input,target,tags\na,hello,hi,\"x, y\"\nb,bye,ciao,z\n")
+    path.write_text('id,input,target,tags\na,hello,hi,"x, y"\nb,bye,ciao,z\n')
     cases = load_dataset(path)
     assert cases[0].tags == ("x", "y")
     assert cases[1].fields["target"] == "ciao"

@@ -47,7 +47,8 @@ def test_seed_example_sync_function() -> None:
     assert (result.passed, result.failed) == (1, 1)
     assert result.scores == [1.0, 0.8]  # 0.4 * weight 2
     assert result.avg_score == 0.9
-    assert f"Pass rate: {result.passed / (result.passed + result.failed):.2%}" == "Pass rate: 50.00%"
+    rate = result.passed / (result.passed + result.failed)
+    assert f"Pass rate: {rate:.2%}" == "Pass rate: 50.00%"
     (failure,) = result.failures
     assert failure.input == "A short note about databases" and failure.score == 0.4
     assert echo.getvalue() == "FAIL: A short note about databases -> Score: 0.4\n"

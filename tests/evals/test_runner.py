@@ -15,7 +15,7 @@ from llmlab.evals import (
     run_eval,
     show_run,
 )
-from llmlab.models import scripted
+from llmlab.models import Request, scripted
 from llmlab.store import CallFilter, get_engine, get_eval_results, recent_calls
 from llmlab.testing import WireServer
 
@@ -82,8 +82,8 @@ async def test_slow_case_does_not_stall_the_others(tmp_path: Path, llmlab_db: st
 
     done: list[str] = []
 
-    async def reply(request: object) -> str:
-        text = request.messages[-1].content  # type: ignore[attr-defined]
+    async def reply(request: Request) -> str:
+        text = request.messages[-1].content
         if text == "slow":
             await asyncio.sleep(0.5)
         done.append(text)
@@ -139,8 +139,8 @@ async def test_judge_cost_and_tokens_are_reported_apart(tmp_path: Path, llmlab_d
 async def test_epochs_trials_cache_and_consistency(tmp_path: Path, llmlab_db: str) -> None:
     calls: list[str] = []
 
-    def reply(request: object) -> str:
-        text = request.messages[-1].content  # type: ignore[attr-defined]
+    def reply(request: Request) -> str:
+        text = request.messages[-1].content
         calls.append(text)
         # Case "b" passes on every other call: a flaky case.
         return "yes" if text == "a" or calls.count("b") % 2 else "no"

@@ -119,7 +119,5 @@ def test_spec_errors_are_input_errors() -> None:
 
 
 async def test_spec_weights_and_shorthand() -> None:
-    combined = scorers_from_spec(
-        [{"includes": "{{ target }}", "weight": 3}, {"regex": "^Z"}]
-    )
+    combined = scorers_from_spec([{"includes": "{{ target }}", "weight": 3}, {"regex": "^Z"}])
     assert (await combined.score("Paris", CASE)).value == pytest.approx(0.75)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +18,7 @@ from typer.testing import CliRunner
 
 from llmlab.cli._app import app
 from llmlab.cli._main import main
+from llmlab.store import get_engine, recent_calls
 from llmlab.testing import WireServer
 
 from .models_support import FAKE_OPENAI_KEY
@@ -179,3 +186,56 @@ def test_unknown_provider_and_bad_options_exit_2(
     code, err = _main(capsys, "run", "hi", "--max-tokens", "0")
     assert code == 2 and "Traceback" not in err
     assert calls() == []
+
+
+def test_ctrl_c_during_run_records_the_cancelled_call(server: WireServer, llmlab_db: str) -> None:
+    server.faults.add("hang", count=1)
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": server.openai_base_url,
+        "LLMLAB_DB": llmlab_db,
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from llmlab.cli import main; main()",
+            "run",
+            "hi",
+            "-m",
+            "openai/gpt-4o-mini",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Started from a shell's background job, SIGINT may be ignored: undo that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while server.count("/v1/chat/completions") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.count("/v1/chat/completions") == 1, "the call never reached the server"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    (row,) = recent_calls(get_engine(llmlab_db))
+    assert (row["status"], row["error_type"]) == ("error", "cancelled")
+    assert row["requested_model"] == "gpt-4o-mini" and row["streamed"]
+
+
+def test_run_json_cost_is_exact_and_plain(
+    server: WireServer, monkeypatch: pytest.MonkeyPatch, calls: Calls
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+    result = CliRunner().invoke(app, ["run", "hi", "-m", "openai/gpt-4.1-nano", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    (row,) = calls()
+    # 1 input token at $0.10/MTok and 2 output tokens at $0.40/MTok; no "9E-7".
+    assert out["cost"] == "0.0000009" and out["cost_status"] == "priced"
+    assert row["cost"] == Decimal("0.0000009")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import socket
 
 import pytest
 
@@ -28,8 +29,13 @@ QUESTION = Request.of(
 
 
 async def test_local_model_answers_offline_and_is_recorded_with_exact_tokens(
-    llmlab_db: str,
+    llmlab_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"the embedded model tried to reach the network: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
     model = get_model("local/smollm2")
     response = await model.generate(QUESTION)
 
@@ -46,6 +52,8 @@ async def test_local_model_answers_offline_and_is_recorded_with_exact_tokens(
     reply_tokens = loaded.llama.tokenize(response.text.encode(), add_bos=False, special=False)
     if response.finish_reason == "stop":
         assert response.usage.output_tokens == len(reply_tokens)
+    else:
+        assert response.finish_reason == "length" and response.usage.output_tokens == 24
 
     monitor.flush()
     rows = store.recent_calls(store.get_engine(), limit=10)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from llmlab.monitor import CallRecord, new_call_id
@@ -44,10 +45,5 @@ def make_calls(n: int, *, start: datetime, span: timedelta, seed: int = 7) -> li
 
 def nearest_rank(values: list[float], q: float) -> float:
     """Exact nearest-rank percentile."""
-    import math
-
     ordered = sorted(values)
     return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
-
-
-NOW = datetime.now(UTC)

@@ -1,15 +1,14 @@
-"""Fixtures for the monitoring tests: a fresh SQLite store, and PostgreSQL when configured."""
+"""Fixtures for the monitoring tests: a fresh SQLite store, and PostgreSQL when configured
+(``pg_url`` comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from llmlab.monitor import configure_alerts
+from llmlab.monitor import _alerts, configure_alerts
 from llmlab.monitor._budgets import invalidate_budget_cache
 from llmlab.store import close_engines
 
@@ -23,32 +22,13 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     invalidate_budget_cache()
     close_engines()
+    _alerts._explicit = False  # back to LLMLAB_ALERT_WEBHOOK for other test folders
 
 
 @pytest.fixture
 def db_url(tmp_path: os.PathLike[str]) -> str:
     """A fresh SQLite store file."""
     return f"sqlite:///{tmp_path}/llmlab.db"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema-less database URL (skipped without LLMLAB_TEST_PG_URL)."""
-    base = os.environ.get("LLMLAB_TEST_PG_URL")
-    if not base:
-        pytest.skip("LLMLAB_TEST_PG_URL not set")
-    name = f"llmlab_mon_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        yield url
-        close_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

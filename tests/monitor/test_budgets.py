@@ -203,3 +203,22 @@ def test_period_keys() -> None:
         "2026-11",
         "total",
     ]
+
+
+def test_budget_set_elsewhere_applies_after_the_cache_ttl(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from llmlab.monitor import _budgets
+    from llmlab.store import BudgetRow, get_engine, upsert_budget
+
+    monkeypatch.setattr(_budgets, "CACHE_TTL_S", 0.2)
+    assert not reserve_budget("openai", "gpt-4o", {}, None, Decimal("1"), url=db_url).active
+    # Another process adds a hard budget: this process's cache does not know yet.
+    row = BudgetRow("other", "all", None, None, "total", 1, True, (), datetime.now(UTC))
+    upsert_budget(get_engine(db_url), row)
+    assert not reserve_budget("openai", "gpt-4o", {}, None, Decimal("1"), url=db_url).active
+    time.sleep(0.25)
+    with pytest.raises(BudgetExceeded):
+        reserve_budget("openai", "gpt-4o", {}, None, Decimal("1"), url=db_url)

@@ -97,3 +97,26 @@ def test_bad_tag_filter_is_a_usage_error(recorded: str, capsys: pytest.CaptureFi
     code, _, err = run(capsys, "monitor", "calls", "--tag", "novalue")
     assert code == 2
     assert "KEY=VALUE" in err
+
+
+def test_tiny_costs_print_as_plain_decimals(
+    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMLAB_DB", db_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    record(
+        CallRecord(
+            id="d" * 32,
+            started_at=datetime(2026, 3, 1, tzinfo=UTC),
+            provider="openai",
+            requested_model="gpt-4.1-nano",
+            cost=Decimal("0.000000123457"),
+            cost_status="priced",
+        )
+    )
+    assert flush()
+    code, out, _ = run(capsys, "monitor", "calls", "--json")
+    assert code == 0
+    assert json.loads(out)[0]["cost"] == "0.000000123457"  # exact, and not "1.23457E-7"
+    code, out, _ = run(capsys, "monitor", "calls")
+    assert "$0.000000123457" in out

@@ -78,16 +78,23 @@ def _count(url: str) -> list[tuple[str, int, int]]:
 EXPECTED = [(f"worker-{i}", 2_000, 2_000) for i in range(4)]
 
 
+def _total(url: str) -> int:
+    with get_engine(url).connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM calls")).scalar_one())
+
+
 def test_four_processes_into_one_fresh_sqlite_file(tmp_path: Path) -> None:
     url = str(tmp_path / "shared.db")  # not created yet: the processes race to migrate it
     _run_workers(url, 4, 2_000)
     assert _count(url) == EXPECTED
+    assert _total(url) == 8_000
 
 
 @pytest.mark.postgres
 def test_four_processes_into_postgres(pg_url: str) -> None:
     _run_workers(pg_url, 4, 2_000)
     assert _count(pg_url) == EXPECTED
+    assert _total(pg_url) == 8_000
 
 
 EXITING = textwrap.dedent(

@@ -32,6 +32,9 @@ def test_histogram_percentiles_within_stated_error() -> None:
     merged = hist.merge([hist.encode(a), hist.encode(b)])
     assert (merged == counts).all()
     assert hist.percentile(hist.empty(), 50) is None
+    many = hist.percentiles([counts, a, hist.empty(), b], (50, 95, 99))
+    for row, one in zip(many, [counts, a, hist.empty(), b], strict=True):
+        assert row == [hist.percentile(one, q) for q in (50, 95, 99)]
 
 
 def _exact(calls: list, since: datetime, until: datetime) -> dict:  # type: ignore[type-arg]
@@ -143,23 +146,23 @@ def test_window_forms() -> None:
         parse_window("2026-11-02", "2026-11-01", now=now)
 
 
-def test_recorded_rollups_equal_rebuilt_ones(db_url: str) -> None:
+def test_recorded_rollups_equal_rebuilt_ones(any_url: str) -> None:
     from sqlalchemy import select
 
     from llmlab.store._tables_monitor import call_rollups
 
     start = datetime.now(UTC) - timedelta(days=1, hours=3)
     for c in make_calls(1500, start=start, span=timedelta(hours=30), seed=11):
-        record(c, url=db_url)
-    assert flush(url=db_url)
+        record(c, url=any_url)
+    assert flush(url=any_url)
 
     def snapshot() -> dict:  # type: ignore[type-arg]
-        with get_engine(db_url).connect() as conn:
+        with get_engine(any_url).connect() as conn:
             rows = conn.execute(select(call_rollups)).mappings().all()
         return {(r["grain"], r["bucket_start"], r["dim"], r["key"]): dict(r) for r in rows}
 
     incremental = snapshot()
-    rebuild_rollups(db_url)
+    rebuild_rollups(any_url)
     rebuilt = snapshot()
     assert incremental.keys() == rebuilt.keys()
     for key, row in rebuilt.items():

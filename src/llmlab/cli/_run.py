@@ -45,7 +45,7 @@ def response_json(model: ManagedModel, response: Response) -> dict[str, Any]:
         "finish_reason": response.finish_reason,
         "usage": response.usage.model_dump(),
         "usage_reported": response.usage_reported,
-        "cost": str(response.cost) if response.cost is not None else None,
+        "cost": f"{response.cost:f}" if response.cost is not None else None,
         "cost_status": response.cost_status,
         "duration_s": round(response.duration_s, 6),
         "ttft_s": round(response.ttft_s, 6) if response.ttft_s is not None else None,
@@ -60,7 +60,7 @@ def _summary(model: ManagedModel, response: Response) -> str:
     elif response.cost_status == "local":
         cost = "local"
     else:
-        cost = f"${response.cost}"
+        cost = f"${response.cost:f}"
     ttft = f" · first token {response.ttft_s:.2f} s" if response.ttft_s is not None else ""
     tokens = f"{usage.input_tokens} in / {usage.output_tokens} out"
     if not response.usage_reported:

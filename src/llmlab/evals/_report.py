@@ -22,6 +22,12 @@ def _pct(value: Any) -> str:
     return f"{value:.1%}" if isinstance(value, int | float) else "-"
 
 
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def summary_lines(run: Mapping[str, Any]) -> list[str]:
     """A run summary as a few lines of text."""
     s = run["summary"]
@@ -136,10 +142,10 @@ def to_junit(run: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> st
 
 
 def runs_table(runs: Sequence[Mapping[str, Any]]) -> Table:
-    table = Table("run", "name", "model", "status", "cases", "results", "pass rate", "cost")
+    table = Table("name", "model", "status", "cases", "results", "pass rate", "cost")
+    table.add_column("run", overflow="fold")
     for r in runs:
         table.add_row(
-            str(r["run_id"]),
             str(r["name"]),
             str(r["model"]),
             str(r["status"]),
@@ -147,6 +153,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> Table:
             str(r["results"]),
             _pct(r["pass_rate"]),
             f"${r['cost']}" if r["cost"] is not None else "-",
+            str(r["run_id"]),
         )
     return table
 
@@ -183,5 +190,5 @@ def comparison_table(comparison: Mapping[str, Any]) -> Table:
     for key in ("cost", "judge_cost", "output_tokens", "latency_p50_s", "latency_p95_s"):
         a, b = side["a"].get(key), side["b"].get(key)
         delta = side["delta"].get(key)
-        table.add_row(key, str(a), str(b), str(delta) if delta is not None else "-", "", "")
+        table.add_row(key, _num(a), _num(b), _num(delta), "", "")
     return table

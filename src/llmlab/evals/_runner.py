@@ -37,7 +37,6 @@ from llmlab.models import (
     AdaptiveLimiter,
     ManagedModel,
     Model,
-    Request,
     Response,
     call_links,
     default_model_name,
@@ -170,10 +169,13 @@ class _ResultWriter:
 
 @dataclass(slots=True, frozen=True)
 class _Item:
-    """One case ready to run: its request and the case data stored with each result."""
+    """One case ready to run: its rendered prompt and the case data stored with each
+    result. (The ``Request`` is built when the case runs: 10,000 of them held for the
+    whole run would cost about 10 MB.)"""
 
     case: EvalCase
-    request: Request
+    prompt: str
+    system: str | None
     data: dict[str, Any]
 
 
@@ -209,7 +211,7 @@ def _row(
         "case_id": case.id,
         "epoch": epoch,
         "status": "error" if error is not None else "ok",
-        "prompt": item.request.messages[-1].content,
+        "prompt": item.prompt,
         "case_data": item.data,
         "output": response.text if response is not None else None,
         "score": None if errored or score is None else score.value,
@@ -239,7 +241,7 @@ async def _one(
     response: Response | None = None
     with call_links(eval_run=run_id, sample_id=item.case.id, epoch=epoch):
         try:
-            response = await model.generate(item.request)
+            response = await model.generate(suite.request_for(item.prompt, item.system))
         except LlmlabError as exc:
             return _row(run_id, item, epoch, suite.threshold, None, None, str(exc))
         except Exception as exc:  # one broken case must not stop the run
@@ -323,7 +325,7 @@ async def run_eval(
         else model or suite.model or default_model_name()
     )
     # Rendered up front: a template error fails here, before any call.
-    items = [_Item(case, suite.request(case), _case_data(case)) for case in suite.cases]
+    items = [_Item(case, *suite.render(case), _case_data(case)) for case in suite.cases]
     suite.check_templates()
     engine = get_engine(db)
     extra = {
@@ -401,6 +403,10 @@ async def run_eval(
         status = "finished"
     finally:
         default_judge_model.reset(token)
+        # What the run held per case is no longer needed: free it before the summary.
+        todo.clear()
+        items.clear()
+        suite.release()
         await asyncio.shield(writer.close())
         await writer.call(flush, db)
         if not isinstance(model, Model):

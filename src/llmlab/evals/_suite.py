@@ -142,8 +142,8 @@ class EvalSuite:
             path=path,
         )
 
-    def request(self, case: EvalCase) -> Request:
-        """The request for one case: the prompt rendered over the case's fields."""
+    def render(self, case: EvalCase) -> tuple[str, str | None]:
+        """The prompt and system prompt for one case, rendered over its fields."""
         variables = case.variables()
         if callable(self.prompt):
             text = self.prompt(case)
@@ -154,14 +154,28 @@ class EvalSuite:
             if self.system
             else None
         )
+        return text, system
+
+    def request_for(self, prompt: str, system: str | None) -> Request:
+        """The request that sends a rendered prompt with the suite's options and tags."""
         tags = {"eval": self.name, **self.tags}
-        return Request.of(text, system=system, tags=tags, **self.request_options)
+        return Request.of(prompt, system=system, tags=tags, **self.request_options)
+
+    def request(self, case: EvalCase) -> Request:
+        """The request for one case: the prompt rendered over the case's fields."""
+        return self.request_for(*self.render(case))
 
     def check_templates(self) -> None:
         """Render every case's parameters once, so a missing field fails before any call."""
         for scorer, _ in self.scorer.parts:
             if isinstance(scorer, TemplatedScorer):
                 scorer.prepare(self.cases)
+
+    def release(self) -> None:
+        """Forget what ``check_templates`` prepared (after a run)."""
+        for scorer, _ in self.scorer.parts:
+            if isinstance(scorer, TemplatedScorer):
+                scorer.prepare(())
 
     def fingerprint(self, *, model: str, epochs: int, extra: Mapping[str, Any]) -> str:
         """A hash of everything that defines a run: suite, cases, model and options."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Hashable
 from decimal import Decimal
@@ -43,7 +42,7 @@ from llmlab.models._retry import RetryPolicy, with_retries
 from llmlab.models._types import Request, Response, TextDelta
 from llmlab.monitor import Reservation, record, reserve_budget
 from llmlab.pricing import LOCAL_PROVIDERS, PriceQuote, max_cost, price_tokens
-from llmlab.store import database_url
+from llmlab.store import cached_database_url
 
 __all__ = ["CallOptions", "ManagedModel", "close_models", "get_model"]
 
@@ -275,6 +274,8 @@ class ManagedModel(Model):
         return self._rates[0] * input_tokens + self._rates[1] * output_tokens
 
     def _reserve(self, call: CallInProgress, request: Request, start: float) -> Reservation:
+        # Resolved once per call (no filesystem lookups), then used for every record.
+        call.store_url = cached_database_url(self.options.db)
         try:
             return reserve_budget(
                 self.provider,
@@ -282,13 +283,10 @@ class ManagedModel(Model):
                 request.tags,
                 current_links().prompt_name,
                 self._worst_case(request),
-                url=_store_url(self.options.db),
+                url=call.store_url,
             )
         except BudgetExceeded as exc:
-            record(
-                call.failed(exc, time.perf_counter() - start, refused=True),
-                _store_url(self.options.db),
-            )
+            record(call.failed(exc, time.perf_counter() - start, refused=True), call.store_url)
             raise
 
     def _succeed(
@@ -324,7 +322,7 @@ class ManagedModel(Model):
             source, currency = quote.source, quote.currency
         record(
             call.succeeded(response, duration, price_source=source, currency=currency),
-            _store_url(self.options.db),
+            call.store_url,
         )
         _settle(reservation, response.cost)
         return response
@@ -350,7 +348,7 @@ class ManagedModel(Model):
     def _fail(
         self, call: CallInProgress, exc: BaseException, start: float, reservation: Reservation
     ) -> None:
-        record(call.failed(exc, time.perf_counter() - start), _store_url(self.options.db))
+        record(call.failed(exc, time.perf_counter() - start), call.store_url)
         _settle(reservation, None)
 
     async def _cache_get(self, key: str) -> Response | None:
@@ -379,18 +377,6 @@ class ManagedModel(Model):
 
     def __repr__(self) -> str:
         return f"<ManagedModel {self.full_name}>"
-
-
-_store_urls: dict[tuple[str | None, str | None, str], str] = {}
-
-
-def _store_url(db: str | None) -> str:
-    """The store's URL, resolved once per setting (not a path lookup on every call)."""
-    key = (db, os.environ.get("LLMLAB_DB"), os.getcwd())
-    url = _store_urls.get(key)
-    if url is None:
-        url = _store_urls[key] = database_url(db)
-    return url
 
 
 _no_usage_warned: set[str] = set()

@@ -13,6 +13,7 @@ cached in-process for a few seconds and refreshed when budgets change here.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -178,6 +179,8 @@ def period_key(period: str, at: datetime | None = None) -> str:
 
 _cache_lock = threading.Lock()
 _cache: dict[str, tuple[float, tuple[Budget, ...]]] = {}
+# What decides the store without resolving paths (the no-budget path must be cheap).
+_by_where: dict[tuple[str | None, str | None, str], tuple[float, tuple[Budget, ...]]] = {}
 
 
 def _cached_budgets(engine: Engine) -> tuple[Budget, ...]:
@@ -192,10 +195,23 @@ def _cached_budgets(engine: Engine) -> tuple[Budget, ...]:
     return loaded
 
 
+def _budgets_for(url: str | None) -> tuple[Budget, ...]:
+    where = (url, os.environ.get("LLMLAB_DB"), os.getcwd())
+    hit = _by_where.get(where)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < CACHE_TTL_S:
+        return hit[1]
+    found = _cached_budgets(get_engine(url))
+    with _cache_lock:
+        _by_where[where] = (now, found)
+    return found
+
+
 def invalidate_budget_cache() -> None:
     """Forget cached budget lists (after changes made in this process)."""
     with _cache_lock:
         _cache.clear()
+        _by_where.clear()
 
 
 def _to_budget(row: BudgetRow) -> Budget:
@@ -234,14 +250,14 @@ def reserve_budget(
     Raises:
         BudgetExceeded: a hard budget has no room for ``max_cost``.
     """
-    rid = _new_id()
-    engine = get_engine(url)
-    found = _cached_budgets(engine)
+    found = _budgets_for(url)
     if not found:
-        return Reservation(rid, url)
+        return Reservation("", url)
     applying = [b for b in found if b.matches(provider, model, tags or {}, prompt_name)]
     if not applying:
-        return Reservation(rid, url)
+        return Reservation("", url)
+    rid = _new_id()
+    engine = get_engine(url)
     amount = to_nanos(max_cost, ceiling=True) if max_cost is not None else 0
     entries = tuple(
         LedgerEntry(

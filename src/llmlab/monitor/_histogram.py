@@ -130,13 +130,16 @@ def percentiles(rows: Sequence[Counts], qs: Sequence[float]) -> list[list[float 
     """:func:`percentile` for many histograms and percentiles at once (vectorised)."""
     if not rows:
         return []
-    counts = np.vstack(rows)
-    cum = np.cumsum(counts, axis=1)
+    cum = np.cumsum(np.vstack(rows), axis=1)
     total = cum[:, -1]
+    # One searchsorted over all rows: shift each row's cumulative counts past the last.
+    shift = (np.arange(len(rows), dtype=np.int64) * (int(total.max()) + 1))[:, None]
+    flat = (cum + shift).ravel()
     out = np.empty((len(rows), len(qs)))
     for j, q in enumerate(qs):
-        rank = np.maximum(1, np.ceil(q / 100.0 * total))
-        index = (cum < rank[:, None]).sum(axis=1)
+        rank = np.maximum(1, np.ceil(q / 100.0 * total)).astype(np.int64)
+        index = np.searchsorted(flat, rank + shift[:, 0])
+        index -= np.arange(len(rows)) * NUM_BUCKETS
         out[:, j] = MIN_S * RATIO ** (index + 0.5)
     return [
         [float(v) for v in row] if t > 0 else [None] * len(qs)

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from llmlab._errors import LlmlabError
 from llmlab.monitor._record import CallRecord
-from llmlab.store import database_url, get_engine, insert_calls, safe_url
+from llmlab.store import cached_database_url, get_engine, insert_calls, safe_url
 
 __all__ = [
     "BATCH_INTERVAL_S",
@@ -157,7 +157,7 @@ class _Writer:
         _spill(self.url, batch, last_error)
 
 
-_writers: dict[tuple[str | None, str | None, str], _Writer] = {}
+_writers: dict[str, _Writer] = {}
 _writers_lock = threading.Lock()
 
 
@@ -212,17 +212,14 @@ def remove_batch_hook(fn: BatchHook) -> None:
 
 
 def _writer_for(url: str | None) -> _Writer:
-    # Key on what decides the database, without resolving paths on every call.
-    key = (url, os.environ.get("LLMLAB_DB"), os.getcwd())
-    writer = _writers.get(key)
+    # A resolved URL (what the model call path passes) needs no lookup at all.
+    resolved = url if url is not None and "://" in url else cached_database_url(url)
+    writer = _writers.get(resolved)
     if writer is None:
         with _writers_lock:
-            writer = _writers.get(key)
+            writer = _writers.get(resolved)
             if writer is None:
-                resolved = database_url(url)
-                writer = next((w for w in _writers.values() if w.url == resolved), None)
-                writer = writer or _Writer(resolved)
-                _writers[key] = writer
+                writer = _writers[resolved] = _Writer(resolved)
     return writer
 
 
@@ -242,7 +239,7 @@ def _flush_writer(writer: _Writer, timeout: float | None) -> bool:
 
 
 def _flush_all() -> None:
-    for writer in {id(w): w for w in list(_writers.values())}.values():
+    for writer in list(_writers.values()):
         thread = writer.thread
         if not writer.queue and (thread is None or not thread.is_alive()):
             continue

@@ -9,7 +9,7 @@ their "(none)" group as ``all`` minus the named groups.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -149,9 +149,13 @@ def epoch(moment: datetime) -> int:
 
 
 def aggregate(
-    cols: CallColumns, out: dict[RollupKey, Agg], grains: Iterable[str] = ("h", "d")
+    cols: CallColumns,
+    out: dict[RollupKey, Agg],
+    grains: Iterable[str] = ("h", "d"),
+    only: Container[str] | None = None,
 ) -> None:
-    """Add every call in ``cols`` into its hourly and daily groups in ``out``."""
+    """Add every call in ``cols`` into its hourly and daily groups in ``out``
+    (``only``: just these dimensions besides ``all``)."""
     if not len(cols):
         return
     lat_b = np.where(np.isnan(cols.latency_s), -1, hist.buckets_of(np.nan_to_num(cols.latency_s)))
@@ -164,6 +168,8 @@ def aggregate(
         pair_rows.append(i)
         pair_ids.append(0)
         for dim_key in dims.items():
+            if only is not None and dim_key[0] not in only:
+                continue
             pair_rows.append(i)
             pair_ids.append(dim_ids.setdefault(dim_key, len(dim_ids)))
     rows = np.asarray(pair_rows, np.int64)

@@ -7,6 +7,7 @@ Percentiles come from merged log-scale histograms (see ``_histogram``): within
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -229,8 +230,8 @@ def _collect(
     wanted = {*hist_dims, "model"}
     for a_s, b_s in raw:
         if a_s < b_s:
-            aggs = _raw_aggs(engine, _at(a_s, start), _at(b_s, end))
-            out.append(frame_from_aggs({k: v for k, v in aggs.items() if k[2] in wanted}))
+            aggs = _raw_aggs(engine, _at(a_s, start), _at(b_s, end), wanted)
+            out.append(frame_from_aggs(aggs))
     return out
 
 
@@ -266,16 +267,19 @@ def _rollup_frames(
     return frames
 
 
-def _raw_aggs(engine: Any, lo: datetime, hi: datetime) -> dict[RollupKey, Agg]:
+def _raw_aggs(
+    engine: Any, lo: datetime, hi: datetime, dims: Collection[str]
+) -> dict[RollupKey, Agg]:
     aggs: dict[RollupKey, Agg] = {}
     for part in stream_call_stats(engine, lo, hi):
-        aggregate(columns_from_stats(part), aggs, grains=("h",))
+        aggregate(columns_from_stats(part), aggs, grains=("h",), only=dims)
     return aggs
 
 
 def _label(bucket_start: int, by: str) -> str:
-    moment = datetime.fromtimestamp(bucket_start, UTC)
-    return moment.strftime("%Y-%m-%dT%H:00Z" if by == "hour" else "%Y-%m-%d")
+    return time.strftime(
+        "%Y-%m-%dT%H:00Z" if by == "hour" else "%Y-%m-%d", time.gmtime(bucket_start)
+    )
 
 
 def _cache_savings(model_key: str, agg: Agg) -> Decimal | None:
@@ -302,27 +306,28 @@ def _figures(
     lat: Sequence[float | None],
     ttft: Sequence[float | None],
 ) -> GroupStats:
-    g = agg.get
-    calls, ok_calls = g("calls"), g("ok_calls")
-    cost = (Decimal(g("cost_nanos")) * _NANO).normalize() if g("cost_nanos") else Decimal(0)
-    ok_duration = agg.getf("ok_duration_s")
-    priced_tokens = g("priced_tokens")
-    priced_calls = calls - g("unpriced") - g("refused")
+    # Plain Python numbers once: numpy scalar access per field costs more than the rest.
+    g = dict(zip(COUNTERS, agg.ints.tolist(), strict=True))
+    calls, ok_calls = g["calls"], g["ok_calls"]
+    cost = (Decimal(g["cost_nanos"]) * _NANO).normalize() if g["cost_nanos"] else Decimal(0)
+    ok_duration = float(agg.floats[0])
+    priced_tokens = g["priced_tokens"]
+    priced_calls = calls - g["unpriced"] - g["refused"]
     return GroupStats(
         key=key,
         calls=calls,
-        errors=g("errors"),
-        refused=g("refused"),
-        error_rate=g("errors") / calls if calls else 0.0,
-        input_tokens=g("input_tokens"),
-        output_tokens=g("output_tokens"),
-        cache_read_tokens=g("cache_read_tokens"),
-        cache_write_tokens=g("cache_write_tokens"),
-        reasoning_tokens=g("reasoning_tokens"),
+        errors=g["errors"],
+        refused=g["refused"],
+        error_rate=g["errors"] / calls if calls else 0.0,
+        input_tokens=g["input_tokens"],
+        output_tokens=g["output_tokens"],
+        cache_read_tokens=g["cache_read_tokens"],
+        cache_write_tokens=g["cache_write_tokens"],
+        reasoning_tokens=g["reasoning_tokens"],
         cost=cost,
         cost_per_call=(cost / priced_calls).quantize(_NANO) if priced_calls > 0 else None,
         cost_per_1k_tokens=(cost * 1000 / priced_tokens).quantize(_NANO) if priced_tokens else None,
-        unpriced=g("unpriced"),
+        unpriced=g["unpriced"],
         latency_mean_s=ok_duration / ok_calls if ok_calls else None,
         latency_p50_s=lat[0],
         latency_p95_s=lat[1],
@@ -330,6 +335,6 @@ def _figures(
         ttft_p50_s=ttft[0],
         ttft_p95_s=ttft[1],
         ttft_p99_s=ttft[2],
-        output_tokens_per_s=g("ok_output_tokens") / ok_duration if ok_duration > 0 else None,
+        output_tokens_per_s=g["ok_output_tokens"] / ok_duration if ok_duration > 0 else None,
         cache_savings=savings,
     )

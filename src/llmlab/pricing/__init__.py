@@ -4,7 +4,12 @@ An unknown model is "unpriced" (no cost, a logged warning), never $0; local mode
 nothing and say so ("local").
 """
 
-from llmlab.pricing._overrides import DEFAULT_PRICES_PATH, OverridePrice, prices_path
+from llmlab.pricing._overrides import (
+    DEFAULT_PRICES_PATH,
+    OverridePrice,
+    forget_overrides,
+    prices_path,
+)
 from llmlab.pricing._prices import LOCAL_PROVIDERS, PriceQuote, PriceStatus, max_cost, price_tokens
 
 __all__ = [
@@ -13,6 +18,7 @@ __all__ = [
     "OverridePrice",
     "PriceQuote",
     "PriceStatus",
+    "forget_overrides",
     "max_cost",
     "price_tokens",
     "prices_path",

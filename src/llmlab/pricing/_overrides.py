@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -30,7 +31,14 @@ import yaml
 
 from llmlab._errors import PricingError
 
-__all__ = ["DEFAULT_PRICES_PATH", "OverridePrice", "find_override", "prices_path"]
+__all__ = [
+    "DEFAULT_PRICES_PATH",
+    "RECHECK_S",
+    "OverridePrice",
+    "find_override",
+    "forget_overrides",
+    "prices_path",
+]
 
 DEFAULT_PRICES_PATH = Path(".llmlab") / "prices.yaml"
 _PRICE_KEYS = ("input", "output", "cache_read", "cache_write")
@@ -63,14 +71,41 @@ def prices_path() -> Path | None:
     return DEFAULT_PRICES_PATH if DEFAULT_PRICES_PATH.is_file() else None
 
 
+RECHECK_S = 1.0
+"""How long the override table is used without looking at the file again: an edit (or a
+new file) takes effect within this time, and a call costs no filesystem lookup."""
+_current: tuple[str, float, dict[str, OverridePrice]] | None = None
+
+
 def find_override(provider: str, model: str) -> OverridePrice | None:
     """The override price for ``provider/model`` (or ``provider/*``), if the file has one."""
-    path = prices_path()
-    if path is None:
+    table = _current_table()
+    if not table:
         return None
-    stat = path.stat()
-    table = _load(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     return table.get(f"{provider}/{model}") or table.get(f"{provider}/*")
+
+
+def forget_overrides() -> None:
+    """Look at the override file again on the next call (tests, after editing it)."""
+    global _current
+    _current = None
+
+
+def _current_table() -> dict[str, OverridePrice]:
+    global _current
+    setting = os.environ.get("LLMLAB_PRICES", "")
+    now = time.monotonic()
+    current = _current
+    if current is not None and current[0] == setting and now - current[1] < RECHECK_S:
+        return current[2]
+    path = prices_path()
+    table: dict[str, OverridePrice] = {}
+    if path is not None:
+        stat = path.stat()
+        table = _load(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    # Only a good file is remembered: a malformed one raises again on every call.
+    _current = (setting, now, table)
+    return table
 
 
 @lru_cache(maxsize=8)

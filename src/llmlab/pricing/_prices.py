@@ -17,6 +17,7 @@ from typing import Literal
 import genai_prices
 from genai_prices import data_snapshot, types
 
+from llmlab.pricing._compiled import compiled_price
 from llmlab.pricing._overrides import OverridePrice, find_override
 
 __all__ = ["LOCAL_PROVIDERS", "PriceQuote", "PriceStatus", "max_cost", "price_tokens"]
@@ -85,20 +86,28 @@ def price_tokens(
     if found is None:
         _warn_unpriced(provider, model, "no price known")
         return PriceQuote(None, "USD", "unpriced", None)
-    genai_provider, info = found
+    genai_provider, info, source = found
+    moment = at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
+    # Token prices, compiled once, without calc_price's per-call overhead (same Decimal).
+    prices = info.prices
+    if not isinstance(prices, types.ModelPrice):
+        prices = info.get_prices(moment or datetime.now(UTC))
+    compiled = compiled_price(genai_provider, prices)
+    if compiled is not None:
+        cost = compiled.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        if cost is not None:
+            return PriceQuote(cost, "USD", "priced", source)
     usage = genai_prices.Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cache_read_tokens=cache_read_tokens,
         cache_write_tokens=cache_write_tokens,
     )
-    moment = at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
     try:
         calc = info.calc_price(usage, genai_provider, genai_request_timestamp=moment)
     except (ValueError, ArithmeticError) as exc:
         _warn_unpriced(provider, model, f"genai-prices could not price this usage ({exc})")
         return PriceQuote(None, "USD", "unpriced", None)
-    source = f"genai-prices {genai_prices.__version__}: {genai_provider.id}/{info.id}"
     return PriceQuote(calc.total_price, "USD", "priced", source)
 
 
@@ -139,15 +148,21 @@ def _price_override(
 
 
 @lru_cache(maxsize=1024)
-def _genai_model(provider: str, model: str) -> tuple[types.Provider, types.ModelInfo] | None:
+def _genai_model(provider: str, model: str) -> tuple[types.Provider, types.ModelInfo, str] | None:
+    """genai-prices' provider and model for ``provider/model``, and the provenance text."""
     provider_id = _GENAI_PROVIDER_IDS.get(provider, provider)
     if provider_id is None:
         return None
     try:
         # Only the bundled snapshot: an updater started elsewhere must not change our prices.
-        return data_snapshot._bundled_snapshot().find_provider_model(model, None, provider_id, None)
+        found = data_snapshot._bundled_snapshot().find_provider_model(
+            model, None, provider_id, None
+        )
     except LookupError:
         return None
+    genai_provider, info = found
+    source = f"genai-prices {genai_prices.__version__}: {genai_provider.id}/{info.id}"
+    return genai_provider, info, source
 
 
 def _warn_unpriced(provider: str, model: str, why: str) -> None:

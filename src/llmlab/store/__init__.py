@@ -13,6 +13,7 @@ from llmlab.store._calls import (
     recent_calls,
 )
 from llmlab.store._engine import (
+    cached_database_url,
     close_engines,
     database_url,
     get_engine,
@@ -103,6 +104,7 @@ __all__ = [
     "cache_clear",
     "cache_get",
     "cache_put",
+    "cached_database_url",
     "call_exists",
     "call_filter_clauses",
     "close_engines",

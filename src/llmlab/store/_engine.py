@@ -23,6 +23,7 @@ from llmlab.store._sqlite import BUSY_TIMEOUT_S, sqlite_on_begin, sqlite_on_conn
 
 __all__ = [
     "DEFAULT_DB_PATH",
+    "cached_database_url",
     "close_engines",
     "database_url",
     "get_engine",
@@ -48,6 +49,28 @@ def database_url(url: str | None = None) -> str:
         return raw
     path = Path(raw).expanduser().resolve()
     return f"sqlite:///{path}"
+
+
+_resolved: dict[tuple[str | None, str | None], tuple[str, str | None]] = {}
+
+
+def cached_database_url(url: str | None = None) -> str:
+    """:func:`database_url`, remembered per setting: for the call path, which must not
+    resolve paths (filesystem calls) on every call.
+
+    A relative path (the default ``.llmlab/llmlab.db`` included) is resolved again when
+    the working folder changes.
+    """
+    env = os.environ.get("LLMLAB_DB") if url is None else None
+    key = (url, env)
+    hit = _resolved.get(key)
+    if hit is not None and (hit[1] is None or hit[1] == os.getcwd()):
+        return hit[0]
+    resolved = database_url(url)
+    raw = (url if url is not None else (env or "").strip()) or str(DEFAULT_DB_PATH)
+    relative = "://" not in raw and not Path(raw).expanduser().is_absolute()
+    _resolved[key] = (resolved, os.getcwd() if relative else None)
+    return resolved
 
 
 def safe_url(url: str | URL) -> str:
