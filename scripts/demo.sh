@@ -7,6 +7,7 @@ VENV=${VENV:-.venv}
 export PATH="$VENV/bin:$PATH"
 export LLMLAB_MODEL=${LLMLAB_MODEL:-local/smollm2}
 demo=examples/demo
+suite=src/llmlab/evals/examples/capitals/suite.yaml
 since=$(date -u +%Y-%m-%dT%H:%M:%S)
 
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
@@ -18,16 +19,16 @@ llmlab run "What is 2 + 2?" --system "Answer with a number only." --max-tokens 8
 step "   ... and what was recorded" llmlab monitor calls --limit 5
 
 step "2. An eval suite with 3 trials per case: pass rate, intervals, consistency" \
-    llmlab eval run "$demo/suite.yaml" --epochs 3 --markdown .llmlab/demo-report.md || true
-echo "(Markdown report written to .llmlab/demo-report.md)"
+    llmlab eval run "$suite" --epochs 3 --markdown .llmlab/demo-report.md || true
+step "   ... its report, case by case (failed cases only)" llmlab eval show latest --failed
 
 step "3. Two versions of a prompt: one from a file, one added by hand" \
     llmlab prompts push "$demo/prompts"
 llmlab prompts add capital -m "ask for the city only" \
-    --template "What is the capital of {{ input }}? Answer with the name of the city only."
+    --template "What is the capital of {{ country }}? Answer with the name of the city only."
 step "   ... the difference between them" llmlab prompts diff capital 1 2
 step "   ... compared on the same cases with a paired test; promoted only if significantly better" \
-    llmlab prompts compare capital 1 2 --suite "$demo/suite.yaml" --promote production || true
+    llmlab prompts compare capital 1 2 --suite "$suite" --promote production || true
 step "   ... where the labels point now" llmlab prompts show capital
 
 step "4. Stats over everything the demo just did" llmlab monitor stats --since "$since" --by model

@@ -50,7 +50,8 @@ class AnthropicOptions(BaseModel):
     Attributes:
         api_key: overrides ANTHROPIC_API_KEY.
         base_url: overrides ANTHROPIC_BASE_URL.
-        http_client: ``"httpx"`` (the SDK default) or ``"aiohttp"``.
+        http_client: ``"aiohttp"`` (the default: the SDK's ``DefaultAioHttpClient``) or
+            ``"httpx"`` (the SDK's own default transport).
         default_max_tokens: ``max_tokens`` when the request sets none (the API needs one).
         json_mode: how ``Request.json_schema`` is asked for (see the module docstring).
     """
@@ -59,7 +60,7 @@ class AnthropicOptions(BaseModel):
 
     api_key: str | None = None
     base_url: str | None = None
-    http_client: Literal["httpx", "aiohttp"] = "httpx"
+    http_client: Literal["httpx", "aiohttp"] = "aiohttp"
     default_max_tokens: int = Field(default=4096, gt=0)
     json_mode: Literal["output_config", "prompt"] = "output_config"
 

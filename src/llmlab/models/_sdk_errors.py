@@ -11,6 +11,7 @@ import json
 from types import ModuleType
 from typing import Any
 
+import aiohttp
 import httpx2
 
 from llmlab._errors import ModelTimeout, ProviderError
@@ -60,6 +61,20 @@ def incomplete_stream(provider: str, model: str, missing: str) -> ProviderError:
     )
 
 
+def _disconnected(exc: BaseException) -> bool:
+    """True when a "timeout" is really the server closing the connection.
+
+    The SDKs' aiohttp transport reports aiohttp's ``ServerDisconnectedError`` as a
+    connect timeout; it is a connection failure.
+    """
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def map_sdk_error(exc: BaseException, sdk: ModuleType, provider: str, model: str) -> ProviderError:
     """The ``ProviderError`` for an exception raised inside an SDK call.
 
@@ -71,7 +86,7 @@ def map_sdk_error(exc: BaseException, sdk: ModuleType, provider: str, model: str
         return exc
     where = f"{provider}/{model}"
     # Errors while reading a stream come straight from the SDKs' HTTP layer (httpx2).
-    if isinstance(exc, sdk.APITimeoutError | httpx2.TimeoutException):
+    if isinstance(exc, sdk.APITimeoutError | httpx2.TimeoutException) and not _disconnected(exc):
         return ModelTimeout(
             f"{where}: request timed out",
             provider=provider,

@@ -7,12 +7,13 @@ outstanding reservations past the limit (:class:`~llmlab.BudgetExceeded`); a *so
 only alerts. The check is atomic across threads and processes (see ``llmlab.store``).
 
 With no budgets defined, :func:`reserve_budget` touches no database: the budget list is
-cached in-process for a few seconds and refreshed when budgets change here.
+cached in-process for ``CACHE_TTL_S`` seconds (a budget set by another process applies
+within that time) and refreshed at once when budgets change in this one. The ledger
+counts integer nano-dollars: exact sums, reservations rounded up.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -53,8 +54,6 @@ __all__ = [
     "reserve_budget",
     "set_budget",
 ]
-
-log = logging.getLogger("llmlab.monitor")
 
 Scope = Literal["all", "model", "provider", "prompt", "tag"]
 Period = Literal["hour", "day", "month", "total"]

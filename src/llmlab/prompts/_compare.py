@@ -47,6 +47,7 @@ class _VersionSuite(EvalSuite):
         ref = f"{version.name}:{version.version}#{version.version_hash}"
         self.spec = {**(base.spec or {"name": base.name}), "prompt": ref}
         self.name = f"{base.name}.{version.name}-v{version.version}"
+        self._requests: dict[str, Request] = {}
 
     def request(self, case: EvalCase) -> Request:
         known = self.version.referenced_variables
@@ -54,6 +55,17 @@ class _VersionSuite(EvalSuite):
         base = self.version.to_request(tags={"eval": self.name, **self.tags}, **values)
         options = {k: v for k, v in self.request_options.items() if getattr(base, k) is None}
         return base.model_copy(update=options) if options else base
+
+    def render(self, case: EvalCase) -> tuple[str, str | None]:
+        # The runner renders each case once and builds its request per trial from the
+        # rendered text; a version may be chat messages, so keep the whole request.
+        request = self.request(case)
+        text = "\n\n".join(f"[{m.role}] {m.content}" for m in request.messages)
+        self._requests[text] = request
+        return text, None
+
+    def request_for(self, prompt: str, system: str | None) -> Request:
+        return self._requests[prompt]
 
 
 @dataclass(frozen=True, slots=True)

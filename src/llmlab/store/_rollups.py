@@ -100,9 +100,16 @@ def upsert_rollups(
 
 def insert_rollups(engine: Engine, rows: Sequence[RollupValues]) -> None:
     """Insert new rollup rows (bulk rebuild, after :func:`delete_rollups`)."""
-    if rows:
-        with begin_write(engine) as conn:
-            conn.execute(call_rollups.insert(), list(rows))
+    if not rows:
+        return
+    columns = (*_KEY, *ROLLUP_VALUE_COLUMNS)
+    with begin_write(engine) as conn:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            f"INSERT INTO call_rollups ({', '.join(columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})",
+            [tuple(row[c] for c in columns) for row in rows],
+        )
 
 
 def delete_rollups(engine: Engine, start: int | None, end: int | None) -> None:
