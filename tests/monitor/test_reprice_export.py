@@ -94,3 +94,39 @@ def test_export_csv_and_jsonl_with_window(db_url: str) -> None:
 def test_export_bad_format(db_url: str) -> None:
     with pytest.raises(InputError, match="csv, jsonl"):
         _export(db_url, "xml")
+
+
+def test_reprice_leaves_unbilled_calls_alone(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = datetime.now(UTC) - timedelta(hours=3)
+    unbilled = {
+        "failed": {"status": "error", "cost": Decimal(0), "cost_status": "priced"},
+        "refused": {"status": "refused", "cost": Decimal(0), "cost_status": "priced"},
+        "cache hit": {"cache_hit": True, "cost": Decimal(0), "cost_status": "priced"},
+        "no usage": {"usage_reported": False, "cost": None, "cost_status": "unpriced"},
+    }
+    for i, fields in enumerate(unbilled.values()):
+        record(
+            CallRecord(
+                id=new_call_id(),
+                started_at=start + timedelta(minutes=i),
+                provider="openai-compatible",
+                requested_model="house-7b",
+                input_tokens=1_000_000,
+                output_tokens=500_000,
+                **fields,  # type: ignore[arg-type]
+            ),
+            url=db_url,
+        )
+    flush(url=db_url)
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(
+        "version: 1\nprices:\n  openai-compatible/house-7b:\n    input: 0.10\n    output: 0.20\n"
+    )
+    monkeypatch.setenv("LLMLAB_PRICES", str(prices))
+
+    report = reprice_calls(url=db_url)
+    assert (report.examined, report.changed) == (4, 0)
+    rows = [json.loads(line) for line in _export(db_url, "jsonl").splitlines()]
+    assert sorted(r["cost"] for r in rows if r["cost"] is not None) == ["0", "0", "0"]

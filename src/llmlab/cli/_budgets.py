@@ -12,6 +12,7 @@ from rich.table import Table
 
 from llmlab.cli._app import app
 from llmlab.monitor import budget_status, remove_budget, set_budget
+from llmlab.pricing import dollars
 
 __all__ = ["budgets"]
 
@@ -112,4 +113,4 @@ def remove_command(name: Annotated[str, typer.Argument(help="The budget's name."
 
 
 def _dollars(value: Decimal) -> str:
-    return f"${value.normalize():f}" if value else "$0"
+    return dollars(value)

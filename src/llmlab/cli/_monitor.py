@@ -16,6 +16,7 @@ from rich.table import Table
 from llmlab._errors import InputError
 from llmlab.cli._app import app
 from llmlab.monitor import GroupStats, call_stats, export_calls, parse_window, reprice_calls
+from llmlab.pricing import dollars, plain_decimal
 from llmlab.store import CallFilter, get_engine, recent_calls
 
 __all__ = ["monitor"]
@@ -102,14 +103,14 @@ def _cost(row: dict[str, Any]) -> str:
     cost = row["cost"]
     if cost is None:
         return "unpriced"
-    return f"${cost.normalize():f}" if cost else "$0"
+    return dollars(cost)
 
 
 def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}" if value else "0"
+        return plain_decimal(value)
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
@@ -154,7 +155,7 @@ def _secs(value: float | None) -> str:
 def _money(value: Decimal | None) -> str:
     if value is None:
         return "-"
-    return f"${value.normalize():f}" if value else "$0"
+    return dollars(value)
 
 
 def _stats_table(title: str, rows: list[GroupStats], by: str | None) -> Table:

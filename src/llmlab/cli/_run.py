@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +14,7 @@ from rich.console import Console
 from llmlab.cli._app import app
 from llmlab.models import ManagedModel, Request, Response, TextDelta, get_model
 from llmlab.monitor import flush
+from llmlab.pricing import dollars, plain_decimal
 
 __all__ = ["run_command"]
 
@@ -45,7 +47,7 @@ def response_json(model: ManagedModel, response: Response) -> dict[str, Any]:
         "finish_reason": response.finish_reason,
         "usage": response.usage.model_dump(),
         "usage_reported": response.usage_reported,
-        "cost": f"{response.cost:f}" if response.cost is not None else None,
+        "cost": plain_decimal(response.cost) if response.cost is not None else None,
         "cost_status": response.cost_status,
         "duration_s": round(response.duration_s, 6),
         "ttft_s": round(response.ttft_s, 6) if response.ttft_s is not None else None,
@@ -60,7 +62,7 @@ def _summary(model: ManagedModel, response: Response) -> str:
     elif response.cost_status == "local":
         cost = "local"
     else:
-        cost = f"${response.cost:f}"
+        cost = dollars(response.cost or Decimal(0))
     ttft = f" · first token {response.ttft_s:.2f} s" if response.ttft_s is not None else ""
     tokens = f"{usage.input_tokens} in / {usage.output_tokens} out"
     if not response.usage_reported:

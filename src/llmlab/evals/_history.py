@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from llmlab._errors import NotFoundError
 from llmlab.evals._paired import PairedTest, holm, paired_test
 from llmlab.evals._summary import reduce_cases
+from llmlab.pricing import plain_decimal
 from llmlab.store import (
     find_eval_runs,
     get_engine,
@@ -41,7 +42,7 @@ def resolve_run(engine: Engine, run_id: str) -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
+        return plain_decimal(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
@@ -175,7 +176,7 @@ def _side_by_side(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, A
         if isinstance(fa[key], int | float) and isinstance(fb[key], int | float):
             delta[key] = fb[key] - fa[key]
     if fa["cost"] is not None and fb["cost"] is not None:
-        delta["cost"] = f"{(Decimal(fb['cost']) - Decimal(fa['cost'])).normalize():f}"
+        delta["cost"] = plain_decimal(Decimal(fb["cost"]) - Decimal(fa["cost"]))
     return {"a": fa, "b": fb, "delta": delta}
 
 

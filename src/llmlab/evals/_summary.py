@@ -19,6 +19,7 @@ from llmlab.evals._stats import (
     standard_error,
     wilson_interval,
 )
+from llmlab.pricing import plain_decimal
 
 __all__ = ["CaseOutcome", "reduce_cases", "summarize"]
 
@@ -129,7 +130,7 @@ class _Totals:
 
 
 def _money(value: Decimal | None) -> str | None:
-    return f"{value.normalize():f}" if value is not None else None
+    return plain_decimal(value) if value is not None else None
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:

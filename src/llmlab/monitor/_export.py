@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from llmlab._errors import InputError
 from llmlab.monitor._window import parse_window
+from llmlab.pricing import plain_decimal
 from llmlab.store import CALL_COLUMNS, get_engine, iter_calls
 
 __all__ = ["EXPORT_FORMATS", "export_calls"]
@@ -56,7 +57,7 @@ def _json(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value else "0"
+        return plain_decimal(value)
     return value
 
 

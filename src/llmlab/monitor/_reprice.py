@@ -14,7 +14,7 @@ from typing import Any
 
 from llmlab.monitor._rollups import rebuild_rollups
 from llmlab.monitor._window import parse_window
-from llmlab.pricing import price_tokens
+from llmlab.pricing import forget_overrides, price_tokens
 from llmlab.store import get_engine, iter_pricing_inputs, update_call_costs
 
 __all__ = ["ModelRepricing", "RepriceReport", "reprice_calls"]
@@ -97,6 +97,7 @@ def reprice_calls(
     """
     start, end = parse_window(since, until)
     engine = get_engine(url)
+    forget_overrides()  # the price file may have just been edited: read it afresh
     report = RepriceReport(dry_run=dry_run)
     first: datetime | None = None
     last: datetime | None = None
@@ -120,7 +121,9 @@ def reprice_calls(
 
 
 def _reprice_one(row: dict[str, Any], report: RepriceReport) -> dict[str, Any] | None:
-    if row["status"] == "refused":
+    # Only answered, billed calls have a price: a failed or refused call was not billed,
+    # a cache hit cost nothing, and a call without usage has no tokens to price.
+    if row["status"] != "ok" or row["cache_hit"] or not row["usage_reported"]:
         return None
     model = row["resolved_model"] or row["requested_model"]
     quote = price_tokens(

@@ -4,6 +4,7 @@ An unknown model is "unpriced" (no cost, a logged warning), never $0; local mode
 nothing and say so ("local").
 """
 
+from llmlab.pricing._money import dollars, plain_decimal
 from llmlab.pricing._overrides import (
     DEFAULT_PRICES_PATH,
     OverridePrice,
@@ -13,6 +14,8 @@ from llmlab.pricing._overrides import (
 from llmlab.pricing._prices import LOCAL_PROVIDERS, PriceQuote, PriceStatus, max_cost, price_tokens
 
 __all__ = [
+    "dollars",
+    "plain_decimal",
     "DEFAULT_PRICES_PATH",
     "LOCAL_PROVIDERS",
     "OverridePrice",

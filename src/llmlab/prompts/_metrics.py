@@ -18,6 +18,7 @@ import llmlab.store as store
 from llmlab._errors import InputError, NotFoundError
 from llmlab.evals import Interval
 from llmlab.monitor import flush
+from llmlab.pricing import plain_decimal
 from llmlab.prompts._experiments import Experiment, Experiments
 from llmlab.prompts._moments import MeanEstimate, mean_difference
 
@@ -55,7 +56,7 @@ class CallMetrics:
             "input_tokens": self.input_tokens.as_dict(),
             "output_tokens": self.output_tokens.as_dict(),
             "cost": self.cost.as_dict(),
-            "total_cost": None if self.total_cost is None else f"{self.total_cost.normalize():f}",
+            "total_cost": None if self.total_cost is None else plain_decimal(self.total_cost),
         }
 
 

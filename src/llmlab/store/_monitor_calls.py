@@ -57,6 +57,8 @@ _PRICING_COLUMNS = (
     "cost_status",
     "price_source",
     "status",
+    "cache_hit",
+    "usage_reported",
 )
 
 
