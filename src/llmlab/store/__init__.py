@@ -32,7 +32,7 @@ from llmlab.store._evals import (
     latest_unfinished_eval_run,
     list_eval_runs,
 )
-from llmlab.store._metadata import MONEY, Money, money_float, money_scaled
+from llmlab.store._metadata import MONEY, Money, UtcDateTime, money_float, money_scaled
 from llmlab.store._migrate import current_revision, head_revision, upgrade
 from llmlab.store._monitor import (
     BudgetRow,
@@ -97,6 +97,7 @@ __all__ = [
     "CallFilter",
     "LedgerEntry",
     "Money",
+    "UtcDateTime",
     "arm_call_stats",
     "arm_exposure_counts",
     "arm_feedback_stats",

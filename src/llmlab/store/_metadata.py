@@ -11,10 +11,11 @@ a bare ``cast`` or arithmetic would see pico-dollars on SQLite.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import BigInteger, Dialect, Float, MetaData, Numeric
+from sqlalchemy import BigInteger, DateTime, Dialect, Float, MetaData, Numeric
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -22,7 +23,15 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Integer, TypeDecorator, TypeEngine
 
-__all__ = ["MONEY", "MONEY_SCALE", "Money", "metadata", "money_float", "money_scaled"]
+__all__ = [
+    "MONEY",
+    "MONEY_SCALE",
+    "Money",
+    "UtcDateTime",
+    "metadata",
+    "money_float",
+    "money_scaled",
+]
 
 # Stable constraint names so that migrations are reproducible on SQLite and PostgreSQL.
 metadata = MetaData(
@@ -181,3 +190,30 @@ def _pico(amount: Decimal) -> int:
 
 def _from_pico(pico: int | Decimal) -> Decimal:
     return Decimal(pico).scaleb(-MONEY_SCALE, context=_CONTEXT).quantize(_QUANTUM, context=_CONTEXT)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in time, always read back timezone-aware in UTC.
+
+    SQLite keeps no offset, so values are stored as naive UTC there; PostgreSQL stores
+    ``timestamptz``. A naive value given to it is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or not isinstance(value, datetime):
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if not isinstance(moment, datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, String, Table
+from sqlalchemy import JSON, Column, String, Table
 
-from llmlab.store._metadata import metadata
+from llmlab.store._metadata import UtcDateTime, metadata
 
 __all__ = ["response_cache"]
 
@@ -15,7 +15,7 @@ response_cache = Table(
     Column("key", String(64), primary_key=True),
     Column("provider", String(64), nullable=False),
     Column("model", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     # the serialized llmlab Response (with a "version" field)
     Column("response", JSON, nullable=False),
 )

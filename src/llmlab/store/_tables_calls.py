@@ -6,7 +6,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -15,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-from llmlab.store._metadata import MONEY, metadata
+from llmlab.store._metadata import MONEY, UtcDateTime, metadata
 
 __all__ = ["calls"]
 
@@ -23,7 +22,7 @@ calls = Table(
     "calls",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
     Column("duration_s", Float, nullable=False, default=0.0),
     Column("ttft_s", Float, nullable=True),
     Column("provider", String(64), nullable=False),

@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -21,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from llmlab.store._metadata import MONEY, metadata
+from llmlab.store._metadata import MONEY, UtcDateTime, metadata
 
 __all__ = ["eval_results", "eval_runs"]
 
@@ -33,8 +32,8 @@ eval_runs = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("model", String(200), nullable=False),
     Column("status", String(16), nullable=False, default="running"),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
     Column("n_cases", Integer, nullable=False, default=0),
     Column("epochs", Integer, nullable=False, default=1),
     Column("threshold", Float, nullable=False, default=0.7),
@@ -76,6 +75,6 @@ eval_results = Table(
     Column("judge_input_tokens", Integer, nullable=False, default=0),
     Column("judge_output_tokens", Integer, nullable=False, default=0),
     Column("judge_cost", MONEY, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("run_id", "case_id", "epoch"),
 )

@@ -11,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -21,7 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
-from llmlab.store._metadata import metadata
+from llmlab.store._metadata import UtcDateTime, metadata
 
 __all__ = [
     "alert_rules",
@@ -75,7 +74,7 @@ budgets = Table(
     Column("limit_nanos", BigInteger, nullable=False),
     Column("hard", Boolean, nullable=False, default=True),
     Column("thresholds", JSON, nullable=False, default=list),  # fractions, e.g. [0.8, 1.0]
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # Spent and outstanding reservations per budget and period: the row the atomic check updates.
@@ -96,7 +95,7 @@ budget_reservations = Table(
     Column("budget", String(200), primary_key=True),
     Column("period_key", String(32), nullable=False),
     Column("amount_nanos", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_budget_reservations_budget_created", "budget", "created_at"),
 )
 
@@ -109,14 +108,14 @@ alert_rules = Table(
     Column("limit_value", Float, nullable=False),
     Column("min_calls", Integer, nullable=False, default=10),
     Column("firing", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 alerts = Table(
     "alerts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("kind", String(16), nullable=False),  # budget | latency | error_rate
     Column("source", String(200), nullable=False),  # budget or rule name
     Column("dedupe_key", String(400), nullable=False, unique=True),

@@ -6,7 +6,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -17,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from llmlab.store._metadata import metadata
+from llmlab.store._metadata import UtcDateTime, metadata
 
 __all__ = ["experiments", "exposures", "feedback", "label_history", "prompt_labels", "prompts"]
 
@@ -36,7 +35,7 @@ prompts = Table(
     Column("meta", JSON, nullable=False, default=dict),
     Column("message", Text, nullable=True),
     Column("author", String(200), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("archived", Boolean, nullable=False, default=False),
     UniqueConstraint("name", "version"),
     UniqueConstraint("name", "hash"),
@@ -49,7 +48,7 @@ prompt_labels = Table(
     Column("name", String(200), nullable=False),
     Column("label", String(100), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Column("updated_by", String(200), nullable=True),
     PrimaryKeyConstraint("name", "label"),
 )
@@ -64,7 +63,7 @@ label_history = Table(
     Column("to_version", Integer, nullable=False),
     Column("kind", String(16), nullable=False),  # move | rollback
     Column("actor", String(200), nullable=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Index("ix_label_history_name_label", "name", "label", "id"),
 )
 
@@ -78,10 +77,10 @@ experiments = Table(
     Column("salt", String(64), nullable=False),
     Column("status", String(16), nullable=False, default="running"),  # running | stopped
     Column("description", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("stopped_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("stopped_at", UtcDateTime(), nullable=True),
 )
 
 exposures = Table(
@@ -90,8 +89,8 @@ exposures = Table(
     Column("experiment", String(200), nullable=False),
     Column("unit", String(200), nullable=False),
     Column("arm", String(200), nullable=False),
-    Column("first_at", DateTime(timezone=True), nullable=False),
-    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("first_at", UtcDateTime(), nullable=False),
+    Column("last_at", UtcDateTime(), nullable=False),
     Column("count", Integer, nullable=False, default=1),
     PrimaryKeyConstraint("experiment", "unit"),
     Index("ix_exposures_experiment_arm", "experiment", "arm"),
@@ -105,6 +104,6 @@ feedback = Table(
     Column("score", Float, nullable=False),
     Column("comment", Text, nullable=True),
     Column("source", String(100), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_feedback_call_id", "call_id"),
 )

@@ -12,17 +12,18 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine
 
-from llmlab.store._metadata import Money
+from llmlab.store._metadata import Money, UtcDateTime
 from llmlab.store._schema import metadata
 
 config = context.config
 
 
 def _render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
-    """Render llmlab's own column types (Money) with the import they need."""
-    if kind == "type" and isinstance(obj, Money):
-        autogen_context.imports.add("from llmlab.store._metadata import Money")
-        return "Money()"
+    """Render llmlab's own column types (Money, UtcDateTime) with the import they need."""
+    if kind == "type" and isinstance(obj, Money | UtcDateTime):
+        name = type(obj).__name__
+        autogen_context.imports.add(f"from llmlab.store._metadata import {name}")
+        return f"{name}()"
     return False
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 01:20:54.715538
+Create Date: 2026-11-29 02:01:27.690356
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from llmlab.store._metadata import Money
+from llmlab.store._metadata import Money, UtcDateTime
 
 revision: str = "0001_initial"
 down_revision: str | Sequence[str] | None = None
@@ -30,13 +30,13 @@ def upgrade() -> None:
         sa.Column("limit_value", sa.Float(), nullable=False),
         sa.Column("min_calls", sa.Integer(), nullable=False),
         sa.Column("firing", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_alert_rules")),
     )
     op.create_table(
         "alerts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("source", sa.String(length=200), nullable=False),
         sa.Column("dedupe_key", sa.String(length=400), nullable=False),
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("budget", sa.String(length=200), nullable=False),
         sa.Column("period_key", sa.String(length=32), nullable=False),
         sa.Column("amount_nanos", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", "budget", name=op.f("pk_budget_reservations")),
     )
     with op.batch_alter_table("budget_reservations", schema=None) as batch_op:
@@ -83,7 +83,7 @@ def upgrade() -> None:
         sa.Column("limit_nanos", sa.BigInteger(), nullable=False),
         sa.Column("hard", sa.Boolean(), nullable=False),
         sa.Column("thresholds", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_budgets")),
     )
     op.create_table(
@@ -122,7 +122,7 @@ def upgrade() -> None:
     op.create_table(
         "calls",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", UtcDateTime(), nullable=False),
         sa.Column("duration_s", sa.Float(), nullable=False),
         sa.Column("ttft_s", sa.Float(), nullable=True),
         sa.Column("provider", sa.String(length=64), nullable=False),
@@ -174,8 +174,8 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("model", sa.String(length=200), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_at", UtcDateTime(), nullable=False),
+        sa.Column("finished_at", UtcDateTime(), nullable=True),
         sa.Column("n_cases", sa.Integer(), nullable=False),
         sa.Column("epochs", sa.Integer(), nullable=False),
         sa.Column("threshold", sa.Float(), nullable=False),
@@ -201,10 +201,10 @@ def upgrade() -> None:
         sa.Column("salt", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=200), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.Column("stopped_at", UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_experiments")),
     )
     op.create_table(
@@ -212,8 +212,8 @@ def upgrade() -> None:
         sa.Column("experiment", sa.String(length=200), nullable=False),
         sa.Column("unit", sa.String(length=200), nullable=False),
         sa.Column("arm", sa.String(length=200), nullable=False),
-        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("first_at", UtcDateTime(), nullable=False),
+        sa.Column("last_at", UtcDateTime(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("experiment", "unit", name=op.f("pk_exposures")),
     )
@@ -227,7 +227,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("source", sa.String(length=100), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
     )
     with op.batch_alter_table("feedback", schema=None) as batch_op:
@@ -242,7 +242,7 @@ def upgrade() -> None:
         sa.Column("to_version", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_label_history")),
     )
     with op.batch_alter_table("label_history", schema=None) as batch_op:
@@ -253,7 +253,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("label", sa.String(length=100), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.Column("updated_by", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("name", "label", name=op.f("pk_prompt_labels")),
     )
@@ -271,7 +271,7 @@ def upgrade() -> None:
         sa.Column("meta", sa.JSON(), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column("author", sa.String(length=200), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("archived", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prompts")),
         sa.UniqueConstraint("name", "hash", name=op.f("uq_prompts_name_hash")),
@@ -285,7 +285,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("provider", sa.String(length=64), nullable=False),
         sa.Column("model", sa.String(length=200), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("response", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_response_cache")),
     )
@@ -317,7 +317,7 @@ def upgrade() -> None:
         sa.Column("judge_input_tokens", sa.Integer(), nullable=False),
         sa.Column("judge_output_tokens", sa.Integer(), nullable=False),
         sa.Column("judge_cost", Money(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["eval_runs.id"],
