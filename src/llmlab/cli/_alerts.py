@@ -6,10 +6,10 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from llmlab.cli._app import app
+from llmlab.cli._console import stdout_console
 from llmlab.monitor import (
     check_alert_rules,
     list_rules,
@@ -23,7 +23,7 @@ __all__ = ["alerts"]
 alerts = typer.Typer(help="Alerts from budgets and latency / error-rate rules.")
 app.add_typer(alerts, name="alerts", no_args_is_help=True)
 
-_console = Console(highlight=False)
+_console = stdout_console()
 _Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 

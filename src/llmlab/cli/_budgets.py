@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from llmlab.cli._app import app
+from llmlab.cli._console import stdout_console
 from llmlab.monitor import budget_status, remove_budget, set_budget
 from llmlab.pricing import dollars
 
@@ -19,7 +19,7 @@ __all__ = ["budgets"]
 budgets = typer.Typer(help="Spending limits: hard (refuse calls) or soft (alert).")
 app.add_typer(budgets, name="budgets", no_args_is_help=True)
 
-_console = Console(highlight=False)
+_console = stdout_console()
 
 
 @budgets.command("set")

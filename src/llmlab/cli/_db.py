@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from llmlab.cli._app import app
+from llmlab.cli._console import stdout_console
 from llmlab.store import (
     current_revision,
     database_url,
@@ -23,7 +23,7 @@ __all__ = ["db"]
 db = typer.Typer(help="The llmlab database: location and migrations.", no_args_is_help=True)
 app.add_typer(db, name="db")
 
-_console = Console(highlight=False)
+_console = stdout_console()
 
 UrlOption = Annotated[
     str | None,

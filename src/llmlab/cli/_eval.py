@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,6 +26,7 @@ from rich.progress import (
 
 from llmlab._errors import InputError
 from llmlab.cli._app import app
+from llmlab.cli._console import stdout_console
 from llmlab.evals import (
     EvalRun,
     compare_runs,
@@ -52,7 +52,7 @@ __all__ = ["eval_app"]
 eval_app = typer.Typer(help="Eval suites: run, list, show, compare, rescore.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
-_console = Console(highlight=False)
+_console = stdout_console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 

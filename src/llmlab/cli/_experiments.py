@@ -7,11 +7,11 @@ import math
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from llmlab._errors import InputError
 from llmlab.cli._app import app
+from llmlab.cli._console import stdout_console
 from llmlab.prompts import experiment_report, experiments
 
 __all__ = ["experiments_group"]
@@ -22,7 +22,7 @@ experiments_group = typer.Typer(
 )
 app.add_typer(experiments_group, name="experiments")
 
-_console = Console(highlight=False)
+_console = stdout_console()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 

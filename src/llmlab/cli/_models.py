@@ -7,10 +7,10 @@ import os
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from llmlab.cli._app import app
+from llmlab.cli._console import stdout_console
 from llmlab.models import ProviderInfo, default_model_name, provider_infos
 
 __all__ = ["models"]
@@ -18,7 +18,7 @@ __all__ = ["models"]
 models = typer.Typer(help="Model providers and models.", no_args_is_help=True)
 app.add_typer(models, name="models")
 
-_console = Console(highlight=False)
+_console = stdout_console()
 
 
 def _key_state(info: ProviderInfo) -> str:

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from llmlab._errors import InputError
 from llmlab.cli._app import app
+from llmlab.cli._console import stdout_console
 from llmlab.monitor import GroupStats, call_stats, export_calls, parse_window, reprice_calls
 from llmlab.pricing import dollars, plain_decimal
 from llmlab.store import CallFilter, get_engine, recent_calls
@@ -24,7 +24,7 @@ __all__ = ["monitor"]
 monitor = typer.Typer(help="Recorded calls: cost, latency, tokens.", no_args_is_help=True)
 app.add_typer(monitor, name="monitor")
 
-_console = Console(highlight=False)
+_console = stdout_console()
 
 _Since = Annotated[
     str | None, typer.Option(help="Start: 1h, 24h, 7d, or an ISO date/time. Default: all.")
@@ -139,7 +139,8 @@ def stats_command(
     window = f"{report.since:%Y-%m-%d %H:%M} .. " if report.since else "all calls .. "
     title = f"{window}{report.until:%Y-%m-%d %H:%M} UTC" + (f", by {by}" if by else "")
     rows = [*report.groups, report.total] if report.groups else [report.total]
-    _console.print(_stats_table(title, rows, by))
+    for table in _stats_tables(title, rows, by):
+        _console.print(table)
     _console.print(
         f"percentiles within ±{report.percentile_relative_error:.1%} (log-scale histograms)",
         style="dim",
@@ -158,14 +159,19 @@ def _money(value: Decimal | None) -> str:
     return dollars(value)
 
 
-def _stats_table(title: str, rows: list[GroupStats], by: str | None) -> Table:
-    table = Table(title=title)
-    for name in (by or "window", "calls", "errors", "tokens in/out", "cost", "$/call",
-                 "$/1k tok", "unpriced", "p50", "p95", "p99", "TTFT p50/p95", "out tok/s",
-                 "cache saved"):  # fmt: skip
-        table.add_column(name, justify="left" if name == (by or "window") else "right")
+def _stats_tables(title: str, rows: list[GroupStats], by: str | None) -> list[Table]:
+    """Volume and cost in one table, latency in another, so each fits a terminal."""
+    key = by or "window"
+    volume = Table(title=title)
+    for name in (key, "calls", "errors", "tokens in/out", "cost", "$/call", "$/1k tok",
+                 "unpriced", "cache saved"):  # fmt: skip
+        volume.add_column(name, justify="left" if name == key else "right", overflow="fold")
+    latency = Table(title="latency and time to first token (TTFT)")
+    for name in (key, "p50", "p95", "p99", "TTFT p50", "TTFT p95", "out tok/s"):
+        latency.add_column(name, justify="left" if name == key else "right", overflow="fold")
     for g in rows:
-        table.add_row(
+        style = "bold" if g.key == "total" else None
+        volume.add_row(
             g.key,
             str(g.calls),
             f"{g.errors} ({g.error_rate:.1%})" if g.calls else "0",
@@ -174,15 +180,20 @@ def _stats_table(title: str, rows: list[GroupStats], by: str | None) -> Table:
             _money(g.cost_per_call),
             _money(g.cost_per_1k_tokens),
             str(g.unpriced),
+            _money(g.cache_savings),
+            style=style,
+        )
+        latency.add_row(
+            g.key,
             _secs(g.latency_p50_s),
             _secs(g.latency_p95_s),
             _secs(g.latency_p99_s),
-            f"{_secs(g.ttft_p50_s)}/{_secs(g.ttft_p95_s)}",
+            _secs(g.ttft_p50_s),
+            _secs(g.ttft_p95_s),
             f"{g.output_tokens_per_s:.1f}" if g.output_tokens_per_s is not None else "-",
-            _money(g.cache_savings),
-            style="bold" if g.key == "total" else None,
+            style=style,
         )
-    return table
+    return [volume, latency]
 
 
 @monitor.command("reprice")

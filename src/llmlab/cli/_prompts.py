@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from llmlab._errors import InputError
 from llmlab.cli._app import app
+from llmlab.cli._console import stdout_console
 from llmlab.evals import Progress as RunProgress
 from llmlab.evals import load_suite
 from llmlab.prompts import (
@@ -38,7 +38,7 @@ prompts = typer.Typer(
 )
 app.add_typer(prompts, name="prompts")
 
-_console = Console(highlight=False)
+_console = stdout_console()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 VarOption = Annotated[
