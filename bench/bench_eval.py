@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = ("llmlab", "llmlab-aiohttp", "bare-httpx", "bare-aiohttp")
+MODES = ("llmlab", "llmlab-httpx", "bare-httpx", "bare-aiohttp")
+"""``llmlab`` runs on its default transport (aiohttp); ``llmlab-httpx`` on the SDK's own."""
 SUITE = """\
 name: bench
 prompt: "{{ input }}"
@@ -83,15 +84,15 @@ async def bare(base_url: str, folder: Path, concurrency: int, aiohttp: bool) -> 
     return {"cases": len(rows), "passed": passed, "wall_s": wall, "cpu_s": cpu}
 
 
-async def llmlab(base_url: str, folder: Path, concurrency: int, aiohttp: bool) -> dict[str, Any]:
+async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> dict[str, Any]:
     from llmlab.evals import load_suite, run_eval
     from llmlab.models import get_model
     from llmlab.store import get_engine
 
     suite = load_suite(folder / "suite.yaml")
     options: dict[str, Any] = {"base_url": base_url, "api_key": "sk-bench"}
-    if aiohttp:
-        options["http_client"] = "aiohttp"
+    if httpx:
+        options["http_client"] = "httpx"
     # Set-up before the clock, as the bare loop imports its SDK first: create and migrate
     # the store, and load the provider (which imports the SDK).
     get_engine()
@@ -121,9 +122,10 @@ async def llmlab(base_url: str, folder: Path, concurrency: int, aiohttp: bool) -
 
 
 def worker(mode: str, base_url: str, folder: Path, concurrency: int) -> None:
-    aiohttp = mode.endswith("aiohttp")
-    job = llmlab if mode.startswith("llmlab") else bare
-    result = asyncio.run(job(base_url, folder, concurrency, aiohttp))
+    if mode.startswith("llmlab"):
+        result = asyncio.run(llmlab(base_url, folder, concurrency, mode.endswith("httpx")))
+    else:
+        result = asyncio.run(bare(base_url, folder, concurrency, mode.endswith("aiohttp")))
     result["peak_rss_mb"] = _peak_mb()
     print(json.dumps(result))
 
