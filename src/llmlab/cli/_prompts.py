@@ -130,6 +130,7 @@ def add_command(
             config=config,
             message=message,
             syntax=syntax,  # type: ignore[arg-type]
+            name=name,
         )
     stored, created = prompt_registry().add(name, version, label=label, message=message)
     if as_json:
