@@ -62,3 +62,15 @@ def test_report_latency_and_cost_differences(registry: PromptRegistry) -> None:
     assert new.cost_diff[0].estimate == pytest.approx(0.001)
     assert report.as_dict()["arms"][0]["total_cost"] == "0.05"
     assert "not enough quality data" in report.verdict
+
+
+def test_mean_interval_stays_inside_the_possible_range() -> None:
+    from llmlab.prompts._moments import MeanEstimate
+
+    scores = [0.0, 0.0, 0.0, 0.2, 0.0]  # mean 0.04: a normal interval would dip below 0
+    moments = (len(scores), sum(scores), sum(s * s for s in scores))
+    unbounded = MeanEstimate.of(moments)
+    bounded = MeanEstimate.of(moments, lower=0.0, upper=1.0)
+    assert unbounded.low < 0
+    assert bounded.low == 0.0 and bounded.high == unbounded.high
+    assert bounded.mean == unbounded.mean

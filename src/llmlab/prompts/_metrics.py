@@ -81,10 +81,10 @@ def call_metrics(stats: dict[str, Any] | None) -> CallMetrics:
     return CallMetrics(
         calls=stats["calls"],
         errors=stats["errors"],
-        latency_s=MeanEstimate.of(m["duration_s"]),
-        input_tokens=MeanEstimate.of(m["input_tokens"]),
-        output_tokens=MeanEstimate.of(m["output_tokens"]),
-        cost=MeanEstimate.of(m["cost"]),
+        latency_s=MeanEstimate.of(m["duration_s"], lower=0.0),
+        input_tokens=MeanEstimate.of(m["input_tokens"], lower=0.0),
+        output_tokens=MeanEstimate.of(m["output_tokens"], lower=0.0),
+        cost=MeanEstimate.of(m["cost"], lower=0.0),
         total_cost=stats["total_cost"],
     )
 
@@ -103,7 +103,9 @@ def version_metrics(
             e = evals[version]
             n = e["score"][0]
             quality = QualityMetrics(
-                MeanEstimate.of(e["score"]), e["passed"] / n if n else None, e["runs"]
+                MeanEstimate.of(e["score"], lower=0.0, upper=1.0),
+                e["passed"] / n if n else None,
+                e["runs"],
             )
         out[version] = (call_metrics(calls.get(version)), quality)
     return out

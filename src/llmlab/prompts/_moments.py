@@ -30,7 +30,12 @@ class MeanEstimate:
     se: float
 
     @classmethod
-    def of(cls, moments: tuple[int, float, float]) -> MeanEstimate:
+    def of(
+        cls, moments: tuple[int, float, float], *, lower: float = -math.inf, upper: float = math.inf
+    ) -> MeanEstimate:
+        """The mean of ``(n, sum, sum of squares)`` with a normal 95% interval, kept inside
+        [``lower``, ``upper``], the values' possible range (a score in [0, 1] has no
+        interval below 0)."""
         n, total, squares = moments
         if n == 0:
             return cls(0, math.nan, math.nan, math.nan, math.nan)
@@ -38,7 +43,7 @@ class MeanEstimate:
         var = max(0.0, (squares - n * mean * mean) / (n - 1)) if n > 1 else 0.0
         se = math.sqrt(var / n) if n > 1 else math.inf
         half = _Z95 * se
-        return cls(n, mean, mean - half, mean + half, se)
+        return cls(n, mean, max(lower, mean - half), min(upper, mean + half), se)
 
     def as_dict(self) -> dict[str, float | int | None]:
         def clean(x: float) -> float | None:
