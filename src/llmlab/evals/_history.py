@@ -84,7 +84,8 @@ def show_run(run_id: str, *, failed_only: bool = False, db: str | None = None) -
         "run": {k: _jsonable(v) for k, v in run.items() if k not in ("suite",)},
         "results": [
             {k: _jsonable(v) for k, v in r.items() if k not in ("id", "run_id", "case_data")}
-            | {"input": (r.get("case_data") or {}).get("input")}
+            # a case without an ``input`` field is shown by its rendered prompt
+            | {"input": (r.get("case_data") or {}).get("input") or r.get("prompt")}
             for r in results
         ],
     }
