@@ -203,6 +203,8 @@ def test_period_keys() -> None:
         "2026-11",
         "total",
     ]
+    assert period_key("run", at, eval_run="capitals-1") == "run:capitals-1"
+    assert period_key("run", at) is None  # outside an eval run: a run budget does not apply
 
 
 def test_budget_set_elsewhere_applies_after_the_cache_ttl(
@@ -222,3 +224,27 @@ def test_budget_set_elsewhere_applies_after_the_cache_ttl(
     time.sleep(0.25)
     with pytest.raises(BudgetExceeded):
         reserve_budget("openai", "gpt-4o", {}, None, Decimal("1"), url=db_url)
+
+
+def test_run_budget_caps_each_eval_run_apart(db_url: str) -> None:
+    set_budget("per-run", "1.00", period="run", url=db_url)
+
+    def spend(run: str | None) -> int:
+        spent = 0
+        for _ in range(5):
+            try:
+                res = reserve_budget(
+                    "openai", "gpt-4o", {}, None, Decimal("0.30"), eval_run=run, url=db_url
+                )
+            except BudgetExceeded as exc:
+                assert exc.budget == "per-run" and exc.limit == Decimal("1.00")
+                break
+            res.settle(Decimal("0.30"))
+            spent += 1
+        return spent
+
+    assert spend("run-a") == 3  # 3 x $0.30 fit in $1.00, the 4th would not
+    assert spend("run-b") == 3  # a new run starts from zero
+    assert spend(None) == 5  # calls outside an eval run are not counted
+    (status,) = budget_status(url=db_url)
+    assert status.period_key.startswith("run:")

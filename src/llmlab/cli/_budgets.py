@@ -31,7 +31,9 @@ def set_command(
         str | None,
         typer.Option(help="What the scope matches: a model, provider, prompt, or KEY=VALUE."),
     ] = None,
-    period: Annotated[str, typer.Option(help="hour, day, month or total (= run).")] = "month",
+    period: Annotated[
+        str, typer.Option(help="hour, day, month, run (each eval run apart) or total.")
+    ] = "month",
     soft: Annotated[bool, typer.Option("--soft", help="Only alert; never refuse calls.")] = False,
     threshold: Annotated[
         list[float] | None,

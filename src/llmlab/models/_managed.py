@@ -277,12 +277,14 @@ class ManagedModel(Model):
         # Resolved once per call (no filesystem lookups), then used for every record.
         call.store_url = cached_database_url(self.options.db)
         try:
+            links = current_links()
             return reserve_budget(
                 self.provider,
                 self.name,
                 request.tags,
-                current_links().prompt_name,
+                links.prompt_name,
                 self._worst_case(request),
+                eval_run=links.eval_run,
                 url=call.store_url,
             )
         except BudgetExceeded as exc:

@@ -1,10 +1,11 @@
 """Budgets: reserve a call's worst-case cost before it runs, settle the real cost after.
 
 A budget has a scope (``all``, ``model``, ``provider``, ``prompt``, or ``tag`` KEY=VALUE),
-a period (``hour``, ``day``, ``month``, or ``total`` — the budget's whole life, e.g. one
-run) and a limit in dollars. A *hard* budget refuses a call that could take spent +
-outstanding reservations past the limit (:class:`~llmlab.BudgetExceeded`); a *soft* one
-only alerts. The check is atomic across threads and processes (see ``llmlab.store``).
+a period (``hour``, ``day``, ``month``, ``run`` — each eval run apart, calls outside a run
+not counted — or ``total``, the budget's whole life) and a limit in dollars. A *hard*
+budget refuses a call that could take spent + outstanding reservations past the limit
+(:class:`~llmlab.BudgetExceeded`); a *soft* one only alerts. The check is atomic across
+threads and processes (see ``llmlab.store``).
 
 With no budgets defined, :func:`reserve_budget` touches no database: the budget list is
 cached in-process for ``CACHE_TTL_S`` seconds (a budget set by another process applies
@@ -33,6 +34,7 @@ from llmlab.store import (
     LedgerEntry,
     delete_budget,
     get_engine,
+    latest_eval_run_id,
     list_budgets,
     read_usage,
     release_stale_reservations,
@@ -56,9 +58,9 @@ __all__ = [
 ]
 
 Scope = Literal["all", "model", "provider", "prompt", "tag"]
-Period = Literal["hour", "day", "month", "total"]
+Period = Literal["hour", "day", "month", "run", "total"]
 SCOPES: tuple[str, ...] = ("all", "model", "provider", "prompt", "tag")
-PERIODS: tuple[str, ...] = ("hour", "day", "month", "total")
+PERIODS: tuple[str, ...] = ("hour", "day", "month", "run", "total")
 NANO = Decimal("1e-9")
 CACHE_TTL_S = 2.0
 # A reservation older than this belongs to a process that died mid-call.
@@ -164,8 +166,16 @@ def from_nanos(nanos: int) -> Decimal:
     return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount
 
 
-def period_key(period: str, at: datetime | None = None) -> str:
-    """The key of the period containing ``at`` (UTC now by default)."""
+def period_key(
+    period: str, at: datetime | None = None, *, eval_run: str | None = None
+) -> str | None:
+    """The key of the period containing ``at`` (UTC now by default).
+
+    A ``run`` budget counts each eval run apart: its key is the run, and a call made
+    outside any eval run has none (the budget does not apply to it).
+    """
+    if period == "run":
+        return f"run:{eval_run}" if eval_run else None
     now = (at or datetime.now(UTC)).astimezone(UTC)
     if period == "hour":
         return now.strftime("%Y-%m-%dT%H")
@@ -233,6 +243,7 @@ def reserve_budget(
     prompt_name: str | None,
     max_cost: Decimal | None,
     *,
+    eval_run: str | None = None,
     url: str | None = None,
 ) -> Reservation:
     """Hold ``max_cost`` against every budget the call falls under.
@@ -244,6 +255,7 @@ def reserve_budget(
         prompt_name: the prompt the call renders, if any.
         max_cost: the call's worst case (input size and max_tokens); None when the model is
             unpriced — then nothing is held and only the real cost counts.
+        eval_run: the eval run the call belongs to, for ``run`` budgets.
         url: the store (default: ``LLMLAB_DB``).
 
     Raises:
@@ -252,7 +264,12 @@ def reserve_budget(
     found = _budgets_for(url)
     if not found:
         return Reservation("", url)
-    applying = [b for b in found if b.matches(provider, model, tags or {}, prompt_name)]
+    applying = [
+        (b, key)
+        for b in found
+        if b.matches(provider, model, tags or {}, prompt_name)
+        and (key := period_key(b.period, eval_run=eval_run)) is not None
+    ]
     if not applying:
         return Reservation("", url)
     rid = _new_id()
@@ -261,11 +278,11 @@ def reserve_budget(
     entries = tuple(
         LedgerEntry(
             budget=b.name,
-            period_key=period_key(b.period),
+            period_key=key,
             amount_nanos=amount,
             limit_nanos=to_nanos(b.limit) if b.hard else None,
         )
-        for b in applying
+        for b, key in applying
     )
     shortfall = reserve_ledger(engine, rid, entries)
     if shortfall is not None:
@@ -303,8 +320,8 @@ def set_budget(
         scope: ``all``, ``model``, ``provider``, ``prompt`` or ``tag``.
         value: what the scope matches: a model (``openai/gpt-4o`` or ``gpt-4o``), provider,
             prompt name, or ``KEY=VALUE`` for a tag.
-        period: ``hour``, ``day``, ``month`` or ``total`` (alias ``run``: set the budget
-            before a run and remove it after).
+        period: ``hour``, ``day``, ``month``, ``run`` (each eval run apart; calls outside
+            an eval run are not counted) or ``total`` (the budget's whole life).
         hard: refuse calls past the limit (else only alert).
         thresholds: fractions of the limit that raise an alert once per period.
 
@@ -312,7 +329,6 @@ def set_budget(
         InputError: a bad limit, scope, value, period or threshold.
     """
     amount = _parse_limit(limit)
-    period = "total" if period == "run" else period
     if scope not in SCOPES:
         raise InputError(f"unknown budget scope {scope!r}; use one of: {', '.join(SCOPES)}")
     if period not in PERIODS:
@@ -377,10 +393,12 @@ def list_budget_definitions(*, url: str | None = None) -> list[Budget]:
 
 
 def budget_status(*, url: str | None = None, at: datetime | None = None) -> list[BudgetStatus]:
-    """Each budget with its spend and outstanding reservations in the current period."""
+    """Each budget with its spend and outstanding reservations in the current period
+    (for ``run`` budgets: in the newest eval run)."""
     engine = get_engine(url)
     found = [_to_budget(r) for r in list_budgets(engine)]
-    keys = [(b.name, period_key(b.period, at)) for b in found]
+    latest_run = latest_eval_run_id(engine) if any(b.period == "run" for b in found) else None
+    keys = [(b.name, period_key(b.period, at, eval_run=latest_run) or "run:-") for b in found]
     usage = read_usage(engine, keys)
     return [
         BudgetStatus(b, k[1], from_nanos(usage[k][0]), from_nanos(usage[k][1]))

@@ -29,6 +29,7 @@ from llmlab.store._evals import (
     get_eval_run,
     insert_eval_results,
     iter_eval_results,
+    latest_eval_run_id,
     latest_unfinished_eval_run,
     list_eval_runs,
 )
@@ -135,6 +136,7 @@ __all__ = [
     "iter_calls",
     "iter_pricing_inputs",
     "label_history_rows",
+    "latest_eval_run_id",
     "latest_unfinished_eval_run",
     "list_alert_rules",
     "list_alerts",

@@ -21,6 +21,7 @@ __all__ = [
     "get_eval_run",
     "insert_eval_results",
     "iter_eval_results",
+    "latest_eval_run_id",
     "latest_unfinished_eval_run",
     "list_eval_runs",
 ]
@@ -99,6 +100,14 @@ def get_eval_run(engine: Engine, run_id: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(select(eval_runs).where(eval_runs.c.id == run_id)).mappings().first()
     return dict(row) if row is not None else None
+
+
+def latest_eval_run_id(engine: Engine) -> str | None:
+    """The id of the newest eval run, or None when there is none."""
+    query = select(eval_runs.c.id).order_by(eval_runs.c.started_at.desc()).limit(1)
+    with engine.connect() as conn:
+        found: str | None = conn.execute(query).scalar()
+    return found
 
 
 def list_eval_runs(

@@ -70,7 +70,7 @@ budgets = Table(
     Column("scope", String(16), nullable=False),  # all | model | provider | prompt | tag
     Column("scope_key", String(200), nullable=True),  # the tag key for scope "tag"
     Column("scope_value", String(400), nullable=True),
-    Column("period", String(8), nullable=False),  # hour | day | month | total
+    Column("period", String(8), nullable=False),  # hour | day | month | run | total
     Column("limit_nanos", BigInteger, nullable=False),
     Column("hard", Boolean, nullable=False, default=True),
     Column("thresholds", JSON, nullable=False, default=list),  # fractions, e.g. [0.8, 1.0]
@@ -82,7 +82,7 @@ budget_usage = Table(
     "budget_usage",
     metadata,
     Column("budget", String(200), primary_key=True),
-    Column("period_key", String(32), primary_key=True),
+    Column("period_key", String(80), primary_key=True),
     Column("spent_nanos", BigInteger, nullable=False, default=0),
     Column("reserved_nanos", BigInteger, nullable=False, default=0),
     Column("calls", BigInteger, nullable=False, default=0),
@@ -93,7 +93,7 @@ budget_reservations = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("budget", String(200), primary_key=True),
-    Column("period_key", String(32), nullable=False),
+    Column("period_key", String(80), nullable=False),
     Column("amount_nanos", BigInteger, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_budget_reservations_budget_created", "budget", "created_at"),

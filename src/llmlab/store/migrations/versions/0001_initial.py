@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 02:01:27.690356
+Create Date: 2026-11-29 02:26:43.090128
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def upgrade() -> None:
         "budget_reservations",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("budget", sa.String(length=200), nullable=False),
-        sa.Column("period_key", sa.String(length=32), nullable=False),
+        sa.Column("period_key", sa.String(length=80), nullable=False),
         sa.Column("amount_nanos", sa.BigInteger(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", "budget", name=op.f("pk_budget_reservations")),
@@ -67,7 +67,7 @@ def upgrade() -> None:
     op.create_table(
         "budget_usage",
         sa.Column("budget", sa.String(length=200), nullable=False),
-        sa.Column("period_key", sa.String(length=32), nullable=False),
+        sa.Column("period_key", sa.String(length=80), nullable=False),
         sa.Column("spent_nanos", sa.BigInteger(), nullable=False),
         sa.Column("reserved_nanos", sa.BigInteger(), nullable=False),
         sa.Column("calls", sa.BigInteger(), nullable=False),
