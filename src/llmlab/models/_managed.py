@@ -51,6 +51,8 @@ log = logging.getLogger("llmlab.models")
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
 """Output assumed for the budget's worst case when a request sets no ``max_tokens``."""
 _RATE_TOKENS = 1_000_000
+_FRAMING_TOKENS = 8
+"""Tokens a chat format spends around one message (role markers, separators)."""
 
 
 class CallOptions(BaseModel):
@@ -268,8 +270,10 @@ class ManagedModel(Model):
             self._rates_known = True
         if self._rates is None:
             return None
-        # About 4 characters a token, plus one a message for its framing.
-        input_tokens = sum(len(m.content) for m in request.messages) // 4 + len(request.messages)
+        # An upper bound, not an estimate: byte-level BPE tokens hold at least one byte
+        # each, plus a few framing tokens a message. (A 4-characters-a-token guess would
+        # under-reserve CJK text and let a hard budget be passed.)
+        input_tokens = sum(len(m.content.encode()) + _FRAMING_TOKENS for m in request.messages)
         output_tokens = request.max_tokens or DEFAULT_MAX_OUTPUT_TOKENS
         return self._rates[0] * input_tokens + self._rates[1] * output_tokens
 
