@@ -172,6 +172,11 @@ class BudgetExceeded(LlmlabError):
         self.limit = limit
         self.requested = requested
         super().__init__(
-            f"budget {budget!r} refused the call: spent ${spent}, reserved ${reserved}, "
-            f"this call up to ${requested}, limit ${limit}"
+            f"budget {budget!r} refused the call: spent ${_plain(spent)}, reserved "
+            f"${_plain(reserved)}, this call up to ${_plain(requested)}, limit ${_plain(limit)}"
         )
+
+
+def _plain(amount: Decimal) -> str:
+    """Dollars without an exponent (``0.0000001``, never ``1E-7``)."""
+    return f"{amount.normalize():f}" if amount else "0"

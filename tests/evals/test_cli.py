@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -84,6 +86,21 @@ def test_input_errors_exit_2_with_file_and_line(
     assert f"{tmp_path / 'samples.jsonl'}:2: not valid JSON" in err
     code, _, err = cli(capsys, "eval", "show", "no-such-run")
     assert code == 2 and "unknown eval run 'no-such-run'" in err
+
+
+def test_unknown_baseline_fails_before_any_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], llmlab_db: str
+) -> None:
+    from llmlab.models import scripted
+
+    bot = scripted("baseline", function=lambda request: "echo: " + request.messages[-1].content)
+    bot.history.clear()
+    suite = str(write_suite(tmp_path, 3))
+    code, _, err = cli(
+        capsys, "eval", "run", suite, "-m", "scripted/baseline", "--baseline", "nope", "--gate"
+    )
+    assert code == 2 and "unknown eval run 'nope'" in err
+    assert bot.history == []
 
 
 def test_gate_fails_on_a_significant_regression(
@@ -187,3 +204,45 @@ def test_kill_9_and_ctrl_c_then_rerun_gives_exactly_n_results(
         distinct = conn.execute("select count(distinct case_id || '#' || epoch) from eval_results")
         assert runs == 1 and distinct.fetchone()[0] == n
     assert openai_env.count("/v1/chat/completions") - requests_before == n - kept
+
+
+@pytest.mark.parametrize(
+    ("tty", "extra", "shown"), [(True, (), True), (False, (), False), (True, ("--json",), False)]
+)
+def test_progress_bar_only_on_a_terminal(
+    tmp_path: Path,
+    llmlab_db: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tty: bool,
+    extra: tuple[str, ...],
+    shown: bool,
+) -> None:
+    import llmlab.cli._eval as eval_cli
+    from llmlab.models import scripted
+
+    scripted("bar", function=lambda request: "echo: " + request.messages[-1].content)
+    asked: list[bool] = []
+    updates: list[int] = []
+    real = eval_cli._progress_bar
+
+    @contextmanager
+    def spy(enabled: bool) -> Iterator[Any]:
+        asked.append(enabled)
+        with real(enabled) as update:
+            if update is None:
+                yield None
+                return
+
+            def counted(state: Any) -> None:
+                updates.append(state.done)
+                update(state)
+
+            yield counted
+
+    monkeypatch.setattr(eval_cli, "_progress_bar", spy)
+    monkeypatch.setattr(eval_cli.sys.stdout, "isatty", lambda: tty)
+    suite = write_suite(tmp_path, 5)
+    code, _, _ = cli(capsys, "eval", "run", str(suite), "--model", "scripted/bar", *extra)
+    assert code == 0 and asked == [shown]
+    assert sorted(updates) == ([1, 2, 3, 4, 5] if shown else [])

@@ -75,3 +75,44 @@ async def test_rescore_uses_the_stored_suite_and_calls_no_model(
     assert len(bot.history) == calls
     stricter = await rescore_run(first.id, suite=suite, threshold=0.7)
     assert stricter.summary["results"] == 10
+
+
+async def test_unknown_run_lists_nearest_and_prefix_must_be_unique(llmlab_db: str) -> None:
+    from llmlab import InputError, NotFoundError
+    from llmlab.evals import show_run
+
+    scripted("ids", function=lambda request: "x")
+    runs = []
+    for name in ("alpha", "alphabet", "zulu"):
+        suite = EvalSuite(
+            name=name, prompt="{{ input }}", cases=[{"input": "q"}], scorers=[Includes("x")]
+        )
+        runs.append(await run_eval(suite, model="scripted/ids"))
+    typo = runs[2].id[:-1] + ("0" if runs[2].id[-1] != "0" else "1")
+    with pytest.raises(NotFoundError) as info:
+        show_run(typo)
+    assert info.value.candidates[0] == runs[2].id
+    with pytest.raises(InputError, match=r"'alpha' is ambiguous: 2 runs start with it"):
+        show_run("alpha")
+    assert show_run("alphab")["run"]["id"] == runs[1].id
+
+
+async def test_rescore_with_a_judge_uses_the_suites_judge_model(llmlab_db: str) -> None:
+    from llmlab.evals import ModelGraded, Weighted
+
+    answerer = scripted("rs-answer", function=lambda request: "Paris")
+    grader = scripted("rs-grader", function=lambda request: '{"reasoning": "ok", "score": 1}')
+    cases = [{"id": str(i), "input": f"q{i}"} for i in range(3)]
+    suite = EvalSuite(
+        name="rj",
+        prompt="{{ input }}",
+        cases=cases,
+        scorers=[Includes("Paris")],
+        judge_model="scripted/rs-grader",
+    )
+    first = await run_eval(suite, model="scripted/rs-answer", cache=False)
+    answerer.history.clear()
+    grader.history.clear()
+    judged = await rescore_run(first.id, suite=suite, scorer=Weighted([(ModelGraded("ok?"), 1.0)]))
+    assert judged.summary["passed"] == 3 and judged.summary["judge"]["calls"] == 3
+    assert len(grader.history) == 3 and answerer.history == []

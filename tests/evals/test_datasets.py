@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmlab import DatasetError, TemplateError
+from llmlab import DatasetError, InputError, TemplateError
 from llmlab.evals import EvalCase, load_dataset
 from llmlab.evals._template import render_text, render_value
 
@@ -96,3 +96,55 @@ def test_single_expression_keeps_its_type() -> None:
 def test_templates_are_sandboxed() -> None:
     with pytest.raises(TemplateError):
         render_text("{{ x.__class__.__mro__[1].__subclasses__() }}", {"x": 1})
+
+
+def test_missing_field_names_field_case_file_and_line(tmp_path: Path) -> None:
+    from llmlab.evals import EvalSuite, Includes, load_suite
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"input": "a", "target": "a"}\n\n{"input": "b"}\n')
+    suite = EvalSuite(
+        name="t", prompt="{{ input }}", cases=data, scorers=[Includes("{{ target }}")]
+    )
+    with pytest.raises(TemplateError) as info:
+        suite.check_templates()
+    assert info.value.path == str(data) and info.value.line == 3
+    assert f"{data}:3: case '" in str(info.value) and "'target'" in str(info.value)
+    prompt = EvalSuite(
+        name="t", prompt="{{ input }} {{ topic }}", cases=data, scorers=[Includes("a")]
+    )
+    with pytest.raises(TemplateError, match=rf"{data}:1: case .*'topic'"):
+        prompt.render(prompt.cases[0])
+    # A template that does not parse is the suite's fault: named when the suite loads.
+    (tmp_path / "suite.yaml").write_text(
+        "name: t\nprompt: '{{ input }'\ndataset: d.jsonl\nscorers: [{includes: x}]\n"
+    )
+    with pytest.raises(InputError, match=r"suite\.yaml: template does not parse"):
+        load_suite(tmp_path / "suite.yaml")
+    (tmp_path / "suite.yaml").write_text(
+        "name: t\nprompt: '{{ input }}'\ndataset: d.jsonl\nscorers: [{includes: '{{ target }'}]\n"
+    )
+    with pytest.raises(InputError, match=r"suite\.yaml: .*does not parse"):
+        load_suite(tmp_path / "suite.yaml")
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".yaml"])
+def test_non_utf8_dataset_names_file_and_line(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"d{suffix}"
+    rows = {
+        ".jsonl": b'{"input": "a"}\n{"input": "caf\xe9"}\n',
+        ".csv": b"input\na\ncaf\xe9\n",
+        ".yaml": b"- input: a\n- input: caf\xe9\n",
+    }
+    path.write_bytes(rows[suffix])
+    with pytest.raises(DatasetError, match=rf"d\{suffix}:\d: not UTF-8 text") as info:
+        load_dataset(path)
+    assert info.value.line == (3 if suffix == ".csv" else 2)
+
+
+def test_non_utf8_suite_file_is_an_input_error(tmp_path: Path) -> None:
+    from llmlab.evals import load_suite
+
+    (tmp_path / "suite.yaml").write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(InputError, match=r"suite\.yaml: not UTF-8 text"):
+        load_suite(tmp_path / "suite.yaml")

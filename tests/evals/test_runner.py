@@ -200,3 +200,22 @@ async def test_show_run_lists_failed_cases_with_input(tmp_path: Path, llmlab_db:
     shown = show_run(run.id, failed_only=True)
     assert [r["case_id"] for r in shown["results"]] == ["0", "2", "3"]
     assert shown["results"][0]["input"] == "v0"
+
+
+async def test_missing_field_of_custom_or_judge_scorer_fails_before_any_call(
+    tmp_path: Path, llmlab_db: str
+) -> None:
+    from llmlab import TemplateError
+    from llmlab.evals import FunctionScorer
+
+    bot = scripted("unused2", function=lambda request: "x")
+    bot.history.clear()
+    cases = [{"id": "one", "input": "a", "target": "a"}, {"id": "two", "input": "b"}]
+    custom = FunctionScorer(
+        lambda output, expected, want: want in output, params={"want": "{{ target }}"}
+    )
+    for scorer in (custom, ModelGraded("mentions {{ target }}", model="scripted/unused2")):
+        suite = EvalSuite(name="t", prompt="{{ input }}", cases=cases, scorers=[scorer])
+        with pytest.raises(TemplateError, match=r"<inline>:2: case 'two'.*'target'"):
+            await run_eval(suite, model="scripted/unused2")
+    assert bot.history == []

@@ -121,3 +121,32 @@ def test_spec_errors_are_input_errors() -> None:
 async def test_spec_weights_and_shorthand() -> None:
     combined = scorers_from_spec([{"includes": "{{ target }}", "weight": 3}, {"regex": "^Z"}])
     assert (await combined.score("Paris", CASE)).value == pytest.approx(0.75)
+
+
+def test_bad_fixed_regex_and_schema_fail_at_load() -> None:
+    with pytest.raises(InputError, match=r"scorer 'regex': regex '\(\[' does not compile"):
+        scorers_from_spec([{"regex": "(["}])
+    with pytest.raises(InputError, match=r"invalid JSON Schema at type: 'objject'"):
+        scorers_from_spec([{"json": {"schema": {"type": "objject"}}}])
+    # A templated pattern is only known per case: checked when it is scored.
+    assert scorers_from_spec([{"regex": "{{ target }}"}]) is not None
+
+
+async def test_json_schema_given_as_the_mapping_itself() -> None:
+    combined = scorers_from_spec([{"json_schema": {"type": "object", "required": ["a"]}}])
+    assert (await combined.score('{"a": 1}', CASE)).value == 1.0
+    assert (await combined.score('{"b": 1}', CASE)).value == 0.0
+
+
+async def test_python_suite_takes_the_yaml_scorer_spelling() -> None:
+    from llmlab.evals import EvalSuite
+
+    suite = EvalSuite(
+        name="py",
+        prompt="{{ input }}",
+        cases=[{"id": "c", "input": "q", "target": "Paris"}],
+        scorers=[{"includes": "{{ target }}", "weight": 3}, (Length(max=3), 1.0)],
+    )
+    result = await suite.scorer.score("Paris", suite.cases[0])
+    assert result.parts == {"includes": 1.0, "length": 0.0}
+    assert result.value == pytest.approx(0.75)

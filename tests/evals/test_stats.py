@@ -150,3 +150,27 @@ def test_holm_is_monotone_and_not_below_raw(ps: list[float]) -> None:
 def test_paired_bootstrap_of_identical_samples_is_zero(values: list[float]) -> None:
     interval, p = paired_bootstrap(values, values)
     assert interval.low == interval.high == 0.0 and p == 1.0
+
+
+def test_summary_reports_pass_at_the_suites_k() -> None:
+    from llmlab.evals import summarize
+
+    rows = [
+        {
+            "case_id": c,
+            "epoch": e,
+            "score": float(ok),
+            "passed": ok,
+            "errored": False,
+            "status": "ok",
+            "cost": None,
+            "judge_cost": None,
+        }
+        for c, outcomes in (("a", [True, False, False]), ("b", [True, True, True]))
+        for e, ok in enumerate(outcomes, start=1)
+    ]
+    trials = summarize(rows, reducer="pass_at_k", epochs=3, k=2)["trials"]
+    assert trials["pass@2"] == pytest.approx((pass_at_k(3, 1, 2) + 1.0) / 2)
+    assert trials["pass^2"] == pytest.approx((0.0 + 1.0) / 2)
+    assert "pass@3" not in trials
+    assert "pass@3" in summarize(rows, epochs=3)["trials"]

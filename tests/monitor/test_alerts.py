@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from llmlab._errors import InputError
+from llmlab._errors import BudgetExceeded, InputError
 from llmlab.monitor import (
     check_alert_rules,
     configure_alerts,
@@ -49,9 +49,29 @@ def test_budget_thresholds_alert_once_each_to_log_and_webhook(
         ("budget", "team", 1.0),
     ]
     assert bodies[0]["version"] == 1 and "60%" in bodies[0]["message"]
+    assert "spent $0.6 " in bodies[0]["message"] and "spent $1.2 " in bodies[1]["message"]
     assert caplog.text.count("llmlab alert") == 2
     stored = recent_alerts(url=db_url)
     assert [a["limit_value"] for a in stored] == [1.0, 0.5]
+
+
+def test_budget_alert_states_the_exact_spend(db_url: str) -> None:
+    set_budget("tiny", "0.00001", hard=False, thresholds=(1.0,), url=db_url)
+    _spend(db_url, "0.0000105")
+    (alert,) = recent_alerts(url=db_url)
+    assert "reached 105% of $0.00001: spent $0.0000105 " in alert["message"]
+
+
+def test_hard_budget_alerts_once_when_it_first_refuses(db_url: str) -> None:
+    set_budget("cap", "1.00", thresholds=(1.0,), url=db_url)
+    _spend(db_url, "0.90")  # below 100 %: no threshold alert, and none ever (calls refused)
+    for _ in range(3):
+        with pytest.raises(BudgetExceeded):
+            reserve_budget("openai", "gpt-4o", {}, None, Decimal("0.20"), url=db_url)
+    (alert,) = recent_alerts(url=db_url)
+    assert alert["kind"] == "budget" and alert["source"] == "cap"
+    assert "refused the call" in alert["message"] and "limit $1" in alert["message"]
+    assert alert["value"] == pytest.approx(0.9)
 
 
 def test_down_webhook_does_not_slow_calls_and_is_dropped_with_warning(

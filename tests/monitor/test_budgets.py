@@ -118,6 +118,8 @@ def test_refusal_names_budget_spent_reserved_and_limit(db_url: str) -> None:
         Decimal("0.25"),
     )
     assert "small" in str(err) and "0.25" in str(err)
+    for part in ("'small'", "spent $0.05", "reserved $0.1", "up to $0.2", "limit $0.25"):
+        assert part in str(err), part
     held.release()
     # released money is free again, and a cheaper real cost frees the difference
     res = reserve_budget("openai", "gpt-4o", {}, None, Decimal("0.20"), url=db_url)

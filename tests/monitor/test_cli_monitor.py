@@ -55,6 +55,18 @@ def test_stats_table_and_json(db: str, capsys: pytest.CaptureFixture[str]) -> No
     assert json.loads(out)["total"]["calls"] == 0
 
 
+def test_stats_table_shows_every_figure(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed(db)
+    code, out, _ = run(capsys, "monitor", "stats")
+    assert code == 0
+    for column in ("TTFT p99", "cache read", "cache write", "reasoning", "out tok/s", "$/1k tok"):
+        assert column in out
+    cache_read = sum(c.cache_read_tokens for c in make_calls(60, start=datetime.now(UTC),
+                                                              span=timedelta(hours=1)))  # fmt: skip
+    total_row = [line for line in out.splitlines() if "total" in line][-1]
+    assert str(cache_read) in total_row.split()
+
+
 def test_stats_bad_input_is_one_line_exit_2(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "monitor", "stats", "--since", "yesterdayish")
     assert code == 2 and "24h" in err and "Traceback" not in err
@@ -72,6 +84,33 @@ def test_calls_filters(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert rows and all(Decimal(r["cost"]) >= Decimal("0.0002") for r in rows)
     code, out, _ = run(capsys, "monitor", "calls", "--since", "2h", "--json", "-n", "100")
     assert len(json.loads(out)) < 60
+    made = make_calls(60, start=datetime.now(UTC), span=timedelta(hours=1))
+    for option, value, keep in (
+        ("--model", "gpt-4o", lambda c: c.requested_model == "gpt-4o"),
+        ("--prompt", "summarize@2", lambda c: c.prompt_name == "summarize"),
+        ("--status", "error", lambda c: c.status == "error"),
+        ("--tag", "user=u1", lambda c: c.tags.get("user") == "u1"),
+    ):
+        code, out, _ = run(capsys, "monitor", "calls", option, value, "--json", "-n", "100")
+        expected = sum(1 for c in made if keep(c))
+        assert code == 0 and 0 < len(json.loads(out)) == expected, option
+    code, out, _ = run(capsys, "monitor", "calls", "--prompt", "summarize@3", "--json")
+    assert json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "hint"),
+    [
+        ("--status", "failed", "ok, error, refused"),
+        ("--prompt", "summarize@two", "NAME@VERSION"),
+        ("--min-cost", "nan", "number of dollars"),
+    ],
+)
+def test_calls_bad_filters_are_one_line_exit_2(
+    db: str, capsys: pytest.CaptureFixture[str], option: str, value: str, hint: str
+) -> None:
+    code, _, err = run(capsys, "monitor", "calls", option, value)
+    assert code == 2 and hint in err and "Traceback" not in err
 
 
 def test_export_and_reprice(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,6 +136,11 @@ def test_budgets_cli(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert [b["name"] for b in listed] == ["alice", "team"] and listed[1]["limit"] == "10"
     code, out, _ = run(capsys, "budgets", "list")
     assert "team" in out and "soft" in out
+    code, out, _ = run(capsys, "budgets", "set", "tiny", "0.0000001", "--soft")
+    assert code == 0 and "soft, $0.0000001 per month" in out
+    code, out, _ = run(capsys, "budgets", "list", "--json")
+    assert [b["limit"] for b in json.loads(out) if b["name"] == "tiny"] == ["0.0000001"]
+    code, out, _ = run(capsys, "budgets", "remove", "tiny")
     code, _, err = run(capsys, "budgets", "set", "bad", "--", "-3")
     assert code == 2 and "more than $0" in err
     code, out, _ = run(capsys, "budgets", "remove", "team")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from llmlab.monitor import LLMMonitor, call_stats
+from llmlab.monitor import CallRecord, LLMMonitor, call_stats, new_call_id, record
 from llmlab.monitor._llm_monitor import guess_provider
 
 
@@ -44,3 +45,28 @@ def test_provider_guess() -> None:
     assert guess_provider("gpt-4o-mini") == ("openai", "gpt-4o-mini")
     assert guess_provider("claude-3-haiku-20240307")[0] == "anthropic"
     assert guess_provider("whatever")[0] == "unknown"
+
+
+def test_get_stats_counts_only_the_last_hours(db_url: str) -> None:
+    monitor = LLMMonitor(url=db_url)
+    earlier = datetime.now(UTC) - timedelta(hours=3)
+    record(
+        CallRecord(
+            id=new_call_id(),
+            started_at=earlier,
+            provider="anthropic",
+            requested_model="claude-3-haiku-20240307",
+            duration_s=2.0,
+            input_tokens=7,
+            output_tokens=3,
+        ),
+        url=db_url,
+    )
+    assert monitor.get_stats(last_hours=1) == {"error": "No data in time window"}
+    monitor.record_call("claude-3-haiku-20240307", 100, 20, 200.0, "p")
+    recent = monitor.get_stats(last_hours=1)
+    assert (recent["calls"], recent["total_tokens"]) == (1, 120)
+    assert recent["avg_latency_ms"] == pytest.approx(200.0)
+    both = monitor.get_stats(last_hours=4)
+    assert (both["calls"], both["total_tokens"], both["input_tokens"]) == (2, 130, 107)
+    assert both["avg_latency_ms"] == pytest.approx(1100.0)

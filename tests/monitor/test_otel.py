@@ -72,6 +72,11 @@ def test_calls_become_genai_spans_and_metrics(db_url: str) -> None:
         duration: Any = metrics["gen_ai.client.operation.duration"]
         assert usage.unit == "{token}" and duration.unit == "s"
         assert tuple(duration.data.data_points[0].explicit_bounds) == _otel.DURATION_BUCKETS
+        # The GenAI semantic conventions' advisory boundaries, written out (not the constants).
+        assert duration.data.data_points[0].explicit_bounds[-3:] == (20.48, 40.96, 81.92)
+        assert usage.data.data_points[0].explicit_bounds[:3] == (1.0, 4.0, 16.0)
+        assert usage.data.data_points[0].explicit_bounds[-1] == 67108864.0
+        assert len(_otel.DURATION_BUCKETS) == len(_otel.TOKEN_BUCKETS) == 14
         assert tuple(usage.data.data_points[0].explicit_bounds) == tuple(
             map(float, _otel.TOKEN_BUCKETS)
         )

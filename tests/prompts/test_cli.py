@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from llmlab.cli import main
 from llmlab.models import Request, scripted
+from llmlab.monitor import CallRecord, new_call_id
+from llmlab.store import get_engine, insert_calls
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -220,3 +225,39 @@ def test_add_from_files(store: str, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert json.loads(out)["version"] == 1
     code, _, err = run(capsys, "prompts", "add", "md", "-f", str(tmp_path / "p.md"), "--var", "a")
     assert code == 2 and "set them in the file" in err
+
+
+def test_report_table_with_one_call_per_arm(store: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # one call gives a mean without an interval; the table shows the mean, not a crash
+    run(capsys, "prompts", "add", "greet", "-t", "Hello {{ name }}")
+    run(capsys, "prompts", "add", "greet", "-t", "Hi {{ name }}")
+    run(capsys, "experiments", "create", "one", "-p", "greet", "--arm", "a=1", "--arm", "b=2")
+    rows = [
+        {
+            **dataclasses.asdict(
+                CallRecord(
+                    id=new_call_id(),
+                    started_at=datetime.now(UTC),
+                    provider="openai",
+                    requested_model="gpt-4o-mini",
+                    duration_s=0.25 * v,
+                    input_tokens=10,
+                    output_tokens=5,
+                    cost=Decimal("0.001"),
+                    cost_status="priced",
+                    prompt_name="greet",
+                    prompt_version=v,
+                )
+            ),
+            "experiment": "one",
+            "arm": arm,
+        }
+        for v, arm in ((1, "a"), (2, "b"))
+    ]
+    insert_calls(get_engine(), rows)
+    code, out, err = run(capsys, "experiments", "report", "one")
+    assert code == 0, err
+    assert "0.25" in out and "0.5" in out
+    code, out, _ = run(capsys, "experiments", "report", "one", "--json")
+    latency = json.loads(out)["arms"][0]["latency_s"]
+    assert latency == {"n": 1, "mean": 0.25, "low": None, "high": None}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from llmlab.evals import EvalSuite, Includes
+from llmlab.evals import EvalSuite, Includes, Interval
 from llmlab.models import Request, scripted
 from llmlab.prompts import PromptRegistry, PromptVersion, compare_prompt_versions, version_metrics
+from llmlab.prompts._compare import MetricDelta, _gate
 from llmlab.store import CallFilter, get_engine, recent_calls
 
 
@@ -102,3 +103,16 @@ async def test_too_few_cases_is_not_significant_and_not_promoted(versions: Promp
     assert not result.b_better and not result.gate_passed and result.promoted is None
     assert "no detectable difference" in result.verdict
     assert versions.get("qa").version == 1
+
+
+def test_cost_budget_blocks_a_better_but_costlier_b() -> None:
+    costlier = {"cost": MetricDelta("cost", 0.010, 0.012, Interval(0.002, 0.001, 0.003))}
+    ok, why = _gate(True, False, costlier, 0.1, None)
+    assert not ok and "cost rises +20.0%" in why
+    assert _gate(True, False, costlier, 0.25, None) == (
+        True,
+        "B is significantly better and within budget",
+    )
+    free = {"cost": MetricDelta("cost", 0.0, 0.001, Interval(0.001, 0.001, 0.001))}
+    assert not _gate(True, False, free, 0.5, None)[0]  # from free to paid is over any budget
+    assert not _gate(False, False, {}, None, None)[0]  # never without significance

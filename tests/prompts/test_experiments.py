@@ -56,6 +56,12 @@ def test_ramp_and_stop(two_versions: PromptRegistry) -> None:
     assert {exps.assign("ramp", u) for u in units[:100]} == {"warm"}
     with pytest.raises(InputError, match="stopped"):
         exps.ramp("ramp", {"warm": 1})
+    stopped_at = exps.get("ramp").stopped_at
+    # stopping again without a winner keeps the chosen winner (not the control)
+    again = exps.stop("ramp")
+    assert again.winner == "warm" and again.stopped_at == stopped_at
+    assert Experiments().assign("ramp", units[0]) == "warm"
+    assert exps.stop("ramp", winner="control").winner == "control"
 
 
 def test_bad_experiments(two_versions: PromptRegistry) -> None:
@@ -69,6 +75,10 @@ def test_bad_experiments(two_versions: PromptRegistry) -> None:
         exps.get("f")
     with pytest.raises(InputError, match="unknown arm"):
         exps.ramp("e", {"zzz": 1})
+    with pytest.raises(InputError, match="1 to 64 bytes"):
+        exps.create("long", "greet", {"a": 1, "b": 2}, salt="s" * 65)
+    with pytest.raises(InputError, match="1 to 64 bytes"):
+        exps.create("empty", "greet", {"a": 1, "b": 2}, salt="")
 
 
 async def test_calls_record_exposure_links_and_feedback_report(

@@ -90,9 +90,15 @@ def test_pull_then_push_round_trips(folder: Path, registry: PromptRegistry, tmp_
     ("content", "message", "line"),
     [
         ("template: x\nvariables: [a\n", "invalid YAML", 3),
-        ("template: x\ntemplat: y\n", "unknown key", None),
+        ("template: x\ntemplat: y\n", "unknown key", 2),
         ("variables: {}\n", "exactly one of 'template' or 'messages'", None),
         ("template: '{{ x '\n", "syntax error", 1),
+        ("template: x\nvariables: 3\n", "'variables' must be a mapping", 2),
+        ("template: x\nvariables: [1]\n", "variable name 1", 2),
+        ("template: x\nmetadata: 3\n", "'metadata' must be a mapping", 2),
+        ("name: a\ntemplate: x\nconfig: {temperature: 9}\n", "config.temperature: Input", 3),
+        ("name: a b\ntemplate: x\n", "invalid prompt name", 1),
+        ("messages:\n  - {role: bot, content: x}\n", "chat message 0", 1),
     ],
 )
 def test_bad_files_name_file_and_line(
@@ -118,3 +124,12 @@ def test_template_errors_point_at_the_file_line(tmp_path: Path, registry: Prompt
     with pytest.raises(InputError, match="refused") as info:
         push_prompts(tmp_path, registry)
     assert info.value.line == 5
+
+
+def test_front_matter_errors_point_at_the_key_line(
+    tmp_path: Path, registry: PromptRegistry
+) -> None:
+    (tmp_path / "c.md").write_text("---\nname: c\nvariabls: {x: 1}\n---\nhi {{ x }}\n")
+    with pytest.raises(InputError, match="unknown key") as info:
+        push_prompts(tmp_path, registry)
+    assert info.value.line == 3 and str(info.value).startswith(f"{tmp_path / 'c.md'}:3: ")

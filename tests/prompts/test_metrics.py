@@ -74,3 +74,11 @@ def test_mean_interval_stays_inside_the_possible_range() -> None:
     assert unbounded.low < 0
     assert bounded.low == 0.0 and bounded.high == unbounded.high
     assert bounded.mean == unbounded.mean
+
+
+def test_one_value_has_a_mean_but_no_interval() -> None:
+    from llmlab.prompts._moments import MeanEstimate
+
+    one = MeanEstimate.of((1, 0.5, 0.25), lower=0.0)
+    assert one.mean == 0.5
+    assert one.as_dict() == {"n": 1, "mean": 0.5, "low": None, "high": None}

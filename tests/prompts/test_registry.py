@@ -78,6 +78,13 @@ def test_unknown_things_list_nearest(registry: PromptRegistry) -> None:
         registry.get("summarize#abcdef")
     with pytest.raises(InputError, match="name:N"):
         registry.get("summarize:x")
+    with pytest.raises(NotFoundError, match="summarize@staging"):
+        registry.rollback("summarize", "stagin")
+
+
+def test_empty_store_says_so_and_how_to_add(registry: PromptRegistry) -> None:
+    with pytest.raises(NotFoundError, match="has no prompts yet; add one with"):
+        registry.get("anything")
 
 
 def test_label_moves_history_and_rollback(registry: PromptRegistry) -> None:
@@ -158,3 +165,11 @@ def test_resolving_from_cache_does_not_touch_the_store(
     for _ in range(100):
         assert registry.get("p@production").version == 1
         assert registry.get("p").version == 1
+
+
+@pytest.mark.parametrize("name", ["a/../../evil", "../x", "a//b", "a/", "a/./b"])
+def test_names_cannot_climb_out_of_a_pull_folder(registry: PromptRegistry, name: str) -> None:
+    # a name becomes NAME.yaml under the pull folder; `..` would write elsewhere
+    with pytest.raises(InputError, match="invalid prompt name"):
+        registry.register(name, PromptVersion("hi"))
+    assert registry.register("team/summ.v2", PromptVersion("hi")).version == 1

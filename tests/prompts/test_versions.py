@@ -104,6 +104,8 @@ def test_declared_but_unused_variable_does_not_warn() -> None:
         "{{ ''.__class__.__mro__ }}",
         "{{ ''['__class__'] }}",
         "{{ x.__init__.__globals__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ self._TemplateReference__context }}",
         "{{ x|attr('__class__') }}",
         "{% for c in ''.__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
     ],
@@ -127,6 +129,18 @@ def test_format_style_refuses_attribute_and_index_fields() -> None:
         PromptVersion("{x[0]}", syntax="format")
 
 
+def test_format_style_refuses_lookups_nested_in_a_format_spec() -> None:
+    # str.format evaluates fields inside a spec; a datetime's spec is echoed by strftime
+    with pytest.raises(TemplateError, match=r"\{y\.__class__\}"):
+        PromptVersion("{x:%Y {y.__class__}}", syntax="format")
+    auto = PromptVersion("{x:{y.__class__}}")
+    assert auto.syntax == "jinja"
+    assert auto.render() == "{x:{y.__class__}}"
+    width = PromptVersion("{x:>{w}}")
+    assert width.referenced_variables == {"x", "w"}
+    assert width.render(x="a", w=3) == "  a"
+
+
 def test_json_without_jinja_markers_renders_literally() -> None:
     v = PromptVersion('Answer as {"answer": "..."}')
     assert v.syntax == "jinja"
@@ -146,3 +160,16 @@ def test_versions_are_hashable_and_immutable() -> None:
     assert hash(a) == hash(b)
     with pytest.raises(AttributeError):
         a.template = "z"  # type: ignore[misc]
+
+
+def test_seed_style_template_with_escaped_braces_gets_a_hint() -> None:
+    # `{{` makes auto pick Jinja; a {var} template with escaped braces is told what to do
+    text = 'Classify: {text}\nRespond in JSON: {{"sentiment": "..."}}'
+    with pytest.raises(TemplateError, match="set its syntax to 'format'") as info:
+        PromptVersion(text)
+    assert info.value.line == 2
+    rendered = PromptVersion(text, syntax="format").render(text="good")
+    assert rendered == 'Classify: good\nRespond in JSON: {"sentiment": "..."}'
+    with pytest.raises(TemplateError) as plain:
+        PromptVersion("{{ x ")
+    assert "format" not in str(plain.value)

@@ -12,7 +12,7 @@ from rich.table import Table
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
 from llmlab.monitor import budget_status, remove_budget, set_budget
-from llmlab.pricing import dollars
+from llmlab.pricing import dollars, plain_decimal
 
 __all__ = ["budgets"]
 
@@ -52,7 +52,7 @@ def set_command(
     )
     kind = "hard" if budget.hard else "soft"
     typer.echo(
-        f"budget {budget.name!r}: {kind}, ${budget.limit} per {budget.period}, "
+        f"budget {budget.name!r}: {kind}, {dollars(budget.limit)} per {budget.period}, "
         f"scope {budget.scope_label}"
     )
 
@@ -74,11 +74,11 @@ def list_command(
                         "scope_value": s.budget.scope_value,
                         "period": s.budget.period,
                         "period_key": s.period_key,
-                        "limit": str(s.budget.limit),
+                        "limit": plain_decimal(s.budget.limit),
                         "hard": s.budget.hard,
                         "thresholds": list(s.budget.thresholds),
-                        "spent": str(s.spent),
-                        "reserved": str(s.reserved),
+                        "spent": plain_decimal(s.spent),
+                        "reserved": plain_decimal(s.reserved),
                         "used": round(s.used_fraction, 6),
                     }
                     for s in found

@@ -33,6 +33,7 @@ from llmlab.evals import (
     list_runs,
     load_suite,
     rescore_run,
+    resolve_run,
     run_eval,
     scorers_from_spec,
     show_run,
@@ -46,6 +47,7 @@ from llmlab.evals._report import (
     runs_table,
     summary_lines,
 )
+from llmlab.store import get_engine
 
 __all__ = ["eval_app"]
 
@@ -139,6 +141,8 @@ def run_command(
     if gate and baseline is None:
         raise InputError("--gate needs --baseline RUN")
     suite = load_suite(suite_file)
+    if baseline is not None:  # a mistyped baseline fails now, not after the whole run
+        baseline = str(resolve_run(get_engine(), baseline)["id"])
     if min_pass_rate is not None:
         suite.min_pass_rate = min_pass_rate
     show_bar = sys.stdout.isatty() and not as_json

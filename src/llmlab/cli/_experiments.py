@@ -123,7 +123,7 @@ def _num(x: float | None, spec: str = ".3g") -> str:
 def _ci(d: dict[str, Any] | None, spec: str = ".3g") -> str:
     if d is None or d.get("mean") is None:
         return "-"
-    if d.get("low") is None:
+    if d.get("low") is None or d.get("high") is None:
         return _num(d["mean"], spec)
     return f"{d['mean']:{spec}} [{d['low']:{spec}}, {d['high']:{spec}}]"
 
@@ -150,6 +150,7 @@ def report_command(
         "arm",
         "ver",
         "units",
+        "exposures",
         "calls",
         "errors",
         "quality [95% CI]",
@@ -164,6 +165,7 @@ def report_command(
             arm["arm"],
             str(arm["version"]),
             str(arm["units"]),
+            str(arm["exposures"]),
             str(arm["calls"]),
             str(arm["errors"]),
             _ci(arm["quality"]),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import TextIO
 
 from rich.console import Console
 
@@ -15,8 +17,22 @@ __all__ = ["main"]
 _stderr = Console(stderr=True, highlight=False)
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    # A warning meant for the user (an archived prompt, an unpriced model ...) is one line,
+    # not Python's file-and-source-line format.
+    _stderr.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI. Exit codes: 0 ok, 1 a threshold or gate failed, 2 usage or input error."""
+    warnings.showwarning = _show_warning
     try:
         app(args=argv, prog_name="llmlab", standalone_mode=True)
     except LlmlabError as exc:

@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 from rich.table import Table
@@ -15,7 +15,14 @@ from rich.table import Table
 from llmlab._errors import InputError
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
-from llmlab.monitor import GroupStats, call_stats, export_calls, parse_window, reprice_calls
+from llmlab.monitor import (
+    CallStatus,
+    GroupStats,
+    call_stats,
+    export_calls,
+    parse_window,
+    reprice_calls,
+)
 from llmlab.pricing import dollars, plain_decimal
 from llmlab.store import CallFilter, get_engine, recent_calls
 
@@ -25,6 +32,7 @@ monitor = typer.Typer(help="Recorded calls: cost, latency, tokens.", no_args_is_
 app.add_typer(monitor, name="monitor")
 
 _console = stdout_console()
+CALL_STATUSES: tuple[str, ...] = get_args(CallStatus)
 
 _Since = Annotated[
     str | None, typer.Option(help="Start: 1h, 24h, 7d, or an ISO date/time. Default: all.")
@@ -56,6 +64,7 @@ def calls_command(
         if not sep or not key:
             raise InputError(f"--tag {item!r}: expected KEY=VALUE")
         tags[key] = value
+    _check_calls_filters(status, prompt)
     query = CallFilter(
         model=model,
         status=status,
@@ -70,6 +79,16 @@ def calls_command(
         typer.echo(json.dumps(rows, default=_json_default, indent=2))
         return
     _console.print(_table(rows))
+
+
+def _check_calls_filters(status: str | None, prompt: str | None) -> None:
+    """Refuse filters that can match nothing because they are misspelt."""
+    if status is not None and status not in CALL_STATUSES:
+        raise InputError(f"--status {status!r}: use one of: {', '.join(CALL_STATUSES)}")
+    if prompt is not None:
+        name, sep, version = prompt.partition("@")
+        if not name or (sep and not version.isdigit()):
+            raise InputError(f"--prompt {prompt!r}: expected NAME or NAME@VERSION, e.g. greet@2")
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:
@@ -160,15 +179,18 @@ def _money(value: Decimal | None) -> str:
 
 
 def _stats_tables(title: str, rows: list[GroupStats], by: str | None) -> list[Table]:
-    """Volume and cost in one table, latency in another, so each fits a terminal."""
+    """Volume and cost, latency, and tokens by kind in three tables, so each fits a terminal."""
     key = by or "window"
     volume = Table(title=title)
     for name in (key, "calls", "errors", "tokens in/out", "cost", "$/call", "$/1k tok",
                  "unpriced", "cache saved"):  # fmt: skip
         volume.add_column(name, justify="left" if name == key else "right", overflow="fold")
     latency = Table(title="latency and time to first token (TTFT)")
-    for name in (key, "p50", "p95", "p99", "TTFT p50", "TTFT p95", "out tok/s"):
+    for name in (key, "p50", "p95", "p99", "TTFT p50", "TTFT p95", "TTFT p99", "out tok/s"):
         latency.add_column(name, justify="left" if name == key else "right", overflow="fold")
+    tokens = Table(title="tokens by kind (input includes cache read and write)")
+    for name in (key, "input", "output", "cache read", "cache write", "reasoning"):
+        tokens.add_column(name, justify="left" if name == key else "right", overflow="fold")
     for g in rows:
         style = "bold" if g.key == "total" else None
         volume.add_row(
@@ -190,10 +212,20 @@ def _stats_tables(title: str, rows: list[GroupStats], by: str | None) -> list[Ta
             _secs(g.latency_p99_s),
             _secs(g.ttft_p50_s),
             _secs(g.ttft_p95_s),
+            _secs(g.ttft_p99_s),
             f"{g.output_tokens_per_s:.1f}" if g.output_tokens_per_s is not None else "-",
             style=style,
         )
-    return [volume, latency]
+        tokens.add_row(
+            g.key,
+            str(g.input_tokens),
+            str(g.output_tokens),
+            str(g.cache_read_tokens),
+            str(g.cache_write_tokens),
+            str(g.reasoning_tokens),
+            style=style,
+        )
+    return [volume, latency, tokens]
 
 
 @monitor.command("reprice")
@@ -256,6 +288,9 @@ def _decimal_option(option: str, value: str | None) -> Decimal | None:
     if value is None:
         return None
     try:
-        return Decimal(value)
+        amount = Decimal(value)
     except ArithmeticError:
         raise InputError(f"{option} {value!r} is not a number of dollars, e.g. 0.01") from None
+    if not amount.is_finite():
+        raise InputError(f"{option} {value!r} is not a number of dollars, e.g. 0.01")
+    return amount

@@ -82,6 +82,11 @@ class Regex(TemplatedScorer):
         if set(flags) - set("imsx"):
             raise ValueError(f"regex: flags may hold i, m, s, x, not {flags!r}")
         super().__init__(pattern=pattern, flags=flags, fullmatch=fullmatch)
+        if "pattern" not in self._templated:  # a fixed pattern that cannot compile is a typo
+            try:
+                _regex(str(pattern), flags)
+            except re.error as exc:
+                raise ValueError(f"regex {pattern!r} does not compile: {exc}") from None
 
     def check(self, output: str, **p: Any) -> Score:
         try:
@@ -99,7 +104,11 @@ class JsonValid(TemplatedScorer):
 
     def __init__(self, schema: Any = None) -> None:
         if isinstance(schema, dict):
-            jsonschema.validators.validator_for(schema).check_schema(schema)
+            try:
+                jsonschema.validators.validator_for(schema).check_schema(schema)
+            except jsonschema.exceptions.SchemaError as exc:
+                where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
+                raise ValueError(f"invalid JSON Schema at {where}: {exc.message}") from None
         super().__init__(schema=schema)
 
     def check(self, output: str, **p: Any) -> Score:

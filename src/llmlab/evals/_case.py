@@ -7,7 +7,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EvalCase", "content_id"]
+from llmlab._errors import TemplateError
+
+__all__ = ["EvalCase", "content_id", "located"]
 
 
 def content_id(content: Any) -> str:
@@ -28,6 +30,7 @@ class EvalCase:
         id: given, or derived from the content when left out.
         tags: labels for the per-tag breakdown.
         fields: further template variables (a dataset row's other columns).
+        source: where the case was read, ``(file, line)``, for error messages.
     """
 
     input: Any = ""
@@ -36,6 +39,7 @@ class EvalCase:
     id: str = ""
     tags: tuple[str, ...] = ()
     fields: dict[str, Any] = field(default_factory=dict)
+    source: tuple[str, int | None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -53,3 +57,11 @@ class EvalCase:
         variables["id"] = self.id
         variables["tags"] = list(self.tags)
         return variables
+
+
+def located(error: TemplateError, case: EvalCase) -> TemplateError:
+    """``error`` with the file and line the case came from, when known."""
+    if case.source is None or error.path is not None:
+        return error
+    path, line = case.source
+    return TemplateError(str(error), path=path, line=line)

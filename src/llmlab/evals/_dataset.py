@@ -75,6 +75,7 @@ def case_from_row(
         id=case_id,
         tags=_tags(row.get("tags"), (path, line)),
         fields={k: v for k, v in fields.items() if k != "input"},
+        source=(path, line) if path is not None else None,
     )
 
 
@@ -136,6 +137,20 @@ def _yaml_rows(path: Path) -> Iterable[tuple[int, Any]]:
         yield item_node.start_mark.line + 1, item
 
 
+def _undecodable(file: Path, exc: UnicodeDecodeError) -> DatasetError:
+    line = None
+    with file.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = number
+                break
+    return DatasetError(
+        f"not UTF-8 text ({exc.reason}); save the file as UTF-8", path=file, line=line
+    )
+
+
 def load_rows(path: str | Path) -> list[tuple[int, Any]]:
     """The raw rows of a dataset file with their line numbers."""
     file = Path(path)
@@ -143,6 +158,13 @@ def load_rows(path: str | Path) -> list[tuple[int, Any]]:
         raise DatasetError(
             "dataset file not found; check the path (relative to the suite file)", path=file
         )
+    try:
+        return _load_rows(file)
+    except UnicodeDecodeError as exc:
+        raise _undecodable(file, exc) from None
+
+
+def _load_rows(file: Path) -> list[tuple[int, Any]]:
     suffix = file.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         return list(_jsonl_rows(file))

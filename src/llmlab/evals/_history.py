@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine
 
-from llmlab._errors import NotFoundError
+from llmlab._errors import InputError, NotFoundError
 from llmlab.evals._paired import PairedTest, holm, paired_test
 from llmlab.evals._summary import reduce_cases
 from llmlab.pricing import plain_decimal
@@ -32,9 +33,16 @@ def resolve_run(engine: Engine, run_id: str) -> dict[str, Any]:
             raise NotFoundError("eval run", run_id)
         run_id = str(runs[0]["id"])
     matches = find_eval_runs(engine, run_id)
-    if len(matches) != 1:
-        recent = [str(r["id"]) for r in list_eval_runs(engine, limit=5)]
-        raise NotFoundError("eval run", run_id, candidates=matches[:5] or recent)
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (" ..." if len(matches) > 5 else "")
+        raise InputError(
+            f"eval run {run_id!r} is ambiguous: {len(matches)} runs start with it ({shown}); "
+            "give more of the id"
+        )
+    if not matches:
+        recent = [str(r["id"]) for r in list_eval_runs(engine, limit=500)]
+        nearest = difflib.get_close_matches(run_id, recent, n=5, cutoff=0.6)
+        raise NotFoundError("eval run", run_id, candidates=nearest or recent[:5])
     run = get_eval_run(engine, matches[0])
     assert run is not None
     return run

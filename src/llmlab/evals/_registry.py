@@ -118,7 +118,9 @@ def _build(kind: str, params: Any, base_dir: Path | None) -> Scorer:
     factory, main = _BUILTINS.get(kind, (None, None))
     if factory is None:
         raise InputError(f"unknown scorer {kind!r}; known: {', '.join(registered_scorers())}")
-    if isinstance(params, Mapping):
+    if factory is JsonValid and isinstance(params, Mapping) and "schema" not in params:
+        kwargs = {"schema": dict(params)}  # ``json_schema: {type: object, ...}`` is the schema
+    elif isinstance(params, Mapping):
         kwargs = dict(params)
     elif params is None or params is True:
         kwargs = {}

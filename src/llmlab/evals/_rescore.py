@@ -152,8 +152,11 @@ async def rescore_run(
             "judge_cost": judge.cost if judge else None,
         }
 
+    judge_name = (suite.judge_model if suite is not None else None) or (
+        (original.get("suite") or {}).get("judge_model") or str(original["model"])
+    )
     try:
-        judge: Any = get_model(str(original["model"]), db=db)
+        judge: Any = get_model(str(judge_name), db=db)
     except LlmlabError:  # only a model-graded scorer needs it, and it then says so
         judge = None
     token = default_judge_model.set(judge)
@@ -165,6 +168,8 @@ async def rescore_run(
         status = "finished"
     finally:
         default_judge_model.reset(token)
+        if judge is not None:
+            await judge.aclose()
         summary = await asyncio.to_thread(summarize_run, engine, run_row)
         await asyncio.to_thread(finish_eval_run, engine, new_id, status=status, summary=summary)
     return EvalRun(

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from llmlab.evals._case import EvalCase
-from llmlab.evals._template import is_template, render_value
+from llmlab._errors import TemplateError
+from llmlab.evals._case import EvalCase, located
+from llmlab.evals._template import check_syntax, is_template, render_value
 
 __all__ = ["JudgeUsage", "Score", "Scorer", "TemplatedScorer"]
 
@@ -86,6 +87,7 @@ class TemplatedScorer(Scorer):
     def __init__(self, **params: Any) -> None:
         self.params = params
         self._templated = {k: v for k, v in params.items() if _has_template(v)}
+        check_syntax(self._templated)
         # Parameters rendered ahead of a run (``prepare``), by case id.
         self._prepared: dict[str, dict[str, Any]] = {}
 
@@ -106,7 +108,13 @@ class TemplatedScorer(Scorer):
         call, and the run does not render them again."""
         self._prepared = {}
         if self._templated:
-            self._prepared = {case.id: self.resolve(case) for case in cases}
+            prepared = {}
+            for case in cases:
+                try:
+                    prepared[case.id] = self.resolve(case)
+                except TemplateError as exc:
+                    raise located(exc, case) from None
+            self._prepared = prepared
 
     @abc.abstractmethod
     def check(self, output: str, **params: Any) -> Score:

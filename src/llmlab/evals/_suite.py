@@ -23,13 +23,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from llmlab._errors import InputError
-from llmlab.evals._case import EvalCase
-from llmlab.evals._combine import Weighted, as_scorer
+from llmlab._errors import InputError, TemplateError
+from llmlab.evals._case import EvalCase, located
+from llmlab.evals._combine import FunctionScorer, Weighted, as_scorer
 from llmlab.evals._dataset import load_dataset
-from llmlab.evals._registry import scorers_from_spec
+from llmlab.evals._judge import ModelGraded
+from llmlab.evals._registry import scorer_from_spec, scorers_from_spec
 from llmlab.evals._score import Scorer, TemplatedScorer
-from llmlab.evals._template import render_text
+from llmlab.evals._template import check_syntax, render_text, render_value
 from llmlab.models import Request
 
 __all__ = ["EvalSuite", "Reducer", "SuiteSpec", "load_suite"]
@@ -73,7 +74,8 @@ class EvalSuite:
         name: str,
         prompt: str | Callable[[EvalCase], str],
         cases: Sequence[EvalCase | Mapping[str, Any]] | str | Path,
-        scorers: Sequence[Scorer | Callable[..., Any] | tuple[Any, float]] | Scorer,
+        scorers: Sequence[Scorer | Callable[..., Any] | tuple[Any, float] | Mapping[str, Any] | str]
+        | Scorer,
         system: str | None = None,
         model: str | None = None,
         judge_model: str | None = None,
@@ -90,11 +92,19 @@ class EvalSuite:
         self.name = name
         self.prompt = prompt
         self.system = system
+        check_syntax([prompt if isinstance(prompt, str) else "", system or ""])
         self.cases = load_dataset(cases)
         if isinstance(scorers, Scorer):
             self.scorer = scorers if isinstance(scorers, Weighted) else Weighted([(scorers, 1.0)])
         else:
-            parts = [s if isinstance(s, tuple) else (as_scorer(s), 1.0) for s in scorers]
+            parts = [
+                s
+                if isinstance(s, tuple)
+                else scorer_from_spec(s, base_dir=path.parent if path else None)
+                if isinstance(s, Mapping | str)  # the YAML spelling: {"includes": "..."}
+                else (as_scorer(s), 1.0)
+                for s in scorers
+            ]
             self.scorer = Weighted(parts)
         self.model = model
         self.judge_model = judge_model
@@ -145,15 +155,18 @@ class EvalSuite:
     def render(self, case: EvalCase) -> tuple[str, str | None]:
         """The prompt and system prompt for one case, rendered over its fields."""
         variables = case.variables()
-        if callable(self.prompt):
-            text = self.prompt(case)
-        else:
-            text = render_text(self.prompt, variables, case_id=case.id, where="prompt")
-        system = (
-            render_text(self.system, variables, case_id=case.id, where="system prompt")
-            if self.system
-            else None
-        )
+        try:
+            if callable(self.prompt):
+                text = self.prompt(case)
+            else:
+                text = render_text(self.prompt, variables, case_id=case.id, where="prompt")
+            system = (
+                render_text(self.system, variables, case_id=case.id, where="system prompt")
+                if self.system
+                else None
+            )
+        except TemplateError as exc:
+            raise located(exc, case) from None
         return text, system
 
     def request_for(self, prompt: str, system: str | None) -> Request:
@@ -170,6 +183,20 @@ class EvalSuite:
         for scorer, _ in self.scorer.parts:
             if isinstance(scorer, TemplatedScorer):
                 scorer.prepare(self.cases)
+            elif isinstance(scorer, FunctionScorer | ModelGraded):
+                # Rendered again when scoring; checked here so a missing field is an
+                # input error before any call, not a crash halfway through the run.
+                params = scorer.params if isinstance(scorer, FunctionScorer) else scorer.rubric
+                for case in self.cases:
+                    try:
+                        render_value(
+                            params,
+                            {**case.variables(), "output": ""},
+                            case_id=case.id,
+                            where=f"scorer {scorer.name!r}",
+                        )
+                    except TemplateError as exc:
+                        raise located(exc, case) from None
 
     def release(self) -> None:
         """Forget what ``check_templates`` prepared (after a run)."""
@@ -209,6 +236,8 @@ def load_suite(path: str | Path) -> EvalSuite:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
         raise InputError(f"malformed YAML: {exc.problem}", path=file, line=line) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason}); save it as UTF-8", path=file) from None
     if not isinstance(data, dict):
         raise InputError("a suite file is a mapping with name, prompt, dataset, scorers", path=file)
     try:

@@ -151,7 +151,9 @@ def _rate(passed: int, n: int) -> dict[str, Any]:
     }
 
 
-def _trial_stats(outcomes: Sequence[CaseOutcome], epochs: int) -> dict[str, Any]:
+def _trial_stats(
+    outcomes: Sequence[CaseOutcome], epochs: int, k: int | None = None
+) -> dict[str, Any]:
     trials = [o.trials for o in outcomes if o.trials]
     figures: dict[str, Any] = {
         "epochs": epochs,
@@ -159,7 +161,8 @@ def _trial_stats(outcomes: Sequence[CaseOutcome], epochs: int) -> dict[str, Any]
         "mean_flip_rate": statistics.fmean(flip_rate(t) for t in trials) if trials else 0.0,
     }
     if epochs > 1 and trials:
-        k = min(len(t) for t in trials)
+        # The suite's k (as its pass@k reducer uses), else every trial.
+        k = min(k or epochs, *(len(t) for t in trials))
         figures[f"pass@{k}"] = statistics.fmean(pass_at_k(len(t), sum(t), k) for t in trials)
         figures[f"pass^{k}"] = statistics.fmean(pass_hat_k(len(t), sum(t), k) for t in trials)
     return figures
@@ -229,7 +232,7 @@ def summarize(
             tag: _rate(sum(o.passed for o in group), len(group))
             for tag, group in sorted(by_tag.items())
         },
-        "trials": _trial_stats(outcomes, epochs),
+        "trials": _trial_stats(outcomes, epochs, k),
         "errors": {
             "results": sum(totals.errors.values()),
             "kinds": dict(sorted(totals.errors.items(), key=lambda item: -item[1])[:10]),

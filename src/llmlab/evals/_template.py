@@ -16,7 +16,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from llmlab._errors import TemplateError
 
-__all__ = ["is_template", "render_text", "render_value"]
+__all__ = ["check_syntax", "is_template", "render_text", "render_value"]
 
 _ENV = ImmutableSandboxedEnvironment(
     undefined=jinja2.StrictUndefined,
@@ -117,3 +117,21 @@ def render_value(
             k: render_value(v, variables, case_id=case_id, where=where) for k, v in value.items()
         }
     return value
+
+
+def check_syntax(value: Any) -> None:
+    """Parse every template in ``value`` (as ``render_value`` would), so a syntax error
+    shows when the suite loads rather than as the first case's error."""
+    if isinstance(value, str):
+        if is_template(value):
+            match = _SINGLE_EXPRESSION.match(value)
+            if match:
+                _compile_expression(match.group("expr"))
+            else:
+                _compile(value)
+    elif isinstance(value, list):
+        for item in value:
+            check_syntax(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            check_syntax(item)

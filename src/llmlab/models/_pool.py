@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 from llmlab.models._base import Model
@@ -30,6 +31,9 @@ class ProviderPool:
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Model] = (
             weakref.WeakKeyDictionary()
         )
+        self._closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncIterator[None]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def get(self) -> Model:
         if not self.kind.loop_bound:
@@ -44,7 +48,30 @@ class ProviderPool:
             else:
                 model = create_provider_model(self._name, **self._options)
             self._by_loop[loop] = model
+            self._close_at_shutdown(loop, model)
         return model
+
+    def _close_at_shutdown(self, loop: asyncio.AbstractEventLoop, model: Model) -> None:
+        """Close ``model`` when ``loop`` shuts down, if nobody closed it before.
+
+        ``asyncio.run`` (and pytest-asyncio) end a loop with ``shutdown_asyncgens()``,
+        which closes every async generator still suspended in it: a started generator
+        whose ``finally`` closes the model is the loop's only shutdown hook. Without it a
+        script that never calls ``aclose()`` leaves an aiohttp session open at exit.
+        """
+
+        async def closer() -> AsyncIterator[None]:
+            try:
+                yield
+            finally:
+                self._closers.pop(loop, None)
+                if self._by_loop.get(loop) is model:
+                    del self._by_loop[loop]
+                    await model.aclose()
+
+        generator = closer()
+        self._closers[loop] = generator  # the loop keeps its generators weakly
+        loop.create_task(anext(generator))  # type: ignore[arg-type]
 
     async def aclose(self, *, shared: bool = True) -> None:
         """Close the instance serving the running loop, and an unused spare.

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -226,7 +227,8 @@ def budget_threshold_alerts(
         for threshold in budget.thresholds:
             if fraction < threshold:
                 continue
-            dollars = spent_nanos / 1e9
+            # Exact: a float rounded to 6 places showed $0.000010 for a $0.0000105 spend.
+            dollars = (Decimal(spent_nanos).scaleb(-9)).normalize()
             alert = emit_alert(
                 engine,
                 kind="budget",
@@ -236,13 +238,29 @@ def budget_threshold_alerts(
                 limit=threshold,
                 message=(
                     f"budget {name!r} ({budget.scope_label}, {budget.period} {period_key}) "
-                    f"reached {fraction:.0%} of ${budget.limit}: spent ${dollars:.6f} "
+                    f"reached {fraction:.0%} of ${budget.limit:f}: spent ${dollars:f} "
                     f"(threshold {threshold:.0%})"
                 ),
             )
             if alert is not None:
                 out.append(alert)
     return out
+
+
+def budget_refusal_alert(
+    engine: Engine, budget: Budget, period_key: str, used: float, refusal: str
+) -> Alert | None:
+    """Alert once per period when a hard budget first refuses a call: spend stops short of
+    the limit then, so its 100 % threshold may never be crossed."""
+    return emit_alert(
+        engine,
+        kind="budget",
+        source=budget.name,
+        dedupe_key=f"budget:{budget.name}:{period_key}:refused",
+        value=used,
+        limit=1.0,
+        message=f"{refusal} ({budget.scope_label}, {budget.period} {period_key})",
+    )
 
 
 def recent_alerts(limit: int = 50, *, url: str | None = None) -> list[dict[str, Any]]:

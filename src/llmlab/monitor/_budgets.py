@@ -28,7 +28,7 @@ from typing import Literal
 from sqlalchemy import Engine
 
 from llmlab._errors import BudgetExceeded, InputError, NotFoundError
-from llmlab.monitor._alerts import budget_threshold_alerts
+from llmlab.monitor._alerts import budget_refusal_alert, budget_threshold_alerts
 from llmlab.store import (
     BudgetRow,
     LedgerEntry,
@@ -291,13 +291,18 @@ def reserve_budget(
         if release_stale_reservations(engine, shortfall.budget, cutoff):
             shortfall = reserve_ledger(engine, rid, entries)
     if shortfall is not None:
-        raise BudgetExceeded(
+        refused = BudgetExceeded(
             shortfall.budget,
             spent=from_nanos(shortfall.spent_nanos),
             reserved=from_nanos(shortfall.reserved_nanos),
             limit=from_nanos(shortfall.limit_nanos),
             requested=from_nanos(shortfall.requested_nanos),
         )
+        for b, key in applying:
+            if b.name == shortfall.budget:
+                used = (shortfall.spent_nanos + shortfall.reserved_nanos) / shortfall.limit_nanos
+                budget_refusal_alert(engine, b, key, used, str(refused))
+        raise refused
     return Reservation(rid, url, entries)
 
 

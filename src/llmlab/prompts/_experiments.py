@@ -152,6 +152,10 @@ class Experiments:
             raise InputError(f"experiment {name!r} needs at least one arm")
         for arm_name in arms:
             check_label(arm_name)
+        if salt is not None and not 0 < len(salt.encode()) <= 64:
+            # the salt keys BLAKE2b (at most 64 bytes); a longer one would be cut, so two
+            # salts sharing their first 64 bytes would split units identically
+            raise InputError(f"experiment {name!r}: the salt must be 1 to 64 bytes")
         weights = dict(weights) if weights is not None else dict.fromkeys(arms, 1.0)
         unknown = set(weights) - set(arms)
         if unknown:
@@ -245,17 +249,22 @@ class Experiments:
         return self.get(name, fresh=True)
 
     def stop(self, name: str, *, winner: str | None = None) -> Experiment:
-        """Stop: every unit now gets ``winner`` (default: the first arm, the control)."""
+        """Stop: every unit now gets ``winner`` (default: the first arm, the control).
+
+        Stopping a stopped experiment again keeps its winner unless another is named.
+        """
         exp = self.get(name, fresh=True)
         if winner is not None:
             exp.arm(winner)
+        if exp.status != "running" and (winner is None or winner == exp.winner):
+            return exp
         now = datetime.now(UTC)
         store.update_experiment_row(
             self.engine,
             name,
             {
                 "status": "stopped",
-                "stopped_at": now,
+                "stopped_at": exp.stopped_at or now,
                 "updated_at": now,
                 "arms": _arms_json(exp.arms, winner),
             },

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from llmlab._errors import InputError, TemplateError
+from llmlab.prompts._refs import check_name
 from llmlab.prompts._registry import PromptRegistry
 from llmlab.prompts._version import PromptVersion
 
@@ -43,6 +45,14 @@ _KEYS = {
     "labels",
     "message",
     "author",
+}
+# the YAML type each optional key must have, and how to say so
+_SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "variables": ((dict, list), "a mapping of name: default (null: required) or a list of names"),
+    "metadata": ((dict,), "a mapping"),
+    "config": ((dict,), "a mapping of model, temperature, max_tokens, json_schema"),
+    "labels": ((list, str), "a label or a list of labels"),
+    "messages": ((list,), "a list of {role, content} mappings"),
 }
 
 
@@ -83,14 +93,53 @@ def _load_yaml(text: str, path: Path, first_line: int = 1) -> dict[str, Any]:
     return data
 
 
-def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+def _key_lines(text: str, first_line: int = 1) -> dict[str, int]:
+    """The file line of each top-level key of a YAML mapping (empty when not one)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    return {
+        str(key.value): first_line + int(key.start_mark.line)
+        for key, _ in root.value
+        if isinstance(key, yaml.ScalarNode)
+    }
+
+
+def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        return {}, text
+        return {}, text, {}
     for i in range(1, len(lines)):
         if lines[i].strip() == "---":
-            return _load_yaml("".join(lines[1:i]), path, 2), "".join(lines[i + 1 :])
+            front = "".join(lines[1:i])
+            data = _load_yaml(front, path, 2)
+            return data, "".join(lines[i + 1 :]), _key_lines(front, 2)
     raise InputError("front matter opened with --- is never closed", path=path, line=1)
+
+
+def _check_keys(data: dict[str, Any], path: Path, lines: dict[str, int]) -> None:
+    """Unknown keys and values of the wrong type, named with their line."""
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        known = ", ".join(sorted(_KEYS))
+        raise InputError(
+            f"unknown key(s) {', '.join(unknown)}; known: {known}",
+            path=path,
+            line=lines.get(unknown[0]),
+        )
+    for key, (kinds, what) in _SHAPES.items():
+        if data.get(key) is not None and not isinstance(data[key], kinds):
+            raise InputError(f"'{key}' must be {what}", path=path, line=lines.get(key))
+
+
+def _input_key(message: str) -> str:
+    """Which key a PromptVersion input error is about, to point at its line."""
+    if message.startswith(("chat message", "a chat template")):
+        return "messages"
+    return "variables" if "variable" in message else "template"
 
 
 def read_prompt_file(path: Path, root: Path | None = None) -> PromptFile:
@@ -101,7 +150,7 @@ def read_prompt_file(path: Path, root: Path | None = None) -> PromptFile:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from None
     first_line: int | None
     if path.suffix == ".md":
-        data, body = _split_front_matter(text, path)
+        data, body, lines = _split_front_matter(text, path)
         if "template" in data or "messages" in data:
             raise InputError("a Markdown prompt's template is its body, not a key", path=path)
         data["template"] = body
@@ -109,14 +158,16 @@ def read_prompt_file(path: Path, root: Path | None = None) -> PromptFile:
     else:
         data = _load_yaml(text, path)
         first_line = _template_line(text)
-    unknown = set(data) - _KEYS
-    if unknown:
-        known = ", ".join(sorted(_KEYS))
-        raise InputError(f"unknown key(s) {', '.join(sorted(unknown))}; known: {known}", path=path)
+        lines = _key_lines(text)
+    _check_keys(data, path, lines)
     if ("template" in data) == ("messages" in data):
         raise InputError("give exactly one of 'template' or 'messages'", path=path)
     default_name = path.relative_to(root).with_suffix("").as_posix() if root else path.stem
     name = str(data.get("name") or default_name)
+    try:
+        check_name(name)
+    except InputError as exc:
+        raise InputError(str(exc), path=path, line=lines.get("name")) from None
     labels = data.get("labels") or []
     if isinstance(labels, str):
         labels = [labels]
@@ -134,8 +185,15 @@ def read_prompt_file(path: Path, root: Path | None = None) -> PromptFile:
         line = first_line + exc.line - 1 if first_line and exc.line else None
         raise TemplateError(_bare_message(exc), path=path, line=line) from None
     except InputError as exc:
-        raise InputError(_bare_message(exc), path=path) from None
-    except (TypeError, ValueError) as exc:  # pydantic validation of config
+        message = _bare_message(exc)
+        key = _input_key(message)
+        raise InputError(message, path=path, line=lines.get(key, first_line)) from None
+    except ValidationError as exc:  # the model configuration
+        problems = "; ".join(
+            f"config.{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise InputError(problems, path=path, line=lines.get("config")) from None
+    except (TypeError, ValueError) as exc:
         raise InputError(f"invalid prompt: {exc}", path=path) from None
     return PromptFile(path, name, version, tuple(str(x) for x in labels))
 
@@ -266,6 +324,8 @@ def pull_prompts(
             dumped = yaml.dump(doc, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True)
             text = header + dumped
             target = folder / f"{name}.yaml"
+        if not target.resolve().is_relative_to(folder.resolve()):
+            raise InputError(f"prompt {name!r} would be written outside the folder", path=folder)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         written.append(target)

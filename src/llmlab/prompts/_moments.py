@@ -40,8 +40,11 @@ class MeanEstimate:
         if n == 0:
             return cls(0, math.nan, math.nan, math.nan, math.nan)
         mean = total / n
-        var = max(0.0, (squares - n * mean * mean) / (n - 1)) if n > 1 else 0.0
-        se = math.sqrt(var / n) if n > 1 else math.inf
+        if n == 1:
+            # one value gives no spread: the interval is unknown on both sides
+            return cls(1, mean, math.nan, math.nan, math.inf)
+        var = max(0.0, (squares - n * mean * mean) / (n - 1))
+        se = math.sqrt(var / n)
         half = _Z95 * se
         return cls(n, mean, max(lower, mean - half), min(upper, mean + half), se)
 

@@ -26,6 +26,9 @@ def check_name(name: str) -> str:
             f"invalid prompt name {name!r}: use letters, digits and _ . - / "
             "(up to 200 characters; @ : # are reserved for references)"
         )
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        # names become file paths on pull; `..` or empty parts would leave the folder
+        raise InputError(f"invalid prompt name {name!r}: no empty, '.' or '..' parts between /")
     return name
 
 

@@ -316,7 +316,13 @@ class PromptRegistry:
 
     def _unknown_name(self, name: str) -> NotFoundError:
         names = sorted({str(r["name"]) for r in store.list_prompt_rows(self.engine)})
-        return NotFoundError("prompt", name, candidates=nearest_names(name, names))
+        error = NotFoundError("prompt", name, candidates=nearest_names(name, names))
+        if not names:
+            error.args = (
+                f"{error.args[0]}: the store {self.url} has no prompts yet; add one with "
+                "`llmlab prompts add NAME --template TEXT` or `llmlab prompts push DIR`",
+            )
+        return error
 
     # -- listing -------------------------------------------------------------------
 
@@ -403,8 +409,16 @@ class PromptRegistry:
         Rollbacks stack: rolling back twice undoes the last two moves.
         """
         check_label(label, settable=True)
+        moves = self.history(name, label)
+        if not moves:
+            labels = sorted(self.labels(name).keys() - {LATEST})
+            raise NotFoundError(
+                "label",
+                f"{name}@{label}",
+                candidates=[f"{name}@{x}" for x in nearest_names(label, labels)],
+            )
         earlier: list[int | None] = []
-        for move in self.history(name, label):
+        for move in moves:
             if move.kind == "rollback":
                 if earlier:
                     earlier.pop()

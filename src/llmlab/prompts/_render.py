@@ -28,6 +28,7 @@ __all__ = [
     "Syntax",
     "compile_template",
     "detect_syntax",
+    "fits_format_style",
     "warn_extra",
 ]
 
@@ -51,9 +52,21 @@ class PromptVariableWarning(UserWarning):
 def _format_fields(text: str) -> list[str] | None:
     """The field names of a ``str.format`` template, or None when it does not parse."""
     try:
-        return [f for _, f, _, _ in _formatter.parse(text) if f is not None]
+        parsed = list(_formatter.parse(text))
     except ValueError:
         return None
+    out: list[str] = []
+    for _, name, spec, _ in parsed:
+        if name is None:
+            continue
+        out.append(name)
+        # A spec may hold nested fields ({x:{width}}); str.format evaluates them too, so
+        # {x:{y.__class__}} would otherwise slip an attribute lookup past the name check.
+        nested = _format_fields(spec) if spec and "{" in spec else []
+        if nested is None:
+            return None
+        out.extend(nested)
+    return out
 
 
 def detect_syntax(texts: list[str]) -> Syntax:
@@ -71,6 +84,15 @@ def detect_syntax(texts: list[str]) -> Syntax:
     if any(_format_fields(t) for t in texts):
         return "format"
     return "jinja"
+
+
+def fits_format_style(texts: list[str]) -> bool:
+    """Every text parses as a ``str.format`` template of plain names, with a field somewhere."""
+    parsed = [_format_fields(t) for t in texts]
+    names = [f for fields in parsed for f in fields or []]
+    return (
+        all(p is not None for p in parsed) and bool(names) and all(f.isidentifier() for f in names)
+    )
 
 
 def _refuse_private_access(ast: nodes.Template, where: str) -> None:

@@ -18,13 +18,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from llmlab._errors import InputError
+from llmlab._errors import InputError, TemplateError
 from llmlab.models._types import Message, Request
 from llmlab.prompts._render import (
     CompiledTemplate,
     Syntax,
     compile_template,
     detect_syntax,
+    fits_format_style,
     warn_extra,
 )
 
@@ -101,7 +102,7 @@ def _as_variables(variables: Mapping[str, Any] | Sequence[str] | None) -> dict[s
         return {}
     if isinstance(variables, Mapping):
         out = dict(variables)
-    elif isinstance(variables, str):
+    elif isinstance(variables, str) or not isinstance(variables, Sequence):
         raise InputError("variables are a mapping name -> default, or a list of names")
     else:
         out = dict.fromkeys(variables)
@@ -183,7 +184,16 @@ class PromptVersion:
         sets(self, "version", version)
         sets(self, "archived", archived)
         where = self.label
-        compiled = tuple(compile_template(t, chosen, where) for t in texts)
+        try:
+            compiled = tuple(compile_template(t, chosen, where) for t in texts)
+        except TemplateError as exc:
+            if syntax == "auto" and fits_format_style(texts):
+                # `{{` made auto pick Jinja, but the text reads as a seed-style {var}
+                # template whose `{{` are escaped braces: say how to choose that
+                exc.args = (
+                    f"{exc.args[0]} (if this is a {{var}} template, set its syntax to 'format')",
+                )
+            raise
         sets(self, "_compiled", compiled)
         known = frozenset(vars_).union(*(c.referenced for c in compiled))
         sets(self, "_known", known)
