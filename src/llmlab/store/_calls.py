@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -102,9 +102,9 @@ def call_filter_clauses(query: CallFilter) -> list[ColumnElement[bool]]:
     if query.min_latency_s is not None:
         clauses.append(c.duration_s >= query.min_latency_s)
     if query.since is not None:
-        clauses.append(c.started_at >= _utc(query.since))
+        clauses.append(c.started_at >= query.since)
     if query.until is not None:
-        clauses.append(c.started_at < _utc(query.until))
+        clauses.append(c.started_at < query.until)
     return clauses
 
 
@@ -123,7 +123,6 @@ def recent_calls(
     rows = []
     for mapping in result:
         row = dict(mapping)
-        row["started_at"] = _utc(row["started_at"])
         if row["tags"] is None:
             row["tags"] = {}
         rows.append(row)
@@ -173,10 +172,6 @@ def _driver_params(row: Mapping[str, Any], processors: _Processors) -> tuple[Any
 
 def _prepare(row: Mapping[str, Any]) -> Mapping[str, Any]:
     prepared: dict[str, Any] | None = None
-    started = row.get("started_at")
-    if isinstance(started, datetime) and started.tzinfo is not UTC:
-        # SQLite stores datetimes without an offset: store every instant as UTC.
-        prepared = {**row, "started_at": _utc(started)}
     for name, length in _STRING_LIMITS:
         value = row.get(name)
         if isinstance(value, str) and len(value) > length:
@@ -184,9 +179,3 @@ def _prepare(row: Mapping[str, Any]) -> Mapping[str, Any]:
             prepared = prepared if prepared is not None else dict(row)
             prepared[name] = value[: length - 1] + "…"
     return row if prepared is None else prepared
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)

@@ -127,7 +127,7 @@ def list_budgets(engine: Engine) -> list[BudgetRow]:
             limit_nanos=int(r["limit_nanos"]),
             hard=bool(r["hard"]),
             thresholds=tuple(float(t) for t in (r["thresholds"] or [])),
-            created_at=_utc(r["created_at"]),
+            created_at=r["created_at"],
         )
         for r in rows
     ]
@@ -318,7 +318,7 @@ def list_alerts(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
             .mappings()
             .all()
         )
-    return [{**r, "created_at": _utc(r["created_at"])} for r in rows]
+    return [dict(r) for r in rows]
 
 
 def upsert_alert_rule(engine: Engine, values: dict[str, Any]) -> None:
@@ -350,7 +350,3 @@ def set_rule_firing(engine: Engine, name: str, firing: bool) -> bool:
             .values(firing=firing)
         ).rowcount
     return bool(changed)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -35,12 +35,7 @@ def iter_calls(
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
         for mapping in result.mappings():
-            row = dict(mapping)
-            started = row["started_at"]
-            row["started_at"] = (
-                started.replace(tzinfo=UTC) if started.tzinfo is None else started.astimezone(UTC)
-            )
-            yield row
+            yield dict(mapping)
 
 
 _PRICING_COLUMNS = (
@@ -74,14 +69,7 @@ def iter_pricing_inputs(
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
         for part in result.mappings().partitions(chunk):
-            out = []
-            for mapping in part:
-                row = dict(mapping)
-                started = row["started_at"]
-                if started.tzinfo is None:
-                    row["started_at"] = started.replace(tzinfo=UTC)
-                out.append(row)
-            yield out
+            yield [dict(mapping) for mapping in part]
 
 
 def update_call_costs(engine: Engine, updates: Sequence[Mapping[str, Any]]) -> int:

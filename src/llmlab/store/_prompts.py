@@ -50,14 +50,8 @@ __all__ = [
 ]
 
 
-def _utc(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value
-
-
 def _row(mapping: Mapping[Any, Any]) -> dict[str, Any]:
-    return {str(k): _utc(v) for k, v in mapping.items()}
+    return {str(k): v for k, v in mapping.items()}
 
 
 # -- prompt versions -------------------------------------------------------------------
