@@ -16,7 +16,7 @@ have their own codes where the CLI says so)::
     │   │   └── ModelTimeout   no answer within the per-call timeout
     │   └── RetriesExhausted   every attempt failed; wraps the last ProviderError
     ├── PricingError           a malformed price override file
-    ├── StoreError             the database could not be opened or migrated
+    ├── StoreError             the database could not be opened, migrated, read or written
     └── BudgetExceeded         a hard budget refused a call
 """
 
@@ -151,7 +151,15 @@ class PricingError(LlmlabError):
 
 
 class StoreError(LlmlabError):
-    """The database could not be opened, migrated or written."""
+    """The database could not be opened, migrated, read or written.
+
+    ``kind`` says why (``locked``, ``disk_full``, ``read_only``, ``permission``,
+    ``corrupt``, ``schema``, ``connection``, ``other``); ``retryable`` is True where the
+    same operation may succeed later (a lock released, a server back).
+    """
+
+    kind: str = "other"
+    retryable: bool = False
 
 
 class BudgetExceeded(LlmlabError):

@@ -12,14 +12,8 @@ from llmlab.store._calls import (
     insert_calls,
     recent_calls,
 )
-from llmlab.store._engine import (
-    cached_database_url,
-    close_engines,
-    database_url,
-    get_engine,
-    safe_url,
-    unmigrated_engine,
-)
+from llmlab.store._compat import cached_database_url, close_engines, get_engine
+from llmlab.store._engine import database_url, safe_url, unmigrated_engine
 from llmlab.store._evals import (
     create_eval_run,
     eval_result_keys,
@@ -32,6 +26,14 @@ from llmlab.store._evals import (
     latest_eval_run_id,
     latest_unfinished_eval_run,
     list_eval_runs,
+)
+from llmlab.store._handle import (
+    Store,
+    default_store,
+    open_store,
+    resolve_store,
+    set_default_store,
+    using_store,
 )
 from llmlab.store._metadata import MONEY, Money, UtcDateTime, money_float, money_scaled
 from llmlab.store._migrate import current_revision, head_revision, upgrade
@@ -89,6 +91,12 @@ from llmlab.store._schema import metadata
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
+    "Store",
+    "default_store",
+    "open_store",
+    "resolve_store",
+    "set_default_store",
+    "using_store",
     "CALL_COLUMNS",
     "MONEY",
     "ROLLUP_KEY_COLUMNS",

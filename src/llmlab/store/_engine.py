@@ -3,13 +3,13 @@
 ``LLMLAB_DB`` takes a filesystem path or a SQLAlchemy URL; without it the store is
 ``.llmlab/llmlab.db`` under the working folder. SQLite runs in WAL mode with a busy
 timeout, so several processes can write one file; every engine is migrated to the
-newest schema the first time this process uses it.
+newest schema when it is opened. Engines are owned by a ``Store`` handle
+(``_handle.py``); nothing here is cached.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 from alembic.util import CommandError
@@ -18,23 +18,19 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from llmlab._errors import StoreError
+from llmlab.store._db_errors import handle_db_error
 from llmlab.store._migrate import ensure_migrated
 from llmlab.store._sqlite import BUSY_TIMEOUT_S, sqlite_on_begin, sqlite_on_connect
 
 __all__ = [
     "DEFAULT_DB_PATH",
-    "cached_database_url",
-    "close_engines",
     "database_url",
-    "get_engine",
+    "open_engine",
     "safe_url",
     "unmigrated_engine",
 ]
 
 DEFAULT_DB_PATH = Path(".llmlab") / "llmlab.db"
-
-_engines: dict[str, Engine] = {}
-_lock = threading.Lock()
 
 
 def database_url(url: str | None = None) -> str:
@@ -51,28 +47,6 @@ def database_url(url: str | None = None) -> str:
     return f"sqlite:///{path}"
 
 
-_resolved: dict[tuple[str | None, str | None], tuple[str, str | None]] = {}
-
-
-def cached_database_url(url: str | None = None) -> str:
-    """:func:`database_url`, remembered per setting: for the call path, which must not
-    resolve paths (filesystem calls) on every call.
-
-    A relative path (the default ``.llmlab/llmlab.db`` included) is resolved again when
-    the working folder changes.
-    """
-    env = os.environ.get("LLMLAB_DB") if url is None else None
-    key = (url, env)
-    hit = _resolved.get(key)
-    if hit is not None and (hit[1] is None or hit[1] == os.getcwd()):
-        return hit[0]
-    resolved = database_url(url)
-    raw = (url if url is not None else (env or "").strip()) or str(DEFAULT_DB_PATH)
-    relative = "://" not in raw and not Path(raw).expanduser().is_absolute()
-    _resolved[key] = (resolved, os.getcwd() if relative else None)
-    return resolved
-
-
 def safe_url(url: str | URL) -> str:
     """The URL with its password hidden, for messages and logs."""
     try:
@@ -82,22 +56,15 @@ def safe_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """The engine for ``url`` (see :func:`database_url`), migrated to head, cached per URL.
+def open_engine(url: str, *, migrate: bool = True) -> Engine:
+    """A new engine for the resolved ``url``, migrated to head unless ``migrate`` is False.
+
+    Runtime database errors on it are raised as ``StoreError`` (see ``_db_errors``).
 
     Raises:
         StoreError: the database cannot be opened or migrated.
     """
-    resolved = database_url(url)
-    engine = _engines.get(resolved)
-    if engine is not None:
-        return engine
-    with _lock:
-        engine = _engines.get(resolved)
-        if engine is None:
-            engine = _open(resolved)
-            _engines[resolved] = engine
-    return engine
+    return _open(url, migrate=migrate)
 
 
 def unmigrated_engine(url: str | None = None) -> Engine:
@@ -112,22 +79,7 @@ def unmigrated_engine(url: str | None = None) -> Engine:
         raise StoreError(f"cannot open database {safe_url(parsed)}: {exc}") from exc
 
 
-def close_engines() -> None:
-    """Dispose every cached engine (tests, and processes that change ``LLMLAB_DB``)."""
-    with _lock:
-        engines = list(_engines.values())
-        _engines.clear()
-    for engine in engines:
-        engine.dispose()
-
-
-def _fresh_pools_in_child() -> None:
-    # A forked child must not use the parent's open connections (SQLAlchemy's advice).
-    for engine in list(_engines.values()):
-        engine.dispose(close=False)
-
-
-def _open(url: str) -> Engine:
+def _open(url: str, *, migrate: bool) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -139,6 +91,8 @@ def _open(url: str) -> Engine:
         engine = _create(parsed)
     except (SQLAlchemyError, ImportError, OSError) as exc:
         raise StoreError(f"cannot open database {safe_url(parsed)}: {exc}") from exc
+    if not migrate:
+        return engine
     try:
         ensure_migrated(engine)
     except StoreError:
@@ -161,7 +115,9 @@ def _open(url: str) -> Engine:
 
 def _create(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "handle_error", handle_db_error)
+        return engine
     database = url.database or ""
     connect_args = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
     if database in ("", ":memory:"):
@@ -173,12 +129,10 @@ def _create(url: URL) -> Engine:
         engine = create_engine(url, connect_args=connect_args)
     event.listen(engine, "connect", sqlite_on_connect)
     event.listen(engine, "begin", sqlite_on_begin)
+    event.listen(engine, "handle_error", handle_db_error)
     return engine
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
-os.register_at_fork(after_in_child=_fresh_pools_in_child)

@@ -6,7 +6,8 @@ Fixtures:
   (default config, no faults, no scripted replies, empty request history). One server
   serves the whole session; tests that need their own use ``WireServer()`` directly.
 - ``llmlab_db``: a fresh SQLite database URL in the test's temporary folder, set as
-  ``LLMLAB_DB`` for the test.
+  ``LLMLAB_DB`` for the test; its store is the default handle during the test.
+- ``llmlab_store``: the open :class:`~llmlab.store.Store` of ``llmlab_db``.
 - ``assert_eval``: run an eval suite in the test's store and fail below a pass rate.
 
 Kept light to import: pytest loads it in every run.
@@ -21,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from llmlab.store import Store
     from llmlab.testing._server import WireServer
 
-__all__ = ["assert_eval", "llmlab_db", "wire_server"]
+__all__ = ["assert_eval", "llmlab_db", "llmlab_store", "wire_server"]
 
 
 # --- wire-format server ---------------------------------------------------------------
@@ -50,11 +52,26 @@ def wire_server(_llmlab_wire_server_session: WireServer) -> Iterator[WireServer]
 
 
 @pytest.fixture
-def llmlab_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A SQLite URL for an empty database of this test's own, also set as ``LLMLAB_DB``."""
+def llmlab_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """An open store on an empty SQLite file of this test's own: the default handle and
+    ``LLMLAB_DB`` during the test, closed afterwards."""
+    from llmlab.store import Store, set_default_store
+
     url = f"sqlite:///{tmp_path / 'llmlab.db'}"
     monkeypatch.setenv("LLMLAB_DB", url)
-    return url
+    store = Store(url)
+    previous = set_default_store(store)
+    try:
+        yield store
+    finally:
+        set_default_store(previous)
+        store.close()
+
+
+@pytest.fixture
+def llmlab_db(llmlab_store: Store) -> str:
+    """A SQLite URL for an empty database of this test's own, also set as ``LLMLAB_DB``."""
+    return llmlab_store.url
 
 
 # --- evals: assert_eval ---------------------------------------------------------------

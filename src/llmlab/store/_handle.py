@@ -1,0 +1,232 @@
+"""The store handle: one object owns everything tied to one database.
+
+A :class:`Store` is opened once, at the edge (a CLI command, the web app, a user's
+``llmlab.open()``), and handed down. It holds the engine and the per-database state of
+every package above the store (the call recorder, the budget ledger, prompt caches,
+alert sinks ...) as *components*: each package asks the handle for its own component
+(``store.component(Recorder, Recorder)``), created on first use and closed with the
+handle, so the layering stays one-way and no module keeps state keyed by a URL.
+
+The guide's simple classes (``LLMMonitor()``, ``PromptRegistry()``) work on the
+*default* handle: opened on first use from ``LLMLAB_DB`` (else ``.llmlab/llmlab.db``),
+replaced with :func:`set_default_store`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from llmlab._errors import StoreError
+from llmlab.store._engine import database_url, open_engine, safe_url
+from llmlab.store._sqlite import begin_write
+
+__all__ = [
+    "Store",
+    "default_store",
+    "open_store",
+    "resolve_store",
+    "set_default_store",
+    "using_store",
+]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+class Store:
+    """One database and the state that belongs to it (engine, recorder, caches ...).
+
+    Open with :func:`llmlab.open` (or ``Store(url)``); close with :meth:`close` or a
+    ``with`` block. Thread-safe; a forked child process gets fresh connections and fresh
+    components. ``url``: a SQLAlchemy URL or a path to an SQLite file; ``None`` reads
+    ``LLMLAB_DB``, else ``.llmlab/llmlab.db`` under the working folder.
+
+    Raises:
+        StoreError: the database cannot be opened or migrated.
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url: str = database_url(url)
+        self.safe_url: str = safe_url(self.url)
+        self.engine: Engine = open_engine(self.url, migrate=migrate)
+        self.dialect: str = self.engine.dialect.name
+        # The folder beside the database for files that belong to it (spilled records);
+        # None for a server database or an in-memory one.
+        database = self.engine.url.database or ""
+        is_file = self.dialect == "sqlite" and database not in ("", ":memory:")
+        self.path: Path | None = Path(database) if is_file else None
+        self._components: dict[object, Any] = {}
+        self._lock = threading.RLock()
+        self._closed = False
+        self._pid = os.getpid()
+        _open_stores.add(self)
+
+    # --- components ----------------------------------------------------------------
+
+    def component(self, key: type[T], factory: Callable[[Store], T]) -> T:
+        """The component of type ``key`` for this database, made by ``factory`` on first use.
+
+        A component with a ``close()`` method is closed with the handle (newest first); one
+        with ``after_fork()`` is told when a forked child starts using the handle.
+        """
+        found = self._components.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the store {self.safe_url} is closed; open it again")
+            found = self._components.get(key)
+            if found is None:
+                found = factory(self)
+                self._components[key] = found
+        return found
+
+    def peek(self, key: type[T]) -> T | None:
+        """The component of type ``key`` if one was made, else None (never makes one)."""
+        return self._components.get(key)
+
+    # --- connections ---------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading, in a transaction that is rolled back at the end."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction, committed at the end; on SQLite it takes the lock first."""
+        with begin_write(self.engine) as conn:
+            yield conn
+
+    # --- life ----------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
+
+    def close(self) -> None:
+        """Close every component (flushing what they hold), then the engine. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            components = list(self._components.values())
+            self._components.clear()
+        for component in reversed(components):
+            close = getattr(component, "close", None)
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception:  # one component's failure must not keep the others open
+                logger.exception("closing %s of %s failed", type(component).__name__, self)
+        self.engine.dispose()
+        _open_stores.discard(self)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.safe_url!r})"
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's connections and threads are not ours: fresh pools, and components
+        # that hold threads or queues are told (or dropped, when they can't be told).
+        self.engine.dispose(close=False)
+        self._lock = threading.RLock()
+        self._pid = os.getpid()
+        kept: dict[object, Any] = {}
+        for key, component in self._components.items():
+            after_fork = getattr(component, "after_fork", None)
+            if after_fork is not None:
+                after_fork()
+                kept[key] = component
+        self._components = kept
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open the store at ``url`` (see :class:`Store`)."""
+    return Store(url)
+
+
+# --- the default handle ----------------------------------------------------------------
+
+_default: Store | None = None
+_default_lock = threading.Lock()
+
+
+def default_store() -> Store:
+    """The handle the guide's simple API uses: opened on first use from ``LLMLAB_DB``."""
+    store = _default
+    if store is not None and not store.closed:
+        return store
+    return _open_default()
+
+
+def _open_default() -> Store:
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = Store()
+        return _default
+
+
+def set_default_store(store: Store | None) -> Store | None:
+    """Make ``store`` the default handle (None: open from ``LLMLAB_DB`` on next use).
+
+    Returns the previous default, which stays open: close it if it is no longer needed.
+    """
+    global _default
+    with _default_lock:
+        previous, _default = _default, store
+    return previous
+
+
+@contextmanager
+def using_store(store: Store) -> Iterator[Store]:
+    """Make ``store`` the default handle inside a ``with`` block, then restore the old one."""
+    previous = set_default_store(store)
+    try:
+        yield store
+    finally:
+        set_default_store(previous)
+
+
+def resolve_store(store: Store | None) -> Store:
+    """``store``, or the default handle when None."""
+    return store if store is not None else default_store()
+
+
+def _after_fork_in_child() -> None:
+    global _default_lock
+    _default_lock = threading.Lock()
+    for store in list(_open_stores):
+        if not store.closed:
+            store._after_fork_in_child()
+
+
+def _close_all_at_exit() -> None:
+    for store in list(_open_stores):
+        store.close()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_close_all_at_exit)
