@@ -8,7 +8,6 @@ Nothing here touches the database; ``llmlab.monitor.record`` queues the row.
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,17 +17,10 @@ from llmlab._errors import LlmlabError, ProviderError, RetriesExhausted
 from llmlab.models._links import current_links
 from llmlab.models._redact import redact
 from llmlab.models._types import Request, Response
-from llmlab.monitor import CallRecord, new_call_id
+from llmlab.monitor import CallRecord, capture_content, new_call_id
 from llmlab.pricing import LOCAL_PROVIDERS
 
-__all__ = ["CallInProgress", "capture_content"]
-
-_OFF = frozenset({"0", "false", "no", "off"})
-
-
-def capture_content() -> bool:
-    """Whether request and response text are stored (LLMLAB_CAPTURE_CONTENT, default on)."""
-    return os.environ.get("LLMLAB_CAPTURE_CONTENT", "1").strip().lower() not in _OFF
+__all__ = ["CallInProgress"]
 
 
 def request_content(request: Request) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from llmlab.monitor._budgets import (
     reserve_budget,
     set_budget,
 )
+from llmlab.monitor._capture import capture_content
 from llmlab.monitor._export import export_calls
 from llmlab.monitor._llm_monitor import LLMMonitor
 from llmlab.monitor._otel import disable_otel, enable_otel
@@ -56,6 +57,7 @@ __all__ = [
     "add_batch_listener",
     "budget_status",
     "call_stats",
+    "capture_content",
     "check_alert_rules",
     "configure_alerts",
     "disable_otel",

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from llmlab._errors import LlmlabError
+from llmlab.monitor._capture import capture_content
 from llmlab.monitor._record import CallRecord
 from llmlab.store import cached_database_url, get_engine, insert_calls, safe_url
 
@@ -118,7 +119,7 @@ class _Writer:
             marker.set()
 
     def _write(self, batch: list[Row]) -> None:
-        if os.environ.get("LLMLAB_CAPTURE_CONTENT", "1").strip().lower() in {"0", "false", "no"}:
+        if not capture_content():
             for row in batch:
                 row["request"] = None
                 row["response_text"] = None
