@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -19,6 +20,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
 from llmlab.store._sqlite import begin_write
+
+if TYPE_CHECKING:
+    from llmlab.store._handle import Store
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -49,14 +53,22 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(store: Store) -> str | None:
     """The migration the database is at; None for an empty database."""
+    return _current_revision(store.engine)
+
+
+def upgrade(store: Store, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` in one locked transaction."""
+    _upgrade(store.engine, revision)
+
+
+def _current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` in one locked transaction."""
+def _upgrade(engine: Engine, revision: str = "head") -> None:
     with begin_write(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
@@ -65,5 +77,5 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def ensure_migrated(engine: Engine) -> None:
     """Upgrade to head unless the database is already there (the common, lock-free case)."""
-    if current_revision(engine) != head_revision():
-        upgrade(engine)
+    if _current_revision(engine) != head_revision():
+        _upgrade(engine)
