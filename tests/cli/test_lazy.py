@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import llmlab
+from llmlab.cli import main
 from llmlab.cli._app import app
 from llmlab.cli._groups import GROUPS
 
@@ -49,7 +50,7 @@ def test_root_help_lists_every_group_and_imports_none() -> None:
     for entry in GROUPS:
         assert entry.name in out
     assert _group_modules(modules) == set()
-    assert not {"sqlalchemy", "rich", "openai", "yaml"} & modules
+    assert not {"sqlalchemy", "rich", "openai", "yaml", "typer"} & modules
 
 
 def test_version_prints_the_version_and_imports_nothing_heavy() -> None:
@@ -104,3 +105,13 @@ def test_in_process_runner_sees_the_same_tree() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     assert all(entry.name in result.output for entry in GROUPS)
+
+
+def test_fast_help_is_the_groups_help(capsys: pytest.CaptureFixture[str]) -> None:
+    # main() answers --help without typer; the root group must print the very same text.
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    fast = capsys.readouterr().out
+    assert fast == CliRunner().invoke(app, ["--help"]).output
+    assert "--version" in fast and "Commands:" in fast

@@ -8,25 +8,22 @@ own help is asked for). ``llmlab --help`` and ``llmlab --version`` import none o
 
 A group module registers itself on ``llmlab.cli._app.app`` when imported, as before
 (``app.add_typer(...)`` or ``@app.command(...)``); :class:`LazyGroup` then builds the
-click command from that registration.
+click command from that registration. This module imports no typer, so ``llmlab --help``
+can print :func:`root_help` without it.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from typer.core import TyperGroup
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from typer import _click
 
-__all__ = ["GROUPS", "GroupEntry", "LazyGroup", "load_all"]
+__all__ = ["BY_NAME", "GROUPS", "GroupEntry", "load_all", "load_command", "root_help"]
 
 
-@dataclass(frozen=True, slots=True)
-class GroupEntry:
+class GroupEntry(NamedTuple):
     """One subcommand of ``llmlab``: its name, module and one-line help."""
 
     name: str
@@ -61,37 +58,32 @@ GROUPS: tuple[GroupEntry, ...] = (
     GroupEntry("db", "llmlab.cli._db", "The llmlab database: location and migrations."),
 )
 
-_BY_NAME = {entry.name: entry for entry in GROUPS}
+BY_NAME = {entry.name: entry for entry in GROUPS}
 
 
-class LazyGroup(TyperGroup):
-    """The root group: lists every entry of :data:`GROUPS`, imports one when it runs."""
-
-    def list_commands(self, ctx: _click.Context) -> list[str]:
-        loaded = [name for name in self.commands if name not in _BY_NAME]
-        return [entry.name for entry in GROUPS] + loaded
-
-    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
-        command = self.commands.get(cmd_name)
-        if command is not None or cmd_name not in _BY_NAME:
-            return command
-        command = _load(_BY_NAME[cmd_name])
-        self.commands[cmd_name] = command
-        return command
-
-    def format_commands(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
-        # The static help of each entry: listing the commands must not import them.
-        rows = [(entry.name, entry.help) for entry in GROUPS]
-        rows += [
-            (name, command.get_short_help_str(formatter.width))
-            for name, command in self.commands.items()
-            if name not in _BY_NAME and not command.hidden
-        ]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+_ROOT_HELP = "Workbench for evaluation-driven LLM development."
+_ROOT_OPTIONS = (
+    ("--version", "Print the version and exit."),
+    ("--help", "Show this message and exit."),
+)
 
 
-def _load(entry: GroupEntry) -> _click.Command:
+def root_help() -> str:
+    """The text of ``llmlab --help``, made from :data:`GROUPS` without importing typer.
+
+    ``llmlab --help`` prints it straight from ``main()``; the root group prints the same
+    text, so the fast path and the in-process runner cannot drift apart.
+    """
+    width = max(len(name) for name in [*(e.name for e in GROUPS), *(o for o, _ in _ROOT_OPTIONS)])
+    lines = ["Usage: llmlab [OPTIONS] COMMAND [ARGS]...", "", f"  {_ROOT_HELP}", "", "Options:"]
+    lines += [f"  {option:<{width}}  {text}" for option, text in _ROOT_OPTIONS]
+    lines += ["", "Commands:"]
+    lines += [f"  {entry.name:<{width}}  {entry.help}" for entry in GROUPS]
+    return "\n".join(lines) + "\n"
+
+
+def load_command(entry: GroupEntry) -> _click.Command:
+    """Import ``entry``'s module and build the click command it registered on the app."""
     # Imported here: typer.main is only needed once a group runs.
     from typer.main import get_command_from_info, get_group_from_info
 

@@ -6,8 +6,8 @@ import sys
 import warnings
 from typing import TextIO
 
+from llmlab import __version__
 from llmlab._errors import LlmlabError
-from llmlab.cli._app import app
 
 __all__ = ["main"]
 
@@ -42,9 +42,22 @@ def _escape(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI. Exit codes: 0 ok, 1 a threshold or gate failed, 2 usage or input error."""
+    args = sys.argv[1:] if argv is None else argv
+    # The two commands people run to see whether llmlab works answer without typer
+    # (half of the start-up); the root group prints the same text for them.
+    if args == ["--version"]:
+        print(f"llmlab {__version__}")
+        sys.exit(0)
+    if args == ["--help"]:
+        from llmlab.cli._groups import root_help
+
+        sys.stdout.write(root_help())
+        sys.exit(0)
+    from llmlab.cli._app import app
+
     warnings.showwarning = _show_warning
     try:
-        app(args=argv, prog_name="llmlab", standalone_mode=True)
+        app(args=args, prog_name="llmlab", standalone_mode=True)
     except LlmlabError as exc:
         _stderr_line("error:", "bold red", _escape(str(exc)))
         sys.exit(2)
