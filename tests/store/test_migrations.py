@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from llmlab.store import Store, current_revision, head_revision, metadata
+from llmlab.store._migrate import HEAD_REVISION
 
 
 def _schema_diffs(engine: Engine) -> list[Any]:
@@ -43,3 +44,4 @@ def test_postgres_empty_database_migrates_to_the_metadata(pg_url: str) -> None:
 
 def test_head_is_the_single_initial_migration() -> None:
     assert head_revision() == "0001_initial"
+    assert head_revision() == HEAD_REVISION  # the constant that spares loading Alembic

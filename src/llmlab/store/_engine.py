@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alembic.util import CommandError
 from sqlalchemy import Engine, StaticPool, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -108,12 +107,6 @@ def _open(url: str, *, migrate: bool) -> Engine:
     except StoreError:
         engine.dispose()
         raise
-    except CommandError as exc:
-        engine.dispose()
-        raise StoreError(
-            f"cannot migrate database {safe_url(parsed)}: {exc}; was it written by a newer "
-            "llmlab? Upgrade llmlab, or point LLMLAB_DB at another database"
-        ) from exc
     except (SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise StoreError(
