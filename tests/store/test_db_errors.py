@@ -191,3 +191,13 @@ def test_integrity_errors_are_left_alone(tmp_path: Path) -> None:
             conn.execute(text("INSERT INTO u VALUES (1)"))
         with pytest.raises(IntegrityError), store.write() as conn:
             conn.execute(text("INSERT INTO u VALUES (1)"))
+
+
+def test_unopenable_path_says_check_the_folder(tmp_path: Path) -> None:
+    # Root ignores file modes: a folder where the file should be fails the same way.
+    folder = tmp_path / "taken.db"
+    folder.mkdir()
+    with pytest.raises(StoreError) as info:
+        Store(str(folder))
+    assert info.value.kind == "permission"
+    assert "may read and write it" in _one_line(info.value)
