@@ -87,24 +87,22 @@ def _current_revision(engine: Engine) -> str | None:
 
 def _upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
-
-    with begin_write(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-        command.upgrade(alembic_config(conn), revision)
-
-
-def ensure_migrated(engine: Engine) -> None:
-    """Upgrade to head unless the database is already there (the common, lock-free case)."""
-    if _current_revision(engine) == HEAD_REVISION:
-        return
     from alembic.util import CommandError
 
     try:
-        _upgrade(engine)
+        with begin_write(engine) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            command.upgrade(alembic_config(conn), revision)
     except CommandError as exc:
         raise StoreError(
             f"cannot migrate database {engine.url.render_as_string(hide_password=True)}: "
             f"{exc}; was it written by a newer llmlab? Upgrade llmlab, or point LLMLAB_DB at "
             "another database"
         ) from exc
+
+
+def ensure_migrated(engine: Engine) -> None:
+    """Upgrade to head unless the database is already there (the common, lock-free case)."""
+    if _current_revision(engine) != HEAD_REVISION:
+        _upgrade(engine)
