@@ -214,3 +214,37 @@ def test_each_store_has_its_own_recorder(tmp_path: Path) -> None:
         assert flush(a) and flush(b)
         assert len(recent_calls(a)) == 2 and len(recent_calls(b)) == 1
         assert a.peek(_recorder.Recorder) is not b.peek(_recorder.Recorder)
+
+
+def test_a_forked_child_starts_with_an_empty_queue(
+    any_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    store = any_store
+    parent = [make(n) for n in range(2000)]
+    for rec in parent:
+        record(rec, store)
+    # A forked child cannot write an SQLite file whose connections its parent had open
+    # (SQLite's own rule, see the store handle's fork notes): the child writes only to
+    # PostgreSQL here; on both, it must start without the parent's queued rows.
+    child_writes = store.dialect != "sqlite"
+    pid = os.fork()
+    if pid == 0:  # the child: none of the parent's rows, a writer of its own
+        code = 1
+        try:
+            queued = len(_recorder.recorder(store).queue)
+            code = 0 if queued == 0 else 2
+            if code == 0 and child_writes:
+                record(make(99_999), store)
+                code = 0 if flush(store, timeout=30) else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert flush(store)
+    rows = recent_calls(store, limit=5000)
+    assert len(rows) == 2000 + child_writes  # every parent row once (and the child's)
+    assert {r.id for r in rows} >= {r.id for r in parent}
+    assert not (tmp_path / ".llmlab" / "unwritten-calls.jsonl").exists()  # no duplicates
