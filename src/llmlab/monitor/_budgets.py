@@ -205,10 +205,19 @@ def _budgets_for(store: Store) -> tuple[Budget, ...]:
 
 
 def invalidate_budget_cache(store: Store | None = None) -> None:
-    """Forget the cached budget list of ``store`` (after changes made in this process)."""
-    found = store_of(store).peek(BudgetCache)
+    """Forget the cached budget list of ``store`` (default: the default handle, if one is
+    open: none is opened just to forget nothing)."""
+    handle = store if store is not None else _open_default()
+    found = handle.peek(BudgetCache) if handle is not None else None
     if found is not None:
         found.invalidate()
+
+
+def _open_default() -> Store | None:
+    from llmlab.store import _handle
+
+    default = _handle._default
+    return default if default is not None and not default.closed else None
 
 
 def _to_budget(row: BudgetRow) -> Budget:
