@@ -8,6 +8,7 @@ from llmlab.store._cache import cache_clear, cache_get, cache_put
 from llmlab.store._calls import (
     CALL_COLUMNS,
     CallFilter,
+    CallRow,
     call_filter_clauses,
     insert_calls,
     recent_calls,
@@ -37,10 +38,14 @@ from llmlab.store._handle import (
 )
 from llmlab.store._metadata import MONEY, Money, UtcDateTime, money_float, money_scaled
 from llmlab.store._migrate import current_revision, head_revision, upgrade
+from llmlab.store._money import MONEY_SCALE, as_money, from_pico, to_pico
 from llmlab.store._monitor import (
+    AlertRow,
+    AlertRuleRow,
     BudgetRow,
     BudgetShortfall,
     LedgerEntry,
+    SpentAfter,
     delete_alert_rule,
     delete_budget,
     insert_alert,
@@ -55,7 +60,13 @@ from llmlab.store._monitor import (
     upsert_alert_rule,
     upsert_budget,
 )
-from llmlab.store._monitor_calls import iter_calls, iter_pricing_inputs, update_call_costs
+from llmlab.store._monitor_calls import (
+    CostUpdate,
+    PricingInput,
+    iter_calls,
+    iter_pricing_inputs,
+    update_call_costs,
+)
 from llmlab.store._prompts import (
     arm_call_stats,
     arm_exposure_counts,
@@ -99,6 +110,16 @@ __all__ = [
     "using_store",
     "CALL_COLUMNS",
     "MONEY",
+    "MONEY_SCALE",
+    "AlertRow",
+    "AlertRuleRow",
+    "CallRow",
+    "CostUpdate",
+    "PricingInput",
+    "SpentAfter",
+    "as_money",
+    "from_pico",
+    "to_pico",
     "ROLLUP_KEY_COLUMNS",
     "ROLLUP_VALUE_COLUMNS",
     "BudgetRow",
