@@ -23,12 +23,12 @@ import openai
 from pydantic import BaseModel, ConfigDict
 
 from llmlab._errors import ConfigError
-from llmlab.models._base import Model
+from llmlab.models._base import Provider
 from llmlab.models._redact import register_secret
 from llmlab.models._sdk_errors import incomplete_stream, map_sdk_error
 from llmlab.models._types import Request, Response, TextDelta, Usage
 
-__all__ = ["OpenAIModel", "OpenAIOptions", "create_openai", "create_openai_compatible"]
+__all__ = ["OpenAIProvider", "OpenAIOptions", "create_openai", "create_openai_compatible"]
 
 _NO_KEY = "no-key"  # the SDK insists on some key; keyless servers ignore it
 
@@ -75,7 +75,7 @@ def _usage(raw: Any) -> tuple[Usage, bool]:
     )
 
 
-class OpenAIModel(Model):
+class OpenAIProvider(Provider):
     """A chat model behind the OpenAI Chat Completions API."""
 
     supports_streaming = True
@@ -193,7 +193,7 @@ class OpenAIModel(Model):
         await self._client.close()
 
 
-def create_openai(model_name: str, /, **options: Any) -> OpenAIModel:
+def create_openai(model_name: str, /, **options: Any) -> OpenAIProvider:
     """Factory of ``openai/<model>`` (the ``llmlab.providers`` entry point)."""
     opts = OpenAIOptions(**options)
     api_key = opts.api_key or os.environ.get("OPENAI_API_KEY")
@@ -203,10 +203,10 @@ def create_openai(model_name: str, /, **options: Any) -> OpenAIModel:
         )
     register_secret(api_key)
     base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or None
-    return OpenAIModel("openai", model_name, api_key=api_key, base_url=base_url, options=opts)
+    return OpenAIProvider("openai", model_name, api_key=api_key, base_url=base_url, options=opts)
 
 
-def create_openai_compatible(model_name: str, /, **options: Any) -> OpenAIModel:
+def create_openai_compatible(model_name: str, /, **options: Any) -> OpenAIProvider:
     """Factory of ``openai-compatible/<model>`` (vLLM, llama.cpp server, Ollama ...)."""
     opts = OpenAIOptions(**options)
     base_url = (
@@ -221,6 +221,6 @@ def create_openai_compatible(model_name: str, /, **options: Any) -> OpenAIModel:
         )
     api_key = opts.api_key or os.environ.get("LLMLAB_OPENAI_COMPATIBLE_API_KEY") or _NO_KEY
     register_secret(api_key)
-    return OpenAIModel(
+    return OpenAIProvider(
         "openai-compatible", model_name, api_key=api_key, base_url=base_url, options=opts
     )
