@@ -9,7 +9,9 @@ same N calls, C at a time, four ways, and prints the client process's CPU per ca
   the SDK's documented way to send a ready body (no per-call request transform);
 - ``llmlab generate()``: ``get_model("openai/...")`` into a temporary SQLite store: the
   whole call path (budget check, pricing, recording on a background thread);
-- ``llmlab stream()``: the same through ``stream`` (what ``llmlab run`` uses).
+- ``llmlab stream()``: the same through ``stream`` (what ``llmlab run`` uses);
+- the same for Anthropic (``messages.create`` / ``post("/v1/messages")`` /
+  ``get_model("anthropic/...")``).
 
 Reproduce: ``PYTHONPATH=src python bench/bench_call_path.py [--calls 2000] [--concurrency 50]``
 """
@@ -27,7 +29,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anthropic
 import openai
+from anthropic.types import Message
 from openai.types.chat import ChatCompletion
 
 MODEL = "gpt-4o-mini"
@@ -81,9 +85,39 @@ async def _bench(base_url: str, calls: int, concurrency: int) -> dict[str, float
         body = {"model": MODEL, "messages": MESSAGES, "max_completion_tokens": 20}
         return await client.post("/chat/completions", body=body, cast_to=ChatCompletion)
 
-    results["sdk create()"] = await _drive(create, calls, concurrency)
-    results["sdk post()"] = await _drive(post, calls, concurrency)
+    results["openai sdk create()"] = await _drive(create, calls, concurrency)
+    results["openai sdk post()"] = await _drive(post, calls, concurrency)
     await client.close()
+
+    root = base_url.removesuffix("/v1")
+    claude = anthropic.AsyncAnthropic(
+        api_key="sk-bench",
+        base_url=root,
+        max_retries=0,
+        http_client=anthropic.DefaultAioHttpClient(),
+    )
+    user = [MESSAGES[1]]
+
+    async def a_create() -> Any:
+        return await claude.messages.create(
+            model="claude-haiku-4-5",
+            system=MESSAGES[0]["content"],
+            messages=user,  # type: ignore[arg-type]
+            max_tokens=20,
+        )
+
+    async def a_post() -> Any:
+        body = {
+            "model": "claude-haiku-4-5",
+            "system": MESSAGES[0]["content"],
+            "messages": user,
+            "max_tokens": 20,
+        }
+        return await claude.post("/v1/messages", body=body, cast_to=Message)
+
+    results["anthropic sdk create()"] = await _drive(a_create, calls, concurrency)
+    results["anthropic sdk post()"] = await _drive(a_post, calls, concurrency)
+    await claude.close()
 
     from llmlab.models import Request, get_model
     from llmlab.monitor import flush
@@ -102,8 +136,13 @@ async def _bench(base_url: str, calls: int, concurrency: int) -> dict[str, float
                 last = item
             return last
 
-        results["llmlab generate()"] = await _drive(generate, calls, concurrency)
-        results["llmlab stream()"] = await _drive(stream, calls, concurrency)
+        results["llmlab openai generate()"] = await _drive(generate, calls, concurrency)
+        results["llmlab openai stream()"] = await _drive(stream, calls, concurrency)
+        await model.aclose()
+        model = get_model(
+            "anthropic/claude-haiku-4-5", store=store, base_url=root, api_key="sk-bench"
+        )
+        results["llmlab anthropic generate()"] = await _drive(generate, calls, concurrency)
         await model.aclose()
         flush(store.url)
         store.close()
