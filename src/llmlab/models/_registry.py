@@ -66,6 +66,23 @@ class ProviderInfo:
     """The llmlab extra that installs its dependencies, if any."""
     key_required: bool = True
 
+    def key_state(self) -> str:
+        """``"set"``, ``"missing"`` or ``"not needed"``; never the key itself."""
+        if any(os.environ.get(name) for name in self.key_env_vars):
+            return "set"
+        return "missing" if self.key_required else "not needed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``llmlab models list --json`` prints for this provider."""
+        return {
+            "provider": self.name,
+            "description": self.description,
+            "key_env_vars": list(self.key_env_vars),
+            "key": self.key_state(),
+            "example_models": [f"{self.name}/{m}" for m in self.example_models],
+            "extra": self.extra,
+        }
+
 
 _BUILTIN: dict[str, tuple[str, ProviderInfo]] = {
     "local": (
