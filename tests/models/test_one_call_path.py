@@ -172,3 +172,25 @@ async def test_calls_and_cache_on_postgres(
         assert again.cache_hit and server.count() == 1
         assert cache_get(store, cache_key(model.full_name, Request.of("twice"))) is not None
         assert _count_calls(store) == 3
+
+
+def _answer_in_child(queue: Any) -> None:
+    text = generate_sync("from the child", "scripted/forked").text
+    flush()  # multiprocessing ends a forked child with os._exit: no exit hooks run
+    queue.put(text)
+
+
+def test_a_forked_worker_keeps_the_scripts_and_records_into_the_store(
+    llmlab_store: Store,
+) -> None:
+    import multiprocessing
+
+    scripted("forked").enqueue("scripted in the parent")
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_answer_in_child, args=(queue,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == "scripted in the parent"
+    assert _count_calls(llmlab_store) == 1

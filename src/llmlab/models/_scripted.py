@@ -146,6 +146,9 @@ class ScriptedProviders:
     def __init__(self, _store: Store | None = None) -> None:
         self.by_name: dict[str, ScriptedProvider] = {}
 
+    def after_fork(self) -> None:
+        """Scripts are plain objects: a forked worker keeps the parent's."""
+
     def get(self, name: str) -> ScriptedProvider:
         provider = self.by_name.get(name)
         if provider is None:
