@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from llmlab.cli._app import app
 from llmlab.cli._main import main
-from llmlab.store import get_engine, recent_calls
+from llmlab.store import Store, recent_calls
 from llmlab.testing import WireServer
 
 from .models_support import FAKE_OPENAI_KEY
@@ -188,12 +188,14 @@ def test_unknown_provider_and_bad_options_exit_2(
     assert calls() == []
 
 
-def test_ctrl_c_during_run_records_the_cancelled_call(server: WireServer, llmlab_db: str) -> None:
+def test_ctrl_c_during_run_records_the_cancelled_call(
+    server: WireServer, llmlab_store: Store
+) -> None:
     server.faults.add("hang", count=1)
     env = {
         **os.environ,
         "OPENAI_BASE_URL": server.openai_base_url,
-        "LLMLAB_DB": llmlab_db,
+        "LLMLAB_DB": llmlab_store.url,
     }
     proc = subprocess.Popen(
         [
@@ -223,7 +225,7 @@ def test_ctrl_c_during_run_records_the_cancelled_call(server: WireServer, llmlab
         proc.kill()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    (row,) = recent_calls(get_engine(llmlab_db))
+    (row,) = recent_calls(llmlab_store.engine)
     assert (row["status"], row["error_type"]) == ("error", "cancelled")
     assert row["requested_model"] == "gpt-4o-mini" and row["streamed"]
 
