@@ -7,15 +7,13 @@ clients are reused across calls and each test's store starts with none.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from llmlab._errors import ConfigError
 from llmlab.models._managed import CallOptions, Model
 from llmlab.models._registry import default_model_name
-from llmlab.store import resolve_store
-
-if TYPE_CHECKING:
-    from llmlab.store import Store
+from llmlab.models._scripted import ScriptedProviders
+from llmlab.store import Store, resolve_store
 
 __all__ = ["NotAModelError", "StoreModels", "as_model", "close_models", "get_model"]
 
@@ -69,16 +67,35 @@ def get_model(name: str | None = None, /, *, store: Store | None = None, **optio
 
 
 def _store_of(name: str, store: Store | None, options: dict[str, Any]) -> Store:
-    # TRANSITIONAL: ``db="<url>"`` (the old option) is accepted while callers move to
-    # ``store=``, but only when it names the store that would be used anyway.
     db = options.pop("db", None)
     resolved = resolve_store(store)
-    if db is not None and db != resolved.url:
-        raise ConfigError(
-            f"{name}: db= is no longer an option of get_model; "
-            "pass store=llmlab.open(url) (or make that store the default)"
-        )
-    return resolved
+    if db is None or db == resolved.url:
+        return resolved
+    if store is not None:
+        raise ConfigError(f"{name}: pass store= or db=, not both (db= is going away)")
+    return resolved.component(_TransitionalStores, _TransitionalStores).get(db, resolved)
+
+
+class _TransitionalStores:
+    """TRANSITIONAL, deleted once callers pass ``store=``: the stores opened for the old
+    ``get_model(..., db=url)`` option, kept by the default store and closed with it. They
+    share its scripts, as the process-wide scripts of the old API did."""
+
+    def __init__(self, _store: Store | None = None) -> None:
+        self._by_url: dict[str, Store] = {}
+
+    def get(self, url: str, default: Store) -> Store:
+        found = self._by_url.get(url)
+        if found is None or found.closed:
+            found = Store(url)
+            scripts = default.component(ScriptedProviders, ScriptedProviders)
+            found.component(ScriptedProviders, lambda _store: scripts)
+            self._by_url[url] = found
+        return found
+
+    def close(self) -> None:
+        for store in self._by_url.values():
+            store.close()
 
 
 def as_model(
