@@ -4,7 +4,7 @@ SQLite by default (``.llmlab/llmlab.db``, WAL mode), any SQLAlchemy URL through
 ``LLMLAB_DB`` (``postgresql+psycopg://...`` for a team).
 """
 
-from llmlab.store._cache import cache_clear, cache_get, cache_put
+from llmlab.store._cache import CachedResponse, cache_clear, cache_get, cache_put
 from llmlab.store._calls import (
     CALL_COLUMNS,
     CallFilter,
@@ -132,6 +132,7 @@ __all__ = [
     "arm_exposure_counts",
     "arm_feedback_stats",
     "begin_write",
+    "CachedResponse",
     "cache_clear",
     "cache_get",
     "cache_put",
