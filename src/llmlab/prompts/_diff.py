@@ -40,7 +40,7 @@ class PromptDiff:
     def has_changes(self) -> bool:
         return bool(self.template or self.variables or self.config or self.syntax_changed)
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "a": {"version": self.a.version, "hash": self.a.version_hash},
@@ -99,6 +99,6 @@ def diff_versions(a: PromptVersion, b: PromptVersion) -> PromptDiff:
         b=b,
         template=text,
         variables=_changes(a.variables, b.variables),
-        config=_changes(a.config.as_dict(), b.config.as_dict()),
+        config=_changes(a.config.to_dict(), b.config.to_dict()),
         syntax_changed=a.syntax != b.syntax,
     )
