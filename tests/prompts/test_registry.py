@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import pytest
@@ -201,3 +202,19 @@ def test_a_closed_handle_is_refused(registry: PromptRegistry) -> None:
         pass
     with pytest.raises(Exception, match="closed"):
         PromptRegistry(other)
+
+
+def test_a_forked_child_keeps_the_resolved_versions(registry: PromptRegistry) -> None:
+    registry.register("p", PromptVersion("a"), set_active=True)
+    assert registry.get("p:1").version == 1
+    pid = os.fork()
+    if pid == 0:  # the child: its own connections, the parent's cached versions
+        code = 1
+        try:
+            child = prompt_registry()
+            cached = child.get("p:1") is registry.get("p:1")
+            code = 0 if cached and child.get("p").version == 1 else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +73,7 @@ def _show(value: Any) -> str:
     return ABSENT if value is ABSENT else json.dumps(value, sort_keys=True)
 
 
-def _changes(a: dict[str, Any], b: dict[str, Any]) -> list[FieldChange]:
+def _changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[FieldChange]:
     out: list[FieldChange] = []
     for key in sorted(a.keys() | b.keys()):
         va, vb = a.get(key, ABSENT), b.get(key, ABSENT)

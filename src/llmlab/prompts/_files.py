@@ -18,7 +18,7 @@ body. The prompt's name is ``name:`` or the file's path under the folder without
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +132,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, dic
     raise InputError("front matter opened with --- is never closed", path=path, line=1)
 
 
-def _check_keys(data: dict[str, Any], path: Path, lines: dict[str, int]) -> None:
+def _check_keys(data: Mapping[str, Any], path: Path, lines: dict[str, int]) -> None:
     """Unknown keys and values of the wrong type, named with their line."""
     unknown = sorted(set(data) - _KEYS)
     if unknown:

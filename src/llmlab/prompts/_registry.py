@@ -77,6 +77,10 @@ class PromptCache:
         """The cache of ``store`` (made on first use)."""
         return store.component(cls, lambda _: cls())
 
+    def after_fork(self) -> None:
+        """Plain data, valid in a forked child too: kept (a pre-forking server's workers
+        start with the versions the parent resolved)."""
+
     def clear(self) -> None:
         """Forget everything cached (another process rewrote the store)."""
         self.versions.clear()

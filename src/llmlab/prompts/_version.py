@@ -162,7 +162,7 @@ class PromptVersion:
         chosen: Syntax = detected if syntax == "auto" else syntax
         cfg = config if isinstance(config, ModelConfig) else ModelConfig(**(config or {}))
         vars_ = _as_variables(variables)
-        extra: dict[str, Any] = {}
+        extra: dict[str, object] = {}
         if cfg.to_dict():
             extra["config"] = cfg.to_dict()
         if chosen != detected:
@@ -230,7 +230,7 @@ class PromptVersion:
         object.__setattr__(clone, "archived", archived)
         return clone
 
-    def _values(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    def _values(self, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
         extra = kwargs.keys() - self._known
         if extra:
             warn_extra(set(extra), self.label)

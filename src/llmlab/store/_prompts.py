@@ -7,6 +7,7 @@ in ``llmlab.prompts``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -197,9 +198,9 @@ def insert_prompt_version(
     kind: str,
     template: str,
     syntax: str,
-    variables: dict[str, Any],
-    config: dict[str, Any],
-    meta: dict[str, Any],
+    variables: Mapping[str, Any],
+    config: Mapping[str, Any],
+    meta: Mapping[str, Any],
     message: str | None,
     author: str | None,
     created_at: datetime,
@@ -227,9 +228,9 @@ def insert_prompt_version(
                     kind=kind,
                     template=template,
                     syntax=syntax,
-                    variables=variables,
-                    config=config,
-                    meta=meta,
+                    variables=dict(variables),
+                    config=dict(config),
+                    meta=dict(meta),
                     message=message,
                     author=author,
                     created_at=created_at,
@@ -397,14 +398,14 @@ def update_experiment_row(
     store: Store,
     name: str,
     *,
-    arms: list[dict[str, Any]],
+    arms: Sequence[Mapping[str, Any]],
     updated_at: datetime,
     allocation: list[list[Any]] | None = None,
     status: str | None = None,
     stopped_at: datetime | None = None,
 ) -> bool:
     """Change an experiment's arms (and allocation, status, stop time when given)."""
-    values: dict[str, object] = {"arms": arms, "updated_at": updated_at}
+    values: dict[str, object] = {"arms": [dict(a) for a in arms], "updated_at": updated_at}
     if allocation is not None:
         values["allocation"] = allocation
     if status is not None:
