@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 import pytest
 
 from llmlab import InputError, NotFoundError
 from llmlab.prompts import (
+    Experiments,
     PromptArchivedWarning,
     PromptRegistry,
     PromptVersion,
+    assign,
     clear_prompt_cache,
+    get_prompt,
     prompt_registry,
 )
 from llmlab.store import Store
@@ -218,3 +222,17 @@ def test_a_forked_child_keeps_the_resolved_versions(registry: PromptRegistry) ->
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_explicit_handle_is_used_not_the_default(
+    registry: PromptRegistry, tmp_path: Path
+) -> None:
+    with Store(f"sqlite:///{tmp_path / 'other.db'}") as other:
+        PromptRegistry(other).register("only-there", PromptVersion("x {{ y }}"))
+        assert get_prompt("only-there", store=other).version == 1
+        with pytest.raises(NotFoundError, match="has no prompts yet"):
+            get_prompt("only-there")  # the default handle is the test's own store
+        Experiments(other).create("e", "only-there", {"a": 1}, salt="s")
+        assert assign("e", "unit", store=other) == "a"
+        with pytest.raises(NotFoundError, match="experiment"):
+            assign("e", "unit")
