@@ -39,7 +39,7 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in parse_key_values(items, option).items():
         if not str(value).strip():
-            raise InputError(f"{option} {key}=: expected NAME=VALUE")
+            raise InputError(f"{option} {key + '='!r}: expected NAME=VALUE")
         out[key] = str(value).strip()
     return out
 
