@@ -11,7 +11,7 @@ from rich.table import Table
 
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
-from llmlab.cli._monitor_store import command_store as cli_store
+from llmlab.cli._store import cli_store
 from llmlab.monitor import budget_status, remove_budget, set_budget
 from llmlab.pricing import dollars, plain_decimal
 

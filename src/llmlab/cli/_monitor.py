@@ -15,7 +15,7 @@ from rich.table import Table
 from llmlab._errors import InputError
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
-from llmlab.cli._monitor_store import command_store as cli_store
+from llmlab.cli._store import cli_store
 from llmlab.monitor import (
     CallStatus,
     GroupStats,

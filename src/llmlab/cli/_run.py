@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 
 from llmlab.cli._app import app
+from llmlab.cli._store import cli_store
 from llmlab.models import Model, Request, Response, TextDelta, get_model
 from llmlab.monitor import flush
 from llmlab.pricing import dollars, plain_decimal
-from llmlab.store import Store, set_default_store
 
 __all__ = ["run_command"]
 
@@ -96,19 +96,12 @@ def run_command(
 ) -> None:
     """One call to a model: streams the reply to stdout and records the call."""
     request = Request.of(prompt, system=system, temperature=temperature, max_tokens=max_tokens)
-    # TRANSITIONAL: cli._store.cli_store() is meant here; it reads click's context, which
-    # typer 0.29 (vendoring click) does not set, so the store is opened at this edge.
-    store = Store()
-    previous = set_default_store(store)
+    store = cli_store()
+    managed = get_model(model, store=store)
     try:
-        managed = get_model(model, store=store)
-        try:
-            response = asyncio.run(_call(managed, request, echo=not as_json))
-        finally:
-            flush(store.url)
+        response = asyncio.run(_call(managed, request, echo=not as_json))
     finally:
-        set_default_store(previous)
-        store.close()
+        flush(store)
     if as_json:
         typer.echo(json.dumps(response_json(managed, response), indent=2))
         return

@@ -36,12 +36,11 @@ from llmlab.models._cache import ResponseCache, cache_key
 from llmlab.models._calllog import CallInProgress
 from llmlab.models._limiter import AdaptiveLimiter
 from llmlab.models._links import current_links
-from llmlab.models._monitor_calls import record_call, reserve
 from llmlab.models._pool import ProviderPool
 from llmlab.models._registry import split_model_name
 from llmlab.models._retry import RetryPolicy, with_retries
 from llmlab.models._types import Request, Response, TextDelta
-from llmlab.monitor import Reservation
+from llmlab.monitor import Reservation, record, reserve_budget
 from llmlab.pricing import LOCAL_PROVIDERS, PriceQuote, max_cost, price_tokens
 
 if TYPE_CHECKING:
@@ -286,7 +285,7 @@ class Model:
     def _reserve(self, call: CallInProgress, request: Request, start: float) -> Reservation:
         try:
             links = current_links()
-            return reserve(
+            return reserve_budget(
                 self.provider,
                 self.name,
                 request.tags,
@@ -296,7 +295,7 @@ class Model:
                 store=self.store,
             )
         except BudgetExceeded as exc:
-            record_call(call.failed(exc, time.perf_counter() - start, refused=True), self.store)
+            record(call.failed(exc, time.perf_counter() - start, refused=True), store=self.store)
             raise
 
     def _succeed(
@@ -330,9 +329,9 @@ class Model:
             response.cost = quote.cost
             response.cost_status = quote.status
             source, currency = quote.source, quote.currency
-        record_call(
+        record(
             call.succeeded(response, duration, price_source=source, currency=currency),
-            self.store,
+            store=self.store,
         )
         _settle(reservation, response.cost)
         return response
@@ -358,7 +357,7 @@ class Model:
     def _fail(
         self, call: CallInProgress, exc: BaseException, start: float, reservation: Reservation
     ) -> None:
-        record_call(call.failed(exc, time.perf_counter() - start), self.store)
+        record(call.failed(exc, time.perf_counter() - start), store=self.store)
         _settle(reservation, None)
 
     async def _cache_get(self, key: str) -> Response | None:

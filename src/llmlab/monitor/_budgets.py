@@ -242,7 +242,6 @@ def reserve_budget(
     *,
     eval_run: str | None = None,
     store: Store | None = None,
-    url: str | None = None,
 ) -> Reservation:
     """Hold ``max_cost`` against every budget the call falls under.
 
@@ -255,12 +254,11 @@ def reserve_budget(
             unpriced — then nothing is held and only the real cost counts.
         eval_run: the eval run the call belongs to, for ``run`` budgets.
         store: the store (default: the default handle).
-        url: TRANSITIONAL (issue 8), the store's URL; removed at the merge.
 
     Raises:
         BudgetExceeded: a hard budget has no room for ``max_cost``.
     """
-    handle = store_of(store if store is not None or url is None else url)  # type: ignore[arg-type]
+    handle = store_of(store)
     found = _budgets_for(handle)
     if not found:
         return Reservation("", handle)

@@ -223,17 +223,12 @@ class Recorder:
         )
 
 
-# TRANSITIONAL (issue 8): ``str`` is a URL from callers not yet holding a handle
-# (llmlab.models, llmlab.prompts); removed at the merge.
-_StoreArg = Store | str | None
-
-
-def recorder(store: _StoreArg = None) -> Recorder:
+def recorder(store: Store | None = None) -> Recorder:
     """The recorder of ``store`` (the default handle when None)."""
-    return store_of(store).component(Recorder, Recorder)  # type: ignore[arg-type]
+    return store_of(store).component(Recorder, Recorder)
 
 
-def record(rec: CallRecord, store: _StoreArg = None) -> None:
+def record(rec: CallRecord, store: Store | None = None) -> None:
     """Queue ``rec`` for writing to ``store`` (default: the default handle).
 
     Returns at once; the row is written by a background thread within about 50 ms.
@@ -243,7 +238,7 @@ def record(rec: CallRecord, store: _StoreArg = None) -> None:
     recorder(store).put(row)
 
 
-def flush(store: _StoreArg = None, timeout: float | None = FLUSH_TIMEOUT_S) -> bool:
+def flush(store: Store | None = None, timeout: float | None = FLUSH_TIMEOUT_S) -> bool:
     """Block until every call queued for ``store`` before this call is written.
 
     Returns False if that took longer than ``timeout`` seconds.

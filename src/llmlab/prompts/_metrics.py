@@ -95,7 +95,7 @@ def version_metrics(
 ) -> dict[int, tuple[CallMetrics, QualityMetrics | None]]:
     """Per version of ``name``: call metrics, and eval quality when eval results exist."""
     handle = resolve_store(store)
-    flush(handle.url)  # calls this process made are counted too
+    flush(handle)  # calls this process made are counted too
     calls = rows.prompt_call_stats(handle, name)
     evals = rows.prompt_eval_stats(handle, name)
     out: dict[int, tuple[CallMetrics, QualityMetrics | None]] = {}
@@ -132,7 +132,7 @@ def record_feedback(
         raise InputError(f"feedback score must be a finite number, got {score}")
     handle = resolve_store(store)
     if not rows.call_exists(handle, call_id):
-        flush(handle.url)  # the call may still sit in the recorder's queue
+        flush(handle)  # the call may still sit in the recorder's queue
     if not rows.call_exists(handle, call_id):
         raise NotFoundError("call", call_id)
     return rows.insert_feedback_row(
@@ -232,7 +232,7 @@ def experiment_report(name: str, *, store: Store | None = None) -> ExperimentRep
     """The report of experiment ``name``: per arm, against the first arm (the control)."""
     handle = resolve_store(store)
     exp = experiments(store=handle).get(name, fresh=True)
-    flush(handle.url)  # calls this process made are counted too
+    flush(handle)  # calls this process made are counted too
     calls = rows.arm_call_stats(handle, name)
     feedback = rows.arm_feedback_stats(handle, name)
     exposed = rows.arm_exposure_counts(handle, name)
