@@ -154,18 +154,12 @@ def test_paired_bootstrap_of_identical_samples_is_zero(values: list[float]) -> N
 
 def test_summary_reports_pass_at_the_suites_k() -> None:
     from llmlab.evals import summarize
+    from llmlab.store import EvalResultRow
 
     rows = [
-        {
-            "case_id": c,
-            "epoch": e,
-            "score": float(ok),
-            "passed": ok,
-            "errored": False,
-            "status": "ok",
-            "cost": None,
-            "judge_cost": None,
-        }
+        EvalResultRow(
+            run_id="r", case_id=c, epoch=e, status="ok", score=float(ok), passed=ok, errored=False
+        )
         for c, outcomes in (("a", [True, False, False]), ("b", [True, True, True]))
         for e, ok in enumerate(outcomes, start=1)
     ]

@@ -20,6 +20,7 @@ from llmlab.evals._stats import (
     wilson_interval,
 )
 from llmlab.pricing import plain_decimal
+from llmlab.store import EvalResultRow
 
 __all__ = ["CaseOutcome", "reduce_cases", "summarize"]
 
@@ -49,17 +50,17 @@ class _Trials:
     tags: list[str] = field(default_factory=list)
     weight: float = 1.0
 
-    def add(self, row: Mapping[str, Any]) -> None:
-        errored = bool(row["errored"])
-        self.scores.append(0.0 if errored or row["score"] is None else float(row["score"]))
-        self.passed.append(bool(row["passed"]))
+    def add(self, row: EvalResultRow) -> None:
+        errored = row.errored
+        self.scores.append(0.0 if errored or row.score is None else float(row.score))
+        self.passed.append(row.passed)
         self.errored.append(errored)
-        for name, part in (row.get("scores") or {}).items():
+        for name, part in row.scores.items():
             if part is not None:
                 self.parts.setdefault(name, []).append(float(part))
         if len(self.scores) == 1:
-            self.tags = list(row.get("tags") or [])
-            self.weight = float(row.get("weight") or 1.0)
+            self.tags = list(row.tags)
+            self.weight = float(row.weight or 1.0)
 
 
 def _outcomes(
@@ -82,7 +83,7 @@ def _outcomes(
 
 
 def reduce_cases(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[EvalResultRow],
     *,
     reducer: str = "mean",
     threshold: float = 0.7,
@@ -91,7 +92,7 @@ def reduce_cases(
     """Group result rows by case and reduce their trials (errored trials score 0)."""
     by_case: dict[str, _Trials] = defaultdict(_Trials)
     for row in rows:
-        by_case[str(row["case_id"])].add(row)
+        by_case[row.case_id].add(row)
     return _outcomes(by_case, reducer, threshold, k)
 
 
@@ -111,22 +112,22 @@ class _Totals:
     durations: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def add(self, r: Mapping[str, Any]) -> None:
+    def add(self, r: EvalResultRow) -> None:
         self.results += 1
-        if r.get("cost") is not None:
-            self.cost = (self.cost or Decimal(0)) + Decimal(str(r["cost"]))
-        if r.get("judge_cost") is not None:
-            self.judge_cost = (self.judge_cost or Decimal(0)) + Decimal(str(r["judge_cost"]))
-        self.input_tokens += int(r.get("input_tokens") or 0)
-        self.output_tokens += int(r.get("output_tokens") or 0)
-        self.cache_hits += bool(r.get("cache_hit"))
-        self.judge_calls += int(r.get("judge_calls") or 0)
-        self.judge_input_tokens += int(r.get("judge_input_tokens") or 0)
-        self.judge_output_tokens += int(r.get("judge_output_tokens") or 0)
-        if r.get("duration_s") is not None:
-            self.durations.append(float(r["duration_s"]))
-        if r["status"] == "error":
-            self.errors[str(r.get("error") or "")[:80]] += 1
+        if r.cost is not None:
+            self.cost = (self.cost or Decimal(0)) + r.cost
+        if r.judge_cost is not None:
+            self.judge_cost = (self.judge_cost or Decimal(0)) + r.judge_cost
+        self.input_tokens += r.input_tokens
+        self.output_tokens += r.output_tokens
+        self.cache_hits += r.cache_hit
+        self.judge_calls += r.judge_calls
+        self.judge_input_tokens += r.judge_input_tokens
+        self.judge_output_tokens += r.judge_output_tokens
+        if r.duration_s is not None:
+            self.durations.append(float(r.duration_s))
+        if r.status == "error":
+            self.errors[(r.error or "")[:80]] += 1
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -169,7 +170,7 @@ def _trial_stats(
 
 
 def summarize(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[EvalResultRow],
     *,
     reducer: str = "mean",
     threshold: float = 0.7,
@@ -183,7 +184,7 @@ def summarize(
     by_case: dict[str, _Trials] = defaultdict(_Trials)
     totals = _Totals()
     for row in rows:
-        by_case[str(row["case_id"])].add(row)
+        by_case[row.case_id].add(row)
         totals.add(row)
     outcomes = list(_outcomes(by_case, reducer, threshold, k).values())
     del by_case
