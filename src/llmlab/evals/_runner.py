@@ -61,6 +61,9 @@ T = TypeVar("T")
 
 _FLUSH_EVERY_S = 0.2
 _FLUSH_ROWS = 500
+_MAX_PENDING = 2 * _FLUSH_ROWS
+"""Workers wait while this many results wait to be written: memory stays flat when the
+model answers faster than the database writes."""
 
 
 @dataclass(slots=True)
@@ -138,6 +141,7 @@ class _ResultWriter:
         self.written = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmlab-eval")
         self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
         self._closing = False
         self._task = asyncio.create_task(self._loop())
 
@@ -146,15 +150,22 @@ class _ResultWriter:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
-    def add(self, row: EvalResultRow) -> None:
+    async def add(self, row: EvalResultRow) -> None:
+        """Queue ``row``; waits while too many rows are waiting already."""
         self.pending.append(row)
         if len(self.pending) >= _FLUSH_ROWS:
             self._wake.set()
+            while len(self.pending) >= _MAX_PENDING and not self._task.done():
+                self._drained.clear()
+                await self._drained.wait()
 
     async def _write(self) -> None:
         batch, self.pending = self.pending, []
         if batch:
-            await self.call(insert_eval_results, self.store, batch)
+            try:
+                await self.call(insert_eval_results, self.store, batch)
+            finally:
+                self._drained.set()
             self.written += len(batch)
 
     async def _loop(self) -> None:
@@ -412,8 +423,8 @@ async def run_eval(
     async def worker() -> None:
         for item, epoch in work:
             row = await _one(target, suite, run_id, item, epoch)
-            writer.add(row)
             _update(state, row)
+            await writer.add(row)
             if progress is not None:
                 progress(state)
 

@@ -299,9 +299,13 @@ def get_eval_results(
 
 
 def iter_eval_results(store: Store, run_id: str) -> Iterator[EvalResultRow]:
-    """A run's results without their texts, one at a time (for statistics over large
-    runs: nothing holds every row at once)."""
-    query = select(*_BRIEF_COLUMNS).where(eval_results.c.run_id == run_id)
+    """A run's results without their texts, one at a time, each case's trials together
+    (for statistics over large runs: nothing holds every row at once)."""
+    query = (
+        select(*_BRIEF_COLUMNS)
+        .where(eval_results.c.run_id == run_id)
+        .order_by(eval_results.c.case_id, eval_results.c.epoch)
+    )
     with store.read() as conn:
         result = conn.execution_options(yield_per=500).execute(query).mappings()
         for row in result:
