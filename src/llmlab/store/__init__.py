@@ -16,6 +16,8 @@ from llmlab.store._calls import (
 from llmlab.store._compat import cached_database_url, close_engines, get_engine
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
 from llmlab.store._evals import (
+    EvalResultRow,
+    EvalRunRow,
     create_eval_run,
     eval_result_keys,
     find_eval_runs,
@@ -102,6 +104,8 @@ from llmlab.store._schema import metadata
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
+    "EvalResultRow",
+    "EvalRunRow",
     "Store",
     "default_store",
     "open_store",
