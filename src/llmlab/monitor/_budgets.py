@@ -402,7 +402,7 @@ def budget_status(*, store: Store | None = None, at: datetime | None = None) -> 
     handle = store_of(store)
     found = [_to_budget(r) for r in list_budgets(handle)]
     runs = any(b.period == "run" for b in found)
-    latest_run = latest_eval_run_id(handle.engine) if runs else None
+    latest_run = latest_eval_run_id(handle) if runs else None
     keys = [(b.name, period_key(b.period, at, eval_run=latest_run) or "run:-") for b in found]
     usage = read_usage(handle, keys)
     return [

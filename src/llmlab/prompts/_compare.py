@@ -140,14 +140,13 @@ class ABComparison:
 
 def _per_case(store: Store, run_id: str) -> dict[str, dict[str, float]]:
     """Mean of each metric per case over its epochs (errored trials count as measured)."""
-    # store/_evals.py still takes an Engine and returns dicts (converted elsewhere).
-    rows = get_eval_results(store.engine, run_id)
+    rows = get_eval_results(store, run_id)
     sums: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         for metric in _METRICS:
-            value = row.get(metric)
+            value = getattr(row, metric)
             if value is not None:
-                sums[str(row["case_id"])][metric].append(float(value))
+                sums[row.case_id][metric].append(float(value))
     return {
         case: {m: statistics.fmean(v) for m, v in metrics.items() if v}
         for case, metrics in sums.items()
@@ -250,13 +249,13 @@ async def compare_prompt_versions(
                     version_suite,
                     model=model or version.config.model or suite.model,
                     epochs=epochs,
-                    db=handle.url,
+                    store=handle,
                     concurrency=concurrency,
                     cache=cache,
                     progress=report,
                 )
             )
-    comparison = compare_runs(runs[0].id, runs[1].id, db=handle.url)
+    comparison = compare_runs(runs[0].id, runs[1].id, store=handle)
     # "better" is the verdict evals prints (its primary test: pass rate, McNemar), so the
     # gate never promotes while the verdict says "no detectable difference"; a
     # significant drop in the mean score blocks promotion too.
