@@ -37,7 +37,7 @@ Keep = Callable[[Any], Any]
 
 
 def _count_calls(store: Store) -> int:
-    assert flush(store.url)
+    assert flush(store)
     with store.read() as conn:
         return int(conn.execute(select(func.count()).select_from(calls_table)).scalar_one())
 
