@@ -133,7 +133,7 @@ async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> 
     # Set-up before the clock, as the bare loop imports its SDK first: open and migrate
     # the store, and load the provider (which imports the SDK).
     store = lab.open()
-    get_model("openai/gpt-4o-mini", db=store.url, **options)
+    get_model("openai/gpt-4o-mini", store=store, **options)
     start_cpu, start = _cpu(), time.perf_counter()
     run = await run_eval(
         suite,

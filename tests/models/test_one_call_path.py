@@ -106,20 +106,6 @@ async def test_scripts_belong_to_a_store(llmlab_store: Store, tmp_path: Path) ->
     assert scripted("bot").pending == 0 and len(scripted("bot").history) == 1
 
 
-async def test_old_db_option_still_works_while_callers_move_to_store(
-    llmlab_store: Store, tmp_path: Path
-) -> None:
-    assert get_model("scripted/x", db=llmlab_store.url).store is llmlab_store
-    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    scripted("x").enqueue("scripted in the default store")
-    model = get_model("scripted/x", db=url)
-    assert model.store.url == url and get_model("scripted/x", db=url) is model
-    assert (await model.generate(Request.of("q"))).text == "scripted in the default store"
-    assert _count_calls(model.store) == 1 and _count_calls(llmlab_store) == 0
-    with pytest.raises(ConfigError, match="not both"):
-        get_model("scripted/x", db=url, store=llmlab_store)
-
-
 async def test_cached_answers_are_typed_rows_of_the_store(
     server: WireServer, close_after: Keep, llmlab_store: Store
 ) -> None:
