@@ -31,6 +31,7 @@ from llmlab.store._evals import (
 )
 from llmlab.store._handle import (
     Store,
+    current_default_store,
     default_store,
     open_store,
     resolve_store,
@@ -106,6 +107,7 @@ __all__ = [
     "EvalResultRow",
     "EvalRunRow",
     "Store",
+    "current_default_store",
     "default_store",
     "open_store",
     "resolve_store",
