@@ -96,8 +96,8 @@ class Weighted(Scorer):
         self.parts: list[tuple[Scorer, float]] = []
         names: set[str] = set()
         for scorer, weight in parts:
-            if weight < 0:
-                raise ValueError(f"scorer weight must be >= 0, not {weight}")
+            if not math.isfinite(weight) or weight < 0:  # NaN compares false: test it apart
+                raise ValueError(f"scorer weight must be a finite number >= 0, not {weight}")
             item = as_scorer(scorer)
             base, n = item.name, 2
             while item.name in names:  # two scorers of one kind get distinct names

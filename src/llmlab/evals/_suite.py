@@ -41,7 +41,9 @@ Reducer = Literal["mean", "median", "majority", "pass_at_k", "pass_hat_k"]
 class SuiteSpec(BaseModel):
     """A suite file's fields."""
 
-    model_config = ConfigDict(extra="forbid")
+    # NaN or infinity in a threshold, temperature or weight would pass the bounds checks
+    # silently (NaN compares false) and surface only after calls were paid.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     version: int = 1
     name: str
