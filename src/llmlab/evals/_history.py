@@ -89,8 +89,20 @@ class RunListing:
 
     @property
     def cost(self) -> str | None:
+        """What the run's model calls cost (None: none priced)."""
         value = self.summary.get("cost")
         return str(value) if value is not None else None
+
+    @property
+    def judge_cost(self) -> str | None:
+        """What its judge (model-graded scorer) calls cost (None: none, or none priced)."""
+        value = (self.summary.get("judge") or {}).get("cost")
+        return str(value) if value is not None else None
+
+    @property
+    def unpriced(self) -> int:
+        """Results whose call has no price (not counted in ``cost``)."""
+        return int(self.summary.get("unpriced_results") or 0)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.run
@@ -106,6 +118,8 @@ class RunListing:
             "pass_rate": self.pass_rate,
             "threshold_met": self.summary.get("threshold_met"),
             "cost": self.cost,
+            "judge_cost": self.judge_cost,
+            "unpriced_results": self.unpriced,
             "parent_run": r.parent_run,
         }
 

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import hashlib
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from llmlab._errors import InputError, LlmlabError
@@ -104,11 +105,16 @@ async def rescore_run(
 
     async def one(row: EvalResultRow) -> EvalResultRow:
         # Carried over: the case, the output and the call that made it; scored anew.
+        # The model call was paid by the original run: this run spent nothing on it
+        # (its own cost is its judge's), so its cost and tokens are not counted again.
         kept = dataclasses.replace(
             row,
             id=None,
             created_at=None,
             run_id=new_id,
+            cost=Decimal(0) if row.cost is not None or row.status == "ok" else None,
+            input_tokens=0,
+            output_tokens=0,
             judge_calls=0,
             judge_input_tokens=0,
             judge_output_tokens=0,
