@@ -262,4 +262,4 @@ def test_progress_bar_only_on_a_terminal(
     suite = write_suite(tmp_path, 5)
     code, _, _ = cli(capsys, "eval", "run", str(suite), "--model", "scripted/bar", *extra)
     assert code == 0 and asked == [shown]
-    assert sorted(updates) == ([1, 2, 3, 4, 5] if shown else [])
+    assert sorted(updates) == ([0, 1, 2, 3, 4, 5] if shown else [])  # the start, each result

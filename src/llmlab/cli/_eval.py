@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 import yaml
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -57,8 +58,36 @@ eval_app = typer.Typer(help="Eval suites: run, list, show, compare, rescore.", n
 app.add_typer(eval_app, name="eval")
 
 _console = stdout_console()
+_stderr = Console(stderr=True, highlight=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+class _RunWatch:
+    """Follows a run's progress: says when a run resumes, remembers where it stands for
+    the line Ctrl-C prints, and drives the progress bar (when there is one)."""
+
+    def __init__(self, bar: Callable[[RunProgress], None] | None) -> None:
+        self.bar = bar
+        self.state: RunProgress | None = None
+
+    def __call__(self, state: RunProgress) -> None:
+        if self.state is None and state.reused:
+            _stderr.print(
+                f"resuming {state.run_id}: {state.results} of {state.expected} done",
+                soft_wrap=True,
+            )
+        self.state = state
+        if self.bar is not None:
+            self.bar(state)
+
+    def interrupted(self) -> str:
+        if self.state is None:
+            return "interrupted before the run started; run the same command to start it"
+        return (
+            f"interrupted: {self.state.results} of {self.state.expected} done; "
+            "run the same command to resume"
+        )
 
 
 @contextmanager
@@ -134,20 +163,29 @@ def run_command(
     if min_pass_rate is not None:
         suite.min_pass_rate = min_pass_rate
     show_bar = sys.stdout.isatty() and not as_json
-    with _progress_bar(show_bar) as progress:
-        run = asyncio.run(
-            run_eval(
-                suite,
-                model=model,
-                concurrency=concurrency,
-                epochs=epochs,
-                cache=not no_cache,
-                store=store,
-                resume=not new,
-                model_options=options,
-                progress=progress,
+    # Ctrl-C is handled here: Typer turns KeyboardInterrupt into a bare exit 130 before
+    # any outer handler sees it. The runner has written what it had and marked the run
+    # interrupted by the time asyncio.run raises it.
+    watch = _RunWatch(None)
+    try:
+        with _progress_bar(show_bar) as bar:
+            watch.bar = bar
+            run = asyncio.run(
+                run_eval(
+                    suite,
+                    model=model,
+                    concurrency=concurrency,
+                    epochs=epochs,
+                    cache=not no_cache,
+                    store=store,
+                    resume=not new,
+                    model_options=options,
+                    progress=watch,
+                )
             )
-        )
+    except KeyboardInterrupt:
+        _stderr.print(watch.interrupted(), soft_wrap=True)
+        raise typer.Exit(130) from None
     _write_reports(store, run, junit, markdown)
     verdict = gate_run(run, baseline=baseline, fail_on_regression=gate, store=store)
     if as_json:

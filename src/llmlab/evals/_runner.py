@@ -68,10 +68,20 @@ model answers faster than the database writes."""
 
 @dataclass(slots=True)
 class Progress:
-    """Where a run stands, handed to the progress callback after each result."""
+    """Where a run stands, handed to the progress callback when the run starts (``done``
+    0) and after each result.
+
+    Attributes:
+        total: results this session has to make (what a resumed run still lacked).
+        done: results this session has made.
+        run_id: the run's id.
+        reused: results a resumed run already had when it started.
+    """
 
     total: int
     done: int = 0
+    run_id: str = ""
+    reused: int = 0
     passed: int = 0
     errored: int = 0
     cost: Decimal = Decimal(0)
@@ -82,6 +92,16 @@ class Progress:
     @property
     def pass_rate(self) -> float:
         return self.passed / self.done if self.done else 0.0
+
+    @property
+    def results(self) -> int:
+        """Results the run has in all (reused ones included)."""
+        return self.reused + self.done
+
+    @property
+    def expected(self) -> int:
+        """Results the run has when it is complete."""
+        return self.reused + self.total
 
 
 @dataclass(slots=True)
@@ -350,7 +370,7 @@ async def run_eval(
             handle).
         resume: continue the newest unfinished run with the same fingerprint.
         model_options: options for ``get_model`` (``base_url``, ``max_retries`` ...).
-        progress: called after each result.
+        progress: called when the run starts and after each result.
 
     Raises:
         InputError: a bad argument, a suite without cases, or a model that is not a
@@ -414,7 +434,9 @@ async def run_eval(
     judge: str | Model = suite.judge_model or target
     if isinstance(judge, str):
         judge = _resolve_model(judge, db, cache, limiter, {})
-    state = Progress(total=total)
+    state = Progress(total=total, run_id=run_id, reused=reused)
+    if progress is not None:
+        progress(state)
     started = time.monotonic()
     writer = _ResultWriter(db)
     work = _work(items, n_epochs, done)
