@@ -30,6 +30,7 @@ from llmlab.cli._console import stdout_console
 from llmlab.cli._options import parse_key_values, print_json
 from llmlab.cli._store import cli_store
 from llmlab.evals import (
+    EvalGate,
     EvalRun,
     compare_runs,
     gate_run,
@@ -119,7 +120,9 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[RunProgress], None] | Non
         yield update
 
 
-def _write_reports(store: Store, run: EvalRun, junit: Path | None, markdown: Path | None) -> None:
+def _write_reports(
+    store: Store, run: EvalRun, gate: EvalGate, junit: Path | None, markdown: Path | None
+) -> None:
     if junit is None and markdown is None:
         return
     results = show_run(run.id, store=store).results
@@ -127,7 +130,7 @@ def _write_reports(store: Store, run: EvalRun, junit: Path | None, markdown: Pat
         junit.write_text(to_junit(run, results), encoding="utf-8")
     if markdown is not None:
         failures = [r for r in results if not r.passed]
-        markdown.write_text(to_markdown(run, failures), encoding="utf-8")
+        markdown.write_text(to_markdown(run, failures, gate=gate), encoding="utf-8")
 
 
 @eval_app.command("run")
@@ -186,8 +189,8 @@ def run_command(
     except KeyboardInterrupt:
         _stderr.print(watch.interrupted(), soft_wrap=True)
         raise typer.Exit(130) from None
-    _write_reports(store, run, junit, markdown)
     verdict = gate_run(run, baseline=baseline, fail_on_regression=gate, store=store)
+    _write_reports(store, run, verdict, junit, markdown)
     if as_json:
         data = run.to_dict()
         if verdict.baseline is not None:
@@ -198,7 +201,8 @@ def run_command(
         for line in summary_lines(run):
             _console.print(line, soft_wrap=True)
         if verdict.baseline is not None:
-            _console.print(f"vs baseline {baseline}: {verdict.baseline.verdict()}")
+            regressed = "regression: " if verdict.regression else ""
+            _console.print(f"vs baseline {baseline}: {regressed}{verdict.baseline.verdict()}")
         for reason in verdict.reasons:
             _console.print(f"gate: {reason}", soft_wrap=True)
     if not verdict.passed:

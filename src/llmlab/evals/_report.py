@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 
 from rich.table import Table
 
+from llmlab.evals._gate import EvalGate
 from llmlab.evals._history import Comparison, RunListing, result_input
 from llmlab.evals._runner import EvalRun
 from llmlab.store import EvalResultRow
@@ -86,13 +87,21 @@ def summary_lines(run: EvalRun) -> list[str]:
     return lines
 
 
-def to_markdown(run: EvalRun, failures: Sequence[EvalResultRow] = ()) -> str:
-    """A Markdown report (for a CI job summary or a pull request comment)."""
+def to_markdown(
+    run: EvalRun, failures: Sequence[EvalResultRow] = (), *, gate: EvalGate | None = None
+) -> str:
+    """A Markdown report (for a CI job summary or a pull request comment).
+
+    With ``gate`` (the verdict the exit code follows, baseline included) its status and
+    reasons head the report; without it, the run's own threshold decides.
+    """
     s = run.summary
-    verdict = "passed" if s["threshold_met"] else "failed"
-    out = [
-        f"## Eval `{run.name}`: {verdict}",
-        "",
+    own = "passed" if s["threshold_met"] else "failed"
+    verdict = gate.status if gate is not None else own
+    out = [f"## Eval `{run.name}`: {verdict}", ""]
+    if gate is not None and gate.reasons:
+        out += [f"- {reason}" for reason in gate.reasons] + [""]
+    out += [
         f"Run `{run.id}`, model `{run.model}`.",
         "",
         "| metric | value |",
