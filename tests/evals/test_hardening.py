@@ -10,7 +10,16 @@ import pytest
 
 from llmlab import DatasetError, InputError
 from llmlab.cli import main
-from llmlab.evals import EvalCase, load_dataset, load_suite
+from llmlab.evals import (
+    EvalCase,
+    EvalSuite,
+    LLMEvaluator,
+    Score,
+    Scorer,
+    load_dataset,
+    load_suite,
+    run_eval,
+)
 from llmlab.testing import WireServer
 
 from .conftest import SUITE_YAML
@@ -124,3 +133,28 @@ def test_nan_scorer_weight_is_refused(tmp_path: Path) -> None:
     suite.write_text(SUITE_YAML.replace('"{{ target }}"\n', '"{{ target }}"\n    weight: .nan\n'))
     with pytest.raises(InputError, match="scorer weight"):
         load_suite(suite)
+
+
+class _NanScorer(Scorer):
+    name = "nan"
+
+    async def score(self, output: str, case: EvalCase) -> Score:
+        return Score(value=math.nan)
+
+
+async def test_a_scorer_returning_nan_is_an_errored_score_and_json_stays_valid(
+    llmlab_db: str,
+) -> None:
+    from llmlab.models import scripted
+
+    scripted("nan-bot", function=lambda request: "x")
+    suite = EvalSuite(
+        name="nan", prompt="{{ input }}", cases=[{"input": "a"}], scorers=[_NanScorer()]
+    )
+    run = await run_eval(suite, model="scripted/nan-bot")
+    assert run.summary["errored_cases"] == 1
+    json.dumps(run.to_dict(), allow_nan=False, default=str)  # no NaN anywhere
+    alone = await _NanScorer().score("x", EvalCase(input="a"))
+    assert math.isnan(alone.value)
+    result = await LLMEvaluator([EvalCase(input="a")]).aevaluate(lambda t: t, _NanScorer())
+    assert result.avg_score == 0.0 and result.failures[0].error is not None

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from llmlab._errors import InputError
 from llmlab.evals._case import EvalCase
-from llmlab.evals._combine import as_scorer
+from llmlab.evals._combine import as_score, as_scorer
 from llmlab.evals._score import Scorer
 from llmlab.models import Model, Request
 from llmlab.store import Store, using_store
@@ -156,7 +156,7 @@ class LLMEvaluator:
                 except Exception as exc:  # a failing call is a failed case, not a crash
                     error = f"{type(exc).__name__}: {exc}"
                     return None, CaseFailure(case.id, case.input, None, error=error)
-            result = await the_scorer.score(str(output), case)
+            result = as_score(await the_scorer.score(str(output), case), the_scorer.name)
             if result.errored:
                 return None, CaseFailure(
                     case.id, case.input, None, str(output), error=result.explanation

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from llmlab._errors import InputError, LlmlabError
 from llmlab.evals._case import EvalCase
+from llmlab.evals._combine import as_score
 from llmlab.evals._judge import default_judge_model
 from llmlab.evals._model_arg import check_model
 from llmlab.evals._score import Score
@@ -287,7 +288,9 @@ async def _one(
             message = f"{type(exc).__name__}: {exc}"
             return _row(run_id, item, epoch, suite.threshold, None, None, message)
         try:
-            score = await suite.scorer.score(response.text, item.case)
+            # A custom Scorer's out-of-range or NaN value is an errored score, not a
+            # NaN in the summary (and in --json).
+            score = as_score(await suite.scorer.score(response.text, item.case), "the scorer")
         except LlmlabError:
             raise
         except Exception as exc:

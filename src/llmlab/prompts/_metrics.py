@@ -6,6 +6,7 @@ Nothing here is entered by hand: calls carry their prompt version and experiment
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -128,8 +129,10 @@ def record_feedback(
 
     Returns the feedback id. Raises NotFoundError when no such call was recorded.
     """
-    if not math.isfinite(score):
-        raise InputError(f"feedback score must be a finite number, got {score}")
+    if not math.isfinite(score) or not 0.0 <= score <= 1.0:
+        # Quality is a score in [0, 1], as an eval scorer's: the report's intervals are
+        # kept inside that range.
+        raise InputError(f"feedback score must be a number in [0, 1], got {score}")
     handle = resolve_store(store)
     if not rows.call_exists(handle, call_id):
         flush(handle)  # the call may still sit in the recorder's queue
@@ -228,6 +231,18 @@ def _verdict(arms: list[ArmReport], alpha: float = 0.05) -> str:
     return "; ".join(parts)
 
 
+def _within(
+    diff: tuple[Interval, float] | None, lower: float, upper: float
+) -> tuple[Interval, float] | None:
+    """A difference's interval kept inside its possible range (two scores in [0, 1]
+    differ by at most 1): the normal approximation alone can run past it."""
+    if diff is None:
+        return None
+    interval, p = diff
+    low, high = max(lower, interval.low), min(upper, interval.high)
+    return dataclasses.replace(interval, low=low, high=high), p
+
+
 def experiment_report(name: str, *, store: Store | None = None) -> ExperimentReport:
     """The report of experiment ``name``: per arm, against the first arm (the control)."""
     handle = resolve_store(store)
@@ -240,13 +255,13 @@ def experiment_report(name: str, *, store: Store | None = None) -> ExperimentRep
     control_q = control_m = None
     for arm in exp.arms:
         metrics = call_metrics(calls.get(arm.name))
-        quality = MeanEstimate.of(feedback.get(arm.name, (0, 0.0, 0.0)))
+        quality = MeanEstimate.of(feedback.get(arm.name, (0, 0.0, 0.0)), lower=0.0, upper=1.0)
         if control_q is None or control_m is None:
             control_q, control_m = quality, metrics
             diffs: tuple[Any, Any, Any] = (None, None, None)
         else:
             diffs = (
-                mean_difference(control_q, quality),
+                _within(mean_difference(control_q, quality), -1.0, 1.0),
                 mean_difference(control_m.latency_s, metrics.latency_s),
                 mean_difference(control_m.cost, metrics.cost),
             )
