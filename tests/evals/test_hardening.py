@@ -158,3 +158,27 @@ async def test_a_scorer_returning_nan_is_an_errored_score_and_json_stays_valid(
     assert math.isnan(alone.value)
     result = await LLMEvaluator([EvalCase(input="a")]).aevaluate(lambda t: t, _NanScorer())
     assert result.avg_score == 0.0 and result.failures[0].error is not None
+
+
+@pytest.mark.parametrize("threshold", [math.nan, 1.5, -0.1, "high"])
+def test_similarity_threshold_outside_zero_one_is_an_errored_score(threshold: object) -> None:
+    from llmlab.evals import Similarity
+
+    score = Similarity("reference").check("output", reference="reference", threshold=threshold)
+    assert score.errored and "not in [0, 1]" in score.explanation
+
+
+def test_json_run_with_an_infinite_weight_is_refused_not_printed_as_nan(
+    openai_env: WireServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        'name: inf\nprompt: "{{ input }}"\nscorers: [{includes: "a"}]\n'
+        "dataset:\n  - {input: a, weight: .inf}\n"
+    )
+    with pytest.raises(SystemExit) as info:
+        main(["eval", "run", str(suite), *MODEL, "--json"])
+    out, err = capsys.readouterr()
+    assert info.value.code == 2 and out == "" and "NaN" not in out
+    assert "'weight' must be a finite number >= 0" in err
+    assert openai_env.count() == 0
