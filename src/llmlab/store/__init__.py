@@ -87,10 +87,42 @@ from llmlab.store._rollups import (
     sum_rollup_columns,
     upsert_rollups,
 )
+from llmlab.store._labels import (
+    CalibrationRow,
+    LabelRow,
+    delete_labels,
+    insert_calibration,
+    latest_calibrations,
+    list_labels,
+    upsert_labels,
+)
+from llmlab.store._quality import (
+    JudgedResult,
+    RunFacts,
+    judged_results,
+    match_run_ids,
+    run_facts,
+    runs_of_suite,
+    update_run_summary,
+)
 from llmlab.store._schema import metadata
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
+    "CalibrationRow",
+    "JudgedResult",
+    "LabelRow",
+    "RunFacts",
+    "delete_labels",
+    "insert_calibration",
+    "judged_results",
+    "latest_calibrations",
+    "list_labels",
+    "match_run_ids",
+    "run_facts",
+    "runs_of_suite",
+    "update_run_summary",
+    "upsert_labels",
     "Store",
     "default_store",
     "open_store",
