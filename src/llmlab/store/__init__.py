@@ -35,6 +35,15 @@ from llmlab.store._handle import (
     set_default_store,
     using_store,
 )
+from llmlab.store._labels import (
+    CalibrationRow,
+    LabelRow,
+    delete_labels,
+    insert_calibration,
+    latest_calibrations,
+    list_labels,
+    upsert_labels,
+)
 from llmlab.store._metadata import MONEY, Money, UtcDateTime, money_float, money_scaled
 from llmlab.store._migrate import current_revision, head_revision, upgrade
 from llmlab.store._monitor import (
@@ -77,6 +86,15 @@ from llmlab.store._prompts import (
     set_prompt_archived,
     update_experiment_row,
 )
+from llmlab.store._quality import (
+    JudgedResult,
+    RunFacts,
+    judged_results,
+    match_run_ids,
+    run_facts,
+    runs_of_suite,
+    update_run_summary,
+)
 from llmlab.store._rollups import (
     ROLLUP_KEY_COLUMNS,
     ROLLUP_VALUE_COLUMNS,
@@ -86,24 +104,6 @@ from llmlab.store._rollups import (
     stream_call_stats,
     sum_rollup_columns,
     upsert_rollups,
-)
-from llmlab.store._labels import (
-    CalibrationRow,
-    LabelRow,
-    delete_labels,
-    insert_calibration,
-    latest_calibrations,
-    list_labels,
-    upsert_labels,
-)
-from llmlab.store._quality import (
-    JudgedResult,
-    RunFacts,
-    judged_results,
-    match_run_ids,
-    run_facts,
-    runs_of_suite,
-    update_run_summary,
 )
 from llmlab.store._schema import metadata
 from llmlab.store._sqlite import begin_write

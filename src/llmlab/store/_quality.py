@@ -66,6 +66,7 @@ class JudgedResult:
     prompt: str | None = None
     output: str | None = None
     explanation: str | None = None
+    case_data: dict[str, Any] | None = None
 
 
 def _run(row: Row[Any]) -> RunFacts:
@@ -131,14 +132,19 @@ _BRIEF = [
     eval_results.c.input_tokens,
     eval_results.c.output_tokens,
 ]
-_TEXTS = [eval_results.c.prompt, eval_results.c.output, eval_results.c.explanation]
+_TEXTS = [
+    eval_results.c.prompt,
+    eval_results.c.output,
+    eval_results.c.explanation,
+    eval_results.c.case_data,
+]
 
 
 def judged_results(
     store: Store, run_id: str, *, texts: bool = False, cases: Iterable[str] | None = None
 ) -> list[JudgedResult]:
-    """A run's results ordered by case and epoch; ``texts`` adds prompt, output and
-    explanation; ``cases`` keeps only those case ids."""
+    """A run's results ordered by case and epoch; ``texts`` adds prompt, output,
+    explanation and case data; ``cases`` keeps only those case ids."""
     query = (
         select(*_BRIEF, *(_TEXTS if texts else []))
         .where(eval_results.c.run_id == run_id)
@@ -168,6 +174,7 @@ def judged_results(
                     prompt=m["prompt"] if texts else None,
                     output=m["output"] if texts else None,
                     explanation=m["explanation"] if texts else None,
+                    case_data=dict(m["case_data"] or {}) if texts else None,
                 )
             )
     return out
