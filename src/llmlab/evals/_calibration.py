@@ -32,6 +32,8 @@ from llmlab.evals._agreement import (
 from llmlab.evals._judge import ModelGraded
 from llmlab.evals._runref import find_run
 from llmlab.evals._score import Scorer
+from llmlab.evals._suite import EvalSuite
+from llmlab.models import Model
 from llmlab.store import (
     CalibrationRow,
     JudgedResult,
@@ -52,6 +54,7 @@ __all__ = [
     "ScorerAgreement",
     "calibration_status",
     "judge_key",
+    "judge_summary",
     "judges_of",
     "measure_agreement",
     "parse_split",
@@ -367,3 +370,13 @@ def measure_agreement(
     if record:
         _record(db, facts, report)
     return report
+
+
+def judge_summary(
+    suite: EvalSuite, judge: str | Model, *, store: Store | None = None
+) -> dict[str, Any]:
+    """What a run summary says of the suite's model-graded scorers: each one's judge model,
+    judge key, and whether (and how well) that judge has been calibrated."""
+    default = judge if isinstance(judge, str) else judge.full_name
+    judges = judges_of(suite.scorer.parts, default)
+    return calibration_status(judges, store=store) if judges else {}

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from llmlab._errors import InputError, LlmlabError
+from llmlab.evals._calibration import judge_summary
 from llmlab.evals._case import EvalCase
 from llmlab.evals._judge import default_judge_model
 from llmlab.evals._score import Score
@@ -285,6 +286,7 @@ def summarize_run(engine: Engine, run: dict[str, Any]) -> dict[str, Any]:
         epochs=int(run["epochs"]),
         k=options.get("k"),
         expected_results=int(run["n_cases"]) * int(run["epochs"]),
+        max_errors=int(options.get("max_errors", 0)),
     )
 
 
@@ -333,6 +335,7 @@ async def run_eval(
         "k": suite.k,
         "cache": cache,
         "min_pass_rate": suite.min_pass_rate,
+        "max_errors": suite.max_errors,
     }
     fingerprint = suite.fingerprint(model=model_name, epochs=n_epochs, extra=extra)
     existing = latest_unfinished_eval_run(engine, fingerprint) if resume else None
@@ -421,6 +424,7 @@ async def run_eval(
             "n_cases": len(suite.cases),
         }
         summary = await writer.call(summarize_run, engine, run_row)
+        summary["judges"] = await writer.call(judge_summary, suite, judge)
         await writer.call(finish_eval_run, engine, run_id, status=status, summary=summary)
         writer.shutdown()
     return EvalRun(

@@ -51,13 +51,14 @@ class _Trials:
 
     def add(self, row: Mapping[str, Any]) -> None:
         errored = bool(row["errored"])
-        self.scores.append(0.0 if errored or row["score"] is None else float(row["score"]))
-        self.passed.append(bool(row["passed"]))
         self.errored.append(errored)
+        if not errored:  # an errored trial has no verdict: it is not a fail
+            self.scores.append(0.0 if row["score"] is None else float(row["score"]))
+            self.passed.append(bool(row["passed"]))
         for name, part in (row.get("scores") or {}).items():
             if part is not None:
                 self.parts.setdefault(name, []).append(float(part))
-        if len(self.scores) == 1:
+        if len(self.errored) == 1:
             self.tags = list(row.get("tags") or [])
             self.weight = float(row.get("weight") or 1.0)
 
@@ -88,7 +89,8 @@ def reduce_cases(
     threshold: float = 0.7,
     k: int | None = None,
 ) -> dict[str, CaseOutcome]:
-    """Group result rows by case and reduce their trials (errored trials score 0)."""
+    """Group result rows by case and reduce their scored trials (errored trials are left
+    out; a case none of whose trials was scored is ``errored``, score 0, not passed)."""
     by_case: dict[str, _Trials] = defaultdict(_Trials)
     for row in rows:
         by_case[str(row["case_id"])].add(row)
@@ -177,16 +179,25 @@ def summarize(
     epochs: int = 1,
     k: int | None = None,
     expected_results: int | None = None,
+    max_errors: int = 0,
 ) -> dict[str, Any]:
     """Everything a report shows about a run, as plain JSON-ready data (one pass over
-    ``rows``, which may be a stream)."""
+    ``rows``, which may be a stream).
+
+    An errored result (its call failed, or its scorer could not judge) is not a fail:
+    pass rate and mean are over the scored cases, errored ones are counted apart, and
+    the run misses its threshold when more than ``max_errors`` results errored.
+    """
     by_case: dict[str, _Trials] = defaultdict(_Trials)
     totals = _Totals()
     for row in rows:
         by_case[str(row["case_id"])].add(row)
         totals.add(row)
-    outcomes = list(_outcomes(by_case, reducer, threshold, k).values())
+    errored_results = sum(sum(t.errored) for t in by_case.values())
+    every = list(_outcomes(by_case, reducer, threshold, k).values())
     del by_case
+    # Pass rate and mean are over the scored cases; errored ones are counted apart.
+    outcomes = [o for o in every if not o.errored]
     n = len(outcomes)
     passed = sum(o.passed for o in outcomes)
     scores = [o.score for o in outcomes]
@@ -200,21 +211,26 @@ def summarize(
     scorer_names = sorted({name for o in outcomes for name in o.parts})
     pass_rate = passed / n if n else 0.0
     complete = expected_results is None or totals.results >= expected_results
+    errors_ok = errored_results <= max_errors
     durations = totals.durations
     return {
         "version": SUMMARY_VERSION,
-        "cases": n,
+        "cases": len(every),
+        "scored_cases": n,
         "results": totals.results,
         "expected_results": expected_results,
         "complete": complete,
         "passed": passed,
         "failed": n - passed,
-        "errored_cases": sum(o.errored for o in outcomes),
+        "errored_cases": len(every) - n,
+        "errored_results": errored_results,
+        "max_errors": max_errors,
+        "errors_within_limit": errors_ok,
         "pass_rate": pass_rate,
         "pass_rate_ci": list(_rate(passed, n)["ci"]),
         "threshold": threshold,
         "min_pass_rate": min_pass_rate,
-        "threshold_met": complete and n > 0 and pass_rate >= min_pass_rate,
+        "threshold_met": complete and n > 0 and pass_rate >= min_pass_rate and errors_ok,
         "reducer": reducer,
         "mean_score": mean.estimate,
         "mean_score_ci": [mean.low, mean.high],
