@@ -41,6 +41,7 @@ class RunFacts:
     epochs: int
     n_cases: int
     parent_run: str | None
+    suite_path: str | None
     suite: dict[str, Any]
     options: dict[str, Any]
     summary: dict[str, Any] | None
@@ -80,6 +81,7 @@ def _run(row: Row[Any]) -> RunFacts:
         epochs=int(row.epochs),
         n_cases=int(row.n_cases),
         parent_run=row.parent_run,
+        suite_path=row.suite_path,
         suite=dict(row.suite or {}),
         options=dict(row.options or {}),
         summary=dict(row.summary) if row.summary is not None else None,
