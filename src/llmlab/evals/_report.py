@@ -188,14 +188,15 @@ def results_table(results: Sequence[Mapping[str, Any]], *, limit: int = 200) -> 
     table = Table("case", "epoch", "score", "passed", "input", "output / error")
     for r in results[:limit]:
         score = "error" if r["errored"] else f"{r['score']:.2f}"
-        shown = r.get("error") if r["status"] == "error" else r.get("output")
+        # An errored score shows why it could not be scored (a judge's error), not the output.
+        shown = r.get("error") if r["status"] == "error" or r["errored"] else r.get("output")
         table.add_row(
             str(r["case_id"]),
             str(r["epoch"]),
             score,
             "yes" if r["passed"] else "no",
             str(r.get("input") or "")[:40],
-            str(shown or "")[:60].replace("\n", " "),
+            str(shown or "")[: 160 if r["errored"] else 60].replace("\n", " "),
         )
     return table
 
