@@ -270,4 +270,6 @@ def rescore_command(
             _console.print(line, soft_wrap=True)
     if not run.threshold_met:
         raise typer.Exit(1)
+
+
 import llmlab.cli._eval_quality  # noqa: E402, F401  (registers label, agreement, frontier)

@@ -12,7 +12,6 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.table import Table
 
@@ -79,11 +78,13 @@ def _label_interactively(run_ref: str, labeller: str) -> dict[str, Any]:
         _show_result(result, index, len(todo))
         note: str | None = None
         while True:
-            key = click.prompt("label", type=click.Choice(list(_KEYS)), show_choices=True)
+            key = str(typer.prompt("label [p/f/s/n/q]")).strip().lower()[:1]
             if key == "n":
-                note = click.prompt("note", default="", show_default=False) or None
+                note = str(typer.prompt("note", default="", show_default=False)).strip() or None
                 continue
-            break
+            if key in _KEYS:
+                break
+            _console.print("press p (pass), f (fail), s (skip), n (note) or q (quit)")
         if key == "q":
             break
         if key == "s":

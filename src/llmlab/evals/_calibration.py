@@ -33,7 +33,6 @@ from llmlab.evals._judge import ModelGraded
 from llmlab.evals._runref import find_run
 from llmlab.evals._score import Scorer
 from llmlab.evals._suite import EvalSuite
-from llmlab.models import Model
 from llmlab.store import (
     CalibrationRow,
     JudgedResult,
@@ -373,10 +372,10 @@ def measure_agreement(
 
 
 def judge_summary(
-    suite: EvalSuite, judge: str | Model, *, store: Store | None = None
+    suite: EvalSuite, default_model: str, *, store: Store | None = None
 ) -> dict[str, Any]:
-    """What a run summary says of the suite's model-graded scorers: each one's judge model,
-    judge key, and whether (and how well) that judge has been calibrated."""
-    default = judge if isinstance(judge, str) else judge.full_name
-    judges = judges_of(suite.scorer.parts, default)
+    """What a run summary says of the suite's model-graded scorers: each one's judge model
+    (``default_model`` unless it names its own), judge key, and whether (and how well)
+    that judge has been calibrated."""
+    judges = judges_of(suite.scorer.parts, default_model)
     return calibration_status(judges, store=store) if judges else {}

@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,8 +24,7 @@ from typing import Any
 from llmlab._errors import InputError
 from llmlab.evals._paired import mcnemar_exact
 from llmlab.evals._runref import find_run
-from llmlab.evals._stats import Interval, wilson_interval
-from llmlab.evals._summary import CaseOutcome, reduce_cases
+from llmlab.evals._stats import Interval, reduce_epochs, wilson_interval
 from llmlab.pricing import plain_decimal
 from llmlab.store import JudgedResult, RunFacts, Store, judged_results, resolve_store, runs_of_suite
 
@@ -173,17 +172,32 @@ def _prompt_version(run: RunFacts) -> str:
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]
 
 
-def _rows(results: Sequence[JudgedResult]) -> list[Mapping[str, Any]]:
-    return [
-        {
-            "case_id": r.case_id,
-            "errored": r.errored,
-            "score": r.score,
-            "passed": r.passed,
-            "scores": r.scores,
-        }
-        for r in results
-    ]
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    score: float
+    passed: bool
+
+
+def _reduce(run: RunFacts, results: Sequence[JudgedResult]) -> dict[str, _Outcome]:
+    """Each case's scored trials reduced as the run's summary does (errored trials left
+    out; a case with none scored is absent)."""
+    trials: dict[str, list[JudgedResult]] = {}
+    for r in results:
+        if not r.errored:
+            trials.setdefault(r.case_id, []).append(r)
+    reducer = str(run.options.get("reducer", "mean"))
+    k = run.options.get("k")
+    out = {}
+    for case, scored in trials.items():
+        score, passed = reduce_epochs(
+            [r.score or 0.0 for r in scored],
+            [r.passed for r in scored],
+            reducer,
+            threshold=run.threshold,
+            k=k,
+        )
+        out[case] = _Outcome(score, passed)
+    return out
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
@@ -203,18 +217,12 @@ def _sum(values: Sequence[Decimal | None]) -> Decimal | None:
 class _Loaded:
     run: RunFacts
     results: list[JudgedResult]
-    outcomes: dict[str, CaseOutcome]
+    outcomes: dict[str, _Outcome]
 
 
 def _load(db: Store, run: RunFacts) -> _Loaded:
     results = judged_results(db, run.id)
-    outcomes = reduce_cases(
-        _rows(results),
-        reducer=str(run.options.get("reducer", "mean")),
-        threshold=run.threshold,
-        k=run.options.get("k"),
-    )
-    return _Loaded(run, results, {c: o for c, o in outcomes.items() if not o.errored})
+    return _Loaded(run, results, _reduce(run, results))
 
 
 def _option(loaded: _Loaded, common: set[str]) -> FrontierOption:

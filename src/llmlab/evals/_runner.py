@@ -424,7 +424,7 @@ async def run_eval(
             "n_cases": len(suite.cases),
         }
         summary = await writer.call(summarize_run, engine, run_row)
-        summary["judges"] = await writer.call(judge_summary, suite, judge)
+        summary["judges"] = await writer.call(judge_summary, suite, suite.judge_model or model_name)
         await writer.call(finish_eval_run, engine, run_id, status=status, summary=summary)
         writer.shutdown()
     return EvalRun(
