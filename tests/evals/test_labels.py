@@ -167,3 +167,31 @@ def test_interactive_labelling_saves_each_label_and_resumes(
     assert len(run_labels(run.id, store=llmlab_store)) == 6
     done = runner.invoke(app, ["eval", "label", run.id, "--interactive"])
     assert "every result" in done.output
+
+
+@pytest.mark.postgres
+def test_labels_agreement_and_frontier_on_postgres(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmlab.evals import cost_quality_frontier, measure_agreement
+    from llmlab.store import using_store
+
+    monkeypatch.setenv("LLMLAB_DB", pg_url)
+    with Store(pg_url) as store, using_store(store):
+        wrong = set(range(0, 20, 2))
+        run = asyncio.run(judged_run(tmp_path, 20, name="pg-lab", wrong=wrong, misses=[1]))
+        file = tmp_path / "labels.csv"
+        file.write_text("case_id,label\n" + "".join(f"{i},pass\n" for i in range(20)))
+        attach_labels(run.id, file, store=store)
+        file.write_text(
+            "case_id,label\n"
+            + "".join(f"{i},{'fail' if i in wrong else 'pass'}\n" for i in range(20))
+        )
+        assert attach_labels(run.id, file, store=store).replaced == 20
+        (s,) = measure_agreement(run.id, store=store).scorers
+        assert (s.overall.confusion.tp, s.overall.confusion.fn) == (9, 1)
+        assert (s.overall.confusion.tn, s.overall.confusion.fp) == (10, 0)
+        again = asyncio.run(judged_run(tmp_path / "b", 20, name="pg-lab", wrong=wrong))
+        assert again.summary["judges"]["judge"]["calibrated"]
+        frontier = cost_quality_frontier([run.id, again.id], store=store)
+        assert frontier.common_cases == 20
