@@ -156,3 +156,26 @@ def test_cli_frontier_json_markdown_and_errors(
     assert code == 2 and "--since 'soon'" in err
     code, _, err = cli("eval", "frontier")
     assert code == 2 and "give the runs to compare" in err
+
+
+def test_cost_per_case_includes_the_judge(
+    tmp_path: Path, llmlab_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .quality import judged_run
+
+    file = tmp_path / "judge-prices.yaml"
+    file.write_text(
+        "version: 1\nprices:\n"
+        "  scripted/fj-answer: {input: 1, output: 0}\n"
+        "  scripted/fj-judge: {input: 0, output: 1000}\n"
+    )
+    monkeypatch.setenv("LLMLAB_PRICES", str(file))
+    _overrides.forget_overrides()
+    run = asyncio.run(judged_run(tmp_path / "j", 10, name="fj"))
+    option = cost_quality_frontier([run.id], store=llmlab_store).options[0]
+    judge_total = Decimal(run.summary["judge"]["cost"])
+    assert judge_total > 0
+    assert option.judge_cost_per_case == judge_total / 10
+    assert option.model_cost_per_case == Decimal(run.summary["cost"]) / 10
+    assert option.cost_per_case == option.model_cost_per_case + option.judge_cost_per_case
+    assert option.on_frontier
