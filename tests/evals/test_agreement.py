@@ -23,14 +23,14 @@ from llmlab.evals import (
     judge_consistency,
     measure_agreement,
     rogan_gladen,
-    show_run,
 )
 from llmlab.evals._calibration import parse_split
 from llmlab.evals._labels import HumanLabel
 from llmlab.models import Request, scripted
-from llmlab.store import Store
+from llmlab.store import Store, run_facts
+from llmlab.testing import WireServer
 
-from .quality import answerer, judged_run, write_judge_suite
+from .quality import judged_run, write_judge_suite
 
 FIXED = Confusion(tp=40, fn=10, fp=5, tn=45)
 
@@ -163,7 +163,9 @@ async def test_agreement_of_a_stored_judge_with_labels(tmp_path: Path, llmlab_st
     assert s.corrected.raw == pytest.approx((0.8 + tnr - 1) / (tpr + tnr - 1))
     assert report.ok
 
-    shown = show_run(run.id)["run"]["summary"]["judges"]["judge"]
+    stored = run_facts(llmlab_store, run.id)
+    assert stored is not None and stored.summary is not None
+    shown = stored.summary["judges"]["judge"]
     assert shown["calibrated"] and shown["labels"] == 30 and shown["tnr"] == pytest.approx(tnr)
 
 
@@ -258,17 +260,20 @@ async def test_cli_agreement_exit_codes(
 
 
 def test_cli_agreement_judge_epochs(
-    tmp_path: Path, llmlab_store: Store, capsys: pytest.CaptureFixture[str]
+    openai_env: WireServer, tmp_path: Path, llmlab_store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answerer("ep-answer", [])
-    scripted("ep-judge", function=lambda request: '{"reasoning": "fine", "score": 1}')
     from llmlab.evals import load_suite, run_eval
 
-    suite = load_suite(write_judge_suite(tmp_path, 12, name="ep", judge="ep-judge"))
-    run = asyncio.run(run_eval(suite, model="scripted/ep-answer", cache=False))
+    # The wire server answers the judge's verdict schema with score 0 every time.
+    path = write_judge_suite(tmp_path, 12, name="ep", judge="x")
+    path.write_text(path.read_text().replace("scripted/x", "openai/gpt-4o-mini"))
+    run = asyncio.run(run_eval(load_suite(path), model="openai/gpt-4o-mini", cache=False))
+    assert run.summary["judge"]["calls"] == 12
     attach_labels(run.id, [HumanLabel(str(i), passed=True) for i in range(6)], store=llmlab_store)
+    before = openai_env.count("/v1/chat/completions")
     code, out, _ = cli(capsys, "eval", "agreement", run.id, "--epochs", "3", "--json")
     data = json.loads(out)
     assert code == 1  # no human fail among the labels: TNR unknown
     assert data["judge_consistency"][0]["mean_flip_rate"] == 0.0
     assert data["judge_consistency"][0]["outputs"] == 12
+    assert openai_env.count("/v1/chat/completions") - before == 36  # 12 outputs x 3 trials

@@ -11,7 +11,7 @@ import pytest
 
 from llmlab.cli import main
 from llmlab.evals import load_suite, run_eval, summarize
-from llmlab.evals._report import summary_lines
+from llmlab.evals._report import errored_lines
 from llmlab.models import Request, scripted
 from llmlab.store import Store
 
@@ -25,9 +25,9 @@ async def test_unparsable_verdicts_are_counted_apart(tmp_path: Path, llmlab_stor
     assert (s["passed"], s["failed"]) == (1, 1)  # case 0 passed, case 1 failed; 2-4 are neither
     assert s["pass_rate"] == 0.5 and s["mean_score"] == 0.5
     assert s["errors_within_limit"] is False and s["threshold_met"] is False
-    text = "\n".join(summary_lines({"run_id": run.id, **run.to_dict()}))
-    assert "1/2 scored cases passed, 3 errored" in text
+    text = "\n".join(errored_lines(s))
     assert "3 result(s) could not be scored, more than max_errors 0" in text
+    assert "judge judge (scripted/err-judge): NOT calibrated" in text
 
 
 async def test_all_errored_is_not_zero_out_of_three(tmp_path: Path, llmlab_store: Store) -> None:
