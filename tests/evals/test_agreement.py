@@ -27,7 +27,7 @@ from llmlab.evals import (
 from llmlab.evals._calibration import parse_split
 from llmlab.evals._labels import HumanLabel
 from llmlab.models import Request, scripted
-from llmlab.store import Store, run_facts
+from llmlab.store import Store, get_eval_run
 from llmlab.testing import WireServer
 
 from .quality import judged_run, write_judge_suite
@@ -163,7 +163,7 @@ async def test_agreement_of_a_stored_judge_with_labels(tmp_path: Path, llmlab_st
     assert s.corrected.raw == pytest.approx((0.8 + tnr - 1) / (tpr + tnr - 1))
     assert report.ok
 
-    stored = run_facts(llmlab_store, run.id)
+    stored = get_eval_run(llmlab_store, run.id)
     assert stored is not None and stored.summary is not None
     shown = stored.summary["judges"]["judge"]
     assert shown["calibrated"] and shown["labels"] == 30 and shown["tnr"] == pytest.approx(tnr)

@@ -29,12 +29,12 @@ from llmlab.evals import (
     cost_quality_frontier,
     judge_consistency,
     measure_agreement,
+    resolve_run,
     unlabelled_results,
 )
 from llmlab.evals._labels import default_labeller
-from llmlab.evals._runref import find_run
 from llmlab.pricing import plain_decimal
-from llmlab.store import JudgedResult
+from llmlab.store import EvalResultRow
 
 __all__: list[str] = []
 
@@ -46,7 +46,7 @@ RunArg = Annotated[str, typer.Argument(metavar="RUN", help="Run id, prefix or 'l
 _KEYS = {"p": "pass", "f": "fail", "s": "skip", "n": "note", "q": "quit"}
 
 
-def _show_result(result: JudgedResult, index: int, total: int) -> None:
+def _show_result(result: EvalResultRow, index: int, total: int) -> None:
     verdict = (
         f"[red]errored[/]: {result.error}"
         if result.errored
@@ -64,7 +64,7 @@ def _show_result(result: JudgedResult, index: int, total: int) -> None:
 
 def _label_interactively(run_ref: str, labeller: str) -> dict[str, Any]:
     store = cli_store()
-    run_id = find_run(run_ref, store=store).id
+    run_id = resolve_run(run_ref, store=store).id
     todo = unlabelled_results(run_id, store=store)
     counts = {"labelled": 0, "skipped": 0, "left": len(todo)}
     if not todo:

@@ -29,22 +29,22 @@ from llmlab.evals._agreement import (
     agreement,
     corrected_pass_rate,
 )
+from llmlab.evals._history import resolve_run
 from llmlab.evals._judge import ModelGraded
-from llmlab.evals._runref import find_run
 from llmlab.evals._score import Scorer
 from llmlab.evals._suite import EvalSuite
 from llmlab.store import (
     CalibrationRow,
-    JudgedResult,
+    EvalResultRow,
+    EvalRunRow,
     LabelRow,
-    RunFacts,
     Store,
+    get_eval_results,
+    get_eval_run,
     insert_calibration,
-    judged_results,
     latest_calibrations,
     list_labels,
     resolve_store,
-    run_facts,
     update_run_summary,
 )
 
@@ -193,7 +193,7 @@ class AgreementReport:
         }
 
 
-def _verdict(result: JudgedResult, scorer: str, threshold: float) -> bool | None:
+def _verdict(result: EvalResultRow, scorer: str, threshold: float) -> bool | None:
     """The scorer's pass/fail on one result; None when it errored."""
     if scorer == OVERALL and not result.scores:
         return None if result.errored else result.passed
@@ -201,12 +201,12 @@ def _verdict(result: JudgedResult, scorer: str, threshold: float) -> bool | None
     return None if value is None else value >= threshold
 
 
-def _labels_with_parents(db: Store, run: RunFacts) -> dict[tuple[str, int], LabelRow]:
+def _labels_with_parents(db: Store, run: EvalRunRow) -> dict[tuple[str, int], LabelRow]:
     chain = [run.id]
     parent = run.parent_run
     while parent is not None and parent not in chain and len(chain) < 20:
         chain.append(parent)
-        found = run_facts(db, parent)
+        found = get_eval_run(db, parent)
         parent = found.parent_run if found is not None else None
     labels: dict[tuple[str, int], LabelRow] = {}
     rank = {run_id: i for i, run_id in enumerate(chain)}
@@ -225,7 +225,7 @@ def _split_cases(cases: Sequence[str], dev: float, seed: int) -> tuple[set[str],
 def _one_scorer(
     name: str,
     model_graded: bool,
-    results: Sequence[JudgedResult],
+    results: Sequence[EvalResultRow],
     labels: Mapping[tuple[str, int], LabelRow],
     threshold: float,
     split: tuple[set[str], set[str]] | None,
@@ -278,12 +278,12 @@ def _one_scorer(
     )
 
 
-def _scorer_names(results: Sequence[JudgedResult]) -> list[str]:
+def _scorer_names(results: Sequence[EvalResultRow]) -> list[str]:
     names = sorted({name for r in results for name in r.scores})
     return names or [OVERALL]
 
 
-def _record(db: Store, run: RunFacts, report: AgreementReport) -> None:
+def _record(db: Store, run: EvalRunRow, report: AgreementReport) -> None:
     """Keep each model-graded scorer's measurement and refresh the run's summary."""
     summary = dict(run.summary or {})
     judges = summary.get("judges")
@@ -336,14 +336,14 @@ def measure_agreement(
         InputError: the run has no labels, or no scorer of that name.
     """
     db = resolve_store(store)
-    facts = find_run(run, store=db)
+    facts = resolve_run(run, store=db)
     labels = _labels_with_parents(db, facts)
     if not labels:
         raise InputError(
             f"run {facts.id} has no human labels; add some with "
             f"'llmlab eval label {facts.id} --file labels.csv' or '--interactive'"
         )
-    results = judged_results(db, facts.id)
+    results = get_eval_results(db, facts.id, brief=True)
     names = _scorer_names(results)
     if scorer is not None:
         if scorer not in names:

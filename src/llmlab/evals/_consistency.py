@@ -16,13 +16,13 @@ from typing import Any
 
 from llmlab._errors import InputError, LlmlabError
 from llmlab.evals._case import EvalCase
+from llmlab.evals._history import resolve_run
 from llmlab.evals._judge import ModelGraded, default_judge_model
 from llmlab.evals._registry import scorers_from_spec
-from llmlab.evals._runref import find_run
 from llmlab.evals._score import Scorer
 from llmlab.evals._stats import flip_rate
 from llmlab.models import ManagedModel, call_links, get_model
-from llmlab.store import JudgedResult, RunFacts, Store, judged_results, resolve_store
+from llmlab.store import EvalResultRow, EvalRunRow, Store, get_eval_results, resolve_store
 
 __all__ = ["JudgeConsistency", "judge_consistency"]
 
@@ -55,7 +55,7 @@ class JudgeConsistency:
         }
 
 
-def _case(result: JudgedResult) -> EvalCase:
+def _case(result: EvalResultRow) -> EvalCase:
     data = result.case_data or {}
     return EvalCase(
         input=data.get("input", ""),
@@ -67,7 +67,7 @@ def _case(result: JudgedResult) -> EvalCase:
     )
 
 
-def _scorers(run: RunFacts, name: str | None) -> list[Scorer]:
+def _scorers(run: EvalRunRow, name: str | None) -> list[Scorer]:
     spec = run.suite
     if "scorers" not in spec:
         raise InputError(f"run {run.id} was not made from a suite file: its scorers are unknown")
@@ -108,21 +108,21 @@ async def judge_consistency(
     if epochs < 2:
         raise InputError(f"--epochs {epochs}: judging the same output needs at least 2 trials")
     db = resolve_store(store)
-    facts = find_run(run, store=db)
+    facts = resolve_run(run, store=db)
     scorers = _scorers(facts, scorer)
     limit_at = facts.threshold if threshold is None else threshold
-    outputs = [r for r in judged_results(db, facts.id, texts=True) if r.output is not None]
+    outputs = [r for r in get_eval_results(db, facts.id) if r.output is not None]
     if limit is not None:
         outputs = outputs[:limit]
     judge_name = str(facts.suite.get("judge_model") or facts.model)
     judge: ManagedModel | None
     try:
-        judge = get_model(judge_name).configured(cache=True)
+        judge = get_model(judge_name, store=db).configured(cache=True)
     except LlmlabError:  # only a scorer without a judge of its own needs it, and says so
         judge = None
     gate = asyncio.Semaphore(max(1, concurrency))
 
-    async def trial(s: Scorer, result: JudgedResult, t: int) -> bool | None:
+    async def trial(s: Scorer, result: EvalResultRow, t: int) -> bool | None:
         async with gate:
             with call_links(epoch=t):
                 score = await s.score(str(result.output), _case(result))

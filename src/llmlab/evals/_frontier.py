@@ -22,11 +22,18 @@ from decimal import Decimal
 from typing import Any
 
 from llmlab._errors import InputError
+from llmlab.evals._history import resolve_run
 from llmlab.evals._paired import mcnemar_exact
-from llmlab.evals._runref import find_run
 from llmlab.evals._stats import Interval, reduce_epochs, wilson_interval
 from llmlab.pricing import plain_decimal
-from llmlab.store import JudgedResult, RunFacts, Store, judged_results, resolve_store, runs_of_suite
+from llmlab.store import (
+    EvalResultRow,
+    EvalRunRow,
+    Store,
+    get_eval_results,
+    resolve_store,
+    runs_of_suite,
+)
 
 __all__ = ["Frontier", "FrontierOption", "cost_quality_frontier", "parse_since"]
 
@@ -163,7 +170,7 @@ class Frontier:
         return "\n".join(out) + "\n"
 
 
-def _prompt_version(run: RunFacts) -> str:
+def _prompt_version(run: EvalRunRow) -> str:
     suite = run.suite
     explicit = suite.get("prompt_version") or (suite.get("tags") or {}).get("prompt_version")
     if explicit:
@@ -178,10 +185,10 @@ class _Outcome:
     passed: bool
 
 
-def _reduce(run: RunFacts, results: Sequence[JudgedResult]) -> dict[str, _Outcome]:
+def _reduce(run: EvalRunRow, results: Sequence[EvalResultRow]) -> dict[str, _Outcome]:
     """Each case's scored trials reduced as the run's summary does (errored trials left
     out; a case with none scored is absent)."""
-    trials: dict[str, list[JudgedResult]] = {}
+    trials: dict[str, list[EvalResultRow]] = {}
     for r in results:
         if not r.errored:
             trials.setdefault(r.case_id, []).append(r)
@@ -215,13 +222,13 @@ def _sum(values: Sequence[Decimal | None]) -> Decimal | None:
 
 @dataclass(slots=True)
 class _Loaded:
-    run: RunFacts
-    results: list[JudgedResult]
+    run: EvalRunRow
+    results: list[EvalResultRow]
     outcomes: dict[str, _Outcome]
 
 
-def _load(db: Store, run: RunFacts) -> _Loaded:
-    results = judged_results(db, run.id)
+def _load(db: Store, run: EvalRunRow) -> _Loaded:
+    results = get_eval_results(db, run.id, brief=True)
     return _Loaded(run, results, _reduce(run, results))
 
 
@@ -260,11 +267,11 @@ def _significantly_worse(a: _Loaded, b: _Loaded, common: Sequence[str], alpha: f
 
 def _runs(
     db: Store, refs: Sequence[str], suite: str | None, since: str | timedelta | None
-) -> list[RunFacts]:
+) -> list[EvalRunRow]:
     if refs and suite:
         raise InputError("give runs or --suite, not both")
     if refs:
-        return [find_run(ref, store=db) for ref in refs]
+        return [resolve_run(ref, store=db) for ref in refs]
     if not suite:
         raise InputError("give the runs to compare, or --suite NAME [--since 7d]")
     span = parse_since(since) if isinstance(since, str) else since
@@ -275,8 +282,8 @@ def _runs(
     return found
 
 
-def _newest_per_option(runs: Sequence[RunFacts]) -> tuple[list[RunFacts], list[str]]:
-    newest: dict[tuple[str, str], RunFacts] = {}
+def _newest_per_option(runs: Sequence[EvalRunRow]) -> tuple[list[EvalRunRow], list[str]]:
+    newest: dict[tuple[str, str], EvalRunRow] = {}
     superseded: list[str] = []
     for run in sorted(runs, key=lambda r: r.started_at, reverse=True):
         key = (run.model, _prompt_version(run))

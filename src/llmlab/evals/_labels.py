@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from llmlab._errors import InputError
-from llmlab.evals._runref import find_run
+from llmlab.evals._history import resolve_run
 from llmlab.store import (
-    JudgedResult,
+    EvalResultRow,
     LabelRow,
     Store,
-    judged_results,
+    get_eval_results,
     list_labels,
     resolve_store,
     upsert_labels,
@@ -250,7 +250,7 @@ def attach_labels(
         InputError: a label names a case or epoch the run does not have (``file:line``).
     """
     db = resolve_store(store)
-    facts = find_run(run, store=db)
+    facts = resolve_run(run, store=db)
     path: Path | None = None
     if isinstance(labels, str | Path):
         path = Path(labels)
@@ -258,7 +258,7 @@ def attach_labels(
     else:
         read = list(labels)
     where = str(path) if path is not None else None
-    results = {(r.case_id, r.epoch) for r in judged_results(db, facts.id)}
+    results = {(r.case_id, r.epoch) for r in get_eval_results(db, facts.id, brief=True)}
     known_cases = {case for case, _ in results}
     for label in read:
         if (label.case_id, label.epoch) in results:
@@ -304,17 +304,17 @@ def attach_labels(
 def run_labels(run: str, *, store: Store | None = None) -> list[LabelRow]:
     """The human labels of run ``run`` (an id, prefix or ``latest``)."""
     db = resolve_store(store)
-    return list_labels(db, [find_run(run, store=db).id])
+    return list_labels(db, [resolve_run(run, store=db).id])
 
 
-def unlabelled_results(run: str, *, store: Store | None = None) -> Sequence[JudgedResult]:
+def unlabelled_results(run: str, *, store: Store | None = None) -> Sequence[EvalResultRow]:
     """The results of run ``run`` that have an output and no human label yet, with their
     texts, in case order (what interactive labelling shows next; it resumes here)."""
     db = resolve_store(store)
-    facts = find_run(run, store=db)
+    facts = resolve_run(run, store=db)
     done = {(lb.case_id, lb.epoch) for lb in list_labels(db, [facts.id])}
     return [
         r
-        for r in judged_results(db, facts.id, texts=True)
+        for r in get_eval_results(db, facts.id)
         if r.output is not None and (r.case_id, r.epoch) not in done
     ]

@@ -99,15 +99,7 @@ from llmlab.store._prompts import (
     set_prompt_archived,
     update_experiment_row,
 )
-from llmlab.store._quality import (
-    JudgedResult,
-    RunFacts,
-    judged_results,
-    match_run_ids,
-    run_facts,
-    runs_of_suite,
-    update_run_summary,
-)
+from llmlab.store._quality import runs_of_suite, update_run_summary
 from llmlab.store._rollups import (
     ROLLUP_KEY_COLUMNS,
     ROLLUP_VALUE_COLUMNS,
@@ -125,16 +117,11 @@ __all__ = [
     "CalibrationRow",
     "EvalResultRow",
     "EvalRunRow",
-    "JudgedResult",
     "LabelRow",
-    "RunFacts",
     "delete_labels",
     "insert_calibration",
-    "judged_results",
     "latest_calibrations",
     "list_labels",
-    "match_run_ids",
-    "run_facts",
     "runs_of_suite",
     "update_run_summary",
     "upsert_labels",
