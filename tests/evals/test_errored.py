@@ -13,7 +13,7 @@ from llmlab.cli import main
 from llmlab.evals import load_suite, run_eval, summarize
 from llmlab.evals._report import errored_lines
 from llmlab.models import Request, scripted
-from llmlab.store import Store
+from llmlab.store import EvalResultRow, Store
 
 from .quality import answerer, judged_run, write_judge_suite
 
@@ -75,11 +75,15 @@ async def test_an_errored_trial_leaves_the_other_trials_to_decide(
 
 
 def test_summarize_over_rows_by_hand() -> None:
+    def row(case: str, status: str, errored: bool, score: float | None) -> EvalResultRow:
+        passed = score is not None and score >= 0.7
+        return EvalResultRow("r", case, 1, status, score, passed, errored)
+
     rows = [
-        {"case_id": "a", "status": "ok", "errored": False, "score": 1.0, "passed": True},
-        {"case_id": "b", "status": "ok", "errored": False, "score": 0.0, "passed": False},
-        {"case_id": "c", "status": "ok", "errored": True, "score": None, "passed": False},
-        {"case_id": "d", "status": "error", "errored": True, "score": None, "passed": False},
+        row("a", "ok", False, 1.0),
+        row("b", "ok", False, 0.0),
+        row("c", "ok", True, None),  # the judge could not judge
+        row("d", "error", True, None),  # the call failed
     ]
     s = summarize(rows, min_pass_rate=0.5, max_errors=2)
     assert (s["cases"], s["scored_cases"], s["passed"], s["failed"]) == (4, 2, 1, 1)
