@@ -21,7 +21,7 @@ from llmlab.evals._judge import ModelGraded, default_judge_model
 from llmlab.evals._registry import scorers_from_spec
 from llmlab.evals._score import Scorer
 from llmlab.evals._stats import flip_rate
-from llmlab.models import ManagedModel, call_links, get_model
+from llmlab.models import Model, call_links, get_model
 from llmlab.store import EvalResultRow, EvalRunRow, Store, get_eval_results, resolve_store
 
 __all__ = ["JudgeConsistency", "judge_consistency"]
@@ -115,7 +115,7 @@ async def judge_consistency(
     if limit is not None:
         outputs = outputs[:limit]
     judge_name = str(facts.suite.get("judge_model") or facts.model)
-    judge: ManagedModel | None
+    judge: Model | None
     try:
         judge = get_model(judge_name, store=db).configured(cache=True)
     except LlmlabError:  # only a scorer without a judge of its own needs it, and says so

@@ -445,7 +445,7 @@ async def run_eval(
         items.clear()
         suite.release()
         await asyncio.shield(writer.close())
-        await writer.call(flush, db.url)
+        await writer.call(flush, db)
         if given is None:
             await target.aclose()
         if judge is not target and suite.judge_model:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-30 05:29:24.418641
+Create Date: 2026-11-30 05:32:26.773157
 """
 
 from __future__ import annotations
