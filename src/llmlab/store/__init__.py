@@ -31,6 +31,7 @@ from llmlab.store._evals import (
 )
 from llmlab.store._handle import (
     Store,
+    current_default_store,
     default_store,
     open_store,
     resolve_store,
@@ -125,6 +126,7 @@ __all__ = [
     "update_run_summary",
     "upsert_labels",
     "Store",
+    "current_default_store",
     "default_store",
     "open_store",
     "resolve_store",
