@@ -15,5 +15,6 @@ import llmlab.cli._models  # noqa: F401
 import llmlab.cli._monitor  # noqa: F401
 import llmlab.cli._prompts  # noqa: F401
 import llmlab.cli._run  # noqa: F401
+import llmlab.cli._serve  # noqa: F401
 
 __all__: list[str] = []

@@ -13,6 +13,7 @@ from llmlab.store._calls import (
     recent_calls,
 )
 from llmlab.store._compat import cached_database_url, close_engines, get_engine
+from llmlab.store import _dashboard as dashboard
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
 from llmlab.store._evals import (
     create_eval_run,
@@ -91,6 +92,7 @@ from llmlab.store._schema import metadata
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
+    "dashboard",
     "Store",
     "default_store",
     "open_store",

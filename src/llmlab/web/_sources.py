@@ -1,0 +1,164 @@
+"""The dashboard's calls into the library packages (evals, prompts, monitor).
+
+Every figure the dashboard shows that involves statistics is computed by these packages,
+exactly as the CLI computes it; this module only calls them with the app's store and turns
+their results into JSON-ready data. Keeping every such call here keeps the pages free of
+package internals.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from llmlab.evals import compare_runs, reduce_cases
+from llmlab.monitor import budget_status, call_stats, recent_alerts
+from llmlab.prompts import experiment_report, prompt_registry, version_metrics
+from llmlab.store import Store, get_engine, iter_eval_results
+
+__all__ = [
+    "budgets_json",
+    "case_outcomes",
+    "comparison_json",
+    "experiment_json",
+    "jsonable",
+    "label_move",
+    "prompt_diff_json",
+    "recent_alerts_json",
+    "redact",
+    "stats_json",
+    "version_metrics_json",
+]
+
+_SECRET_KEY = re.compile(r"(api[-_]?key|authorization|secret|password|token)", re.IGNORECASE)
+_SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|sk-ant-[A-Za-z0-9_\-]{6,})")
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals as exact strings, datetimes as ISO text, containers recursively."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def redact(value: Any) -> Any:
+    """``value`` with anything that looks like a credential replaced: API keys never
+    reach a page, even if a provider echoed one into a stored request."""
+    if isinstance(value, dict):
+        return {
+            k: "[redacted]" if _SECRET_KEY.search(str(k)) else redact(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return _SECRET_VALUE.sub("[redacted]", value)
+    return value
+
+
+def stats_json(
+    store: Store, *, since: str | None, until: str | None = None, by: str | None = None
+) -> dict[str, Any]:
+    """``llmlab monitor stats`` as JSON: from the rollups, grouped ``by``."""
+    report = call_stats(since, until, by=by, url=store.url)
+    result: dict[str, Any] = report.to_json()
+    return result
+
+
+def budgets_json(store: Store) -> list[dict[str, Any]]:
+    """Each budget with its spend in the current period."""
+    out = []
+    for s in budget_status(url=store.url):
+        b = s.budget
+        out.append(
+            {
+                "name": b.name,
+                "scope": b.scope_label,
+                "period": b.period,
+                "period_key": s.period_key,
+                "limit": format(b.limit, "f"),
+                "hard": b.hard,
+                "spent": format(s.spent, "f"),
+                "reserved": format(s.reserved, "f"),
+                "used_fraction": s.used_fraction,
+            }
+        )
+    return out
+
+
+def recent_alerts_json(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest alerts first."""
+    return [jsonable(a) for a in recent_alerts(limit, url=store.url)]
+
+
+def comparison_json(store: Store, run_a: str, run_b: str) -> dict[str, Any]:
+    """``llmlab eval compare`` as JSON: McNemar, paired bootstrap, Holm (evals computes)."""
+    result: dict[str, Any] = jsonable(compare_runs(run_a, run_b, db=store.url).to_dict())
+    return result
+
+
+def case_outcomes(store: Store, run_id: str, options: dict[str, Any], threshold: float) -> Any:
+    """Each case of a run reduced over its epochs, as the evals package reduces it."""
+    return reduce_cases(
+        iter_eval_results(get_engine(store.url), run_id),
+        reducer=str(options.get("reducer", "mean")),
+        threshold=threshold,
+        k=options.get("k"),
+    )
+
+
+def version_metrics_json(store: Store, name: str) -> dict[int, dict[str, Any]]:
+    """Per version: call metrics and eval quality with intervals (as ``prompts show``)."""
+    found = version_metrics(get_engine(store.url), name)
+    return {
+        version: {
+            "calls": calls.as_dict(),
+            "quality": quality.as_dict() if quality is not None else None,
+        }
+        for version, (calls, quality) in found.items()
+    }
+
+
+def prompt_diff_json(store: Store, name: str, a: str, b: str) -> dict[str, Any]:
+    """What changed from version ``a`` to ``b`` (as ``prompts diff``)."""
+    diff = prompt_registry(store.url).diff(name, a, b)
+    out: dict[str, Any] = jsonable(diff.as_dict())
+    out["has_changes"] = diff.has_changes
+    out["text"] = diff.to_text()
+    return out
+
+
+def label_move(
+    store: Store, name: str, label: str, *, version: str | None, actor: str
+) -> dict[str, Any] | None:
+    """Move ``label`` to ``version`` (``None``: roll it back), recorded in the label
+    history exactly as ``prompts label`` / ``prompts rollback`` record it."""
+    registry = prompt_registry(store.url)
+    move = (
+        registry.rollback(name, label, actor=actor)
+        if version is None
+        else registry.set_label(name, label, version, actor=actor)
+    )
+    if move is None:
+        return None
+    return {
+        "label": move.label,
+        "from_version": move.from_version,
+        "to_version": move.to_version,
+        "kind": move.kind,
+    }
+
+
+def experiment_json(store: Store, name: str) -> dict[str, Any]:
+    """``experiments report``: per arm against the control, with the verdict."""
+    result: dict[str, Any] = json.loads(
+        json.dumps(experiment_report(name, url=store.url).as_dict(), default=str)
+    )
+    return result
