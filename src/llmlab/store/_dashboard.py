@@ -498,7 +498,12 @@ def _call_where(q: CallQuery) -> list[ColumnElement[bool]]:
     t = calls
     where: list[ColumnElement[bool]] = []
     if q.model:
-        where.append(t.c.requested_model == q.model)
+        # "provider/model" as the rollups key it, or the bare model name
+        provider, _, name = q.model.partition("/")
+        match = t.c.requested_model == q.model
+        if name:
+            match = or_(match, and_(t.c.provider == provider, t.c.requested_model == name))
+        where.append(match)
     if q.status:
         where.append(t.c.status == q.status)
     if q.prompt:

@@ -139,7 +139,7 @@ def _call_brief(call: db.CallDetail | None) -> dict[str, Any] | None:
         return None
     return {
         "id": call.id,
-        "model": call.requested_model,
+        "model": f"{call.provider}/{call.requested_model}",
         "status": call.status,
         "input_tokens": call.input_tokens,
         "output_tokens": call.output_tokens,

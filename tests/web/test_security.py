@@ -1,0 +1,129 @@
+"""Token rules, CSRF on the label form, label moves recorded like the CLI's, no keys shown."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from llmlab.prompts import prompt_registry
+from llmlab.web import check_bind, create_app
+
+from .conftest import Seeded, cli
+
+TOKEN = "s3cret-token-value"
+
+
+@pytest.fixture
+def guarded(seeded: Seeded) -> Iterator[TestClient]:
+    with TestClient(create_app(seeded.store, token=TOKEN), follow_redirects=False) as c:
+        yield c
+
+
+def test_without_or_with_a_wrong_token_every_path_is_401(guarded: TestClient) -> None:
+    for path in ("/", "/api/runs", "/api/openapi.json", "/static/app.js", "/calls"):
+        assert guarded.get(path).status_code == 401
+        assert guarded.get(path, headers={"Authorization": "Bearer nope"}).status_code == 401
+        guarded.cookies.set("llmlab_token", "nope")
+        assert guarded.get(path).status_code == 401
+        guarded.cookies.clear()
+    reply = guarded.get("/runs", params={"token": "wrong"})
+    assert reply.status_code == 401 and "token" in reply.json()["detail"]
+
+
+def test_token_once_in_the_url_then_a_cookie(guarded: TestClient) -> None:
+    reply = guarded.get("/runs", params={"token": TOKEN, "suite": "qa"})
+    assert reply.status_code == 303
+    assert reply.headers["location"] == "/runs?suite=qa"  # the token leaves the address
+    assert "httponly" in reply.headers["set-cookie"].lower()
+    assert guarded.get("/runs?suite=qa").status_code == 200  # the client kept the cookie
+    assert guarded.get("/api/runs").status_code == 200
+
+
+def test_bearer_header_for_scripts(seeded: Seeded) -> None:
+    with TestClient(create_app(seeded.store, token=TOKEN)) as c:
+        reply = c.get("/api/runs", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert reply.status_code == 200 and reply.json()["runs"]
+
+
+def test_other_addresses_need_a_token() -> None:
+    check_bind("127.0.0.1", None)
+    check_bind("::1", None)
+    check_bind("0.0.0.0", "t")
+    with pytest.raises(Exception, match="--token"):
+        check_bind("0.0.0.0", None)
+    with pytest.raises(Exception, match="LLMLAB_TOKEN"):
+        check_bind("192.168.1.20", "")
+
+
+def test_serve_refuses_a_public_address_without_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLMLAB_TOKEN", raising=False)
+    code, _ = cli("serve", "--host", "0.0.0.0", "--port", "1")
+    assert code == 2
+
+
+def test_serve_without_the_extra_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name)
+    )
+    code, _ = cli("serve")
+    assert code == 2
+
+
+def _csrf(client: TestClient, name: str) -> str:
+    page = client.get(f"/prompts/{name}").text
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def test_label_moves_need_csrf_and_confirmation(seeded: Seeded) -> None:
+    with TestClient(create_app(seeded.store), follow_redirects=False) as c:
+        form = {"label": "staging", "version": "2"}
+        assert c.post("/prompts/greet/labels", data=form).status_code == 403
+        assert c.post("/prompts/greet/labels", data=form | {"csrf": "0" * 64}).status_code == 403
+        token = _csrf(c, "greet")
+        evil = c.post(
+            "/prompts/greet/labels",
+            data=form | {"csrf": token, "confirm": "1"},
+            headers={"Origin": "http://evil.example"},
+        )
+        assert evil.status_code == 422
+        asked = c.post("/prompts/greet/labels", data=form | {"csrf": token})
+        assert (
+            asked.status_code == 200 and "staging" in asked.text and 'name="confirm"' in asked.text
+        )
+        assert "staging" not in prompt_registry(seeded.url).labels("greet")
+        done = c.post("/prompts/greet/labels", data=form | {"csrf": token, "confirm": "1"})
+        assert done.status_code == 303 and done.headers["location"] == "/prompts/greet#history"
+        assert prompt_registry(seeded.url).labels("greet")["staging"] == 2
+        history = c.get("/api/prompts/greet").json()["history"]
+        assert history[0]["label"] == "staging" and history[0]["to_version"] == 2
+        assert "dashboard" in history[0]["actor"]
+        again = c.post(
+            "/prompts/greet/labels",
+            data={"label": "staging", "version": "1", "csrf": token, "confirm": "1"},
+        )
+        assert again.status_code == 303
+        back = c.post(
+            "/api/prompts/greet/labels",
+            data={"label": "staging", "rollback": "1", "csrf": token, "confirm": "1"},
+        )
+        assert back.status_code == 200 and back.json()["move"]["kind"] == "rollback"
+        moves = prompt_registry(seeded.url).history("greet", "staging")
+        assert [m.kind for m in moves] == ["move", "move", "rollback"]
+        assert prompt_registry(seeded.url).labels("greet")["staging"] == 2
+
+
+def test_api_keys_never_appear(seeded: Seeded) -> None:
+    with TestClient(create_app(seeded.store)) as c:
+        calls = c.get("/api/calls", params={"limit": 500}).json()["calls"]
+        pages = [c.get(f"/calls/{x['id']}").text for x in calls[:10]]
+        pages += [c.get(p).text for p in ("/", "/monitor", "/calls", "/runs", "/prompts")]
+    for page in pages:
+        assert "sk-test-web" not in page
