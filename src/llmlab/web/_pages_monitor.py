@@ -23,24 +23,34 @@ Text = Annotated[str | None, Query(max_length=200)]
 BY_PATTERN = r"^(model|provider|prompt|arm|eval_run|tag:[A-Za-z0-9_.\-]{1,64})$"
 
 
-def _series(report: dict[str, Any]) -> dict[str, Any]:
-    """Chart columns from a ``by=hour|day`` stats report (labels are bucket starts)."""
-    groups = report["groups"]
-    xs = []
-    for g in groups:
+def _series(report: dict[str, Any], window: str, grain: str) -> dict[str, Any]:
+    """Chart columns from a ``by=hour|day`` stats report, one point per bucket of the
+    window (buckets without calls count zero, their percentiles are gaps)."""
+    width = 3600 if grain == "hour" else 86400
+    by_start: dict[int, dict[str, Any]] = {}
+    for g in report["groups"]:
         key = str(g["key"])
         at = datetime.fromisoformat(key if len(key) > 10 else key + "T00:00:00+00:00")
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
-        xs.append(int(at.timestamp()))
+        by_start[int(at.timestamp()) // width * width] = g
+    now = int(datetime.now(UTC).timestamp())
+    first = int(now - _window_hours(window) * 3600) // width * width
+    xs = list(range(first, now // width * width + 1, width))
+    xs = sorted(set(xs) | set(by_start))
+    empty: dict[str, Any] = {}
+
+    def column(name: str, zero: Any) -> list[Any]:
+        return [by_start.get(x, empty).get(name, zero) for x in xs]
+
     return {
         "x": xs,
-        "calls": [g["calls"] for g in groups],
-        "errors": [g["errors"] for g in groups],
-        "cost": [float(g["cost"]) for g in groups],
-        "p50": [g["latency_p50_s"] for g in groups],
-        "p95": [g["latency_p95_s"] for g in groups],
-        "p99": [g["latency_p99_s"] for g in groups],
+        "calls": column("calls", 0),
+        "errors": column("errors", 0),
+        "cost": [float(c) for c in column("cost", 0)],
+        "p50": column("latency_p50_s", None),
+        "p95": column("latency_p95_s", None),
+        "p99": column("latency_p99_s", None),
     }
 
 
@@ -59,7 +69,7 @@ def overview_page(request: Request, window: Window = "7d") -> Response:
         "window": window,
         "grain": grain,
         "total": over_time["total"],
-        "series": _series(over_time),
+        "series": _series(over_time, window, grain),
         "runs": db.page_runs(store, limit=8).rows,
         "budgets": budgets_json(store),
     }
@@ -114,7 +124,7 @@ def monitor_page(
         "grain": grain,
         "by": by,
         "total": over_time["total"],
-        "series": _series(over_time),
+        "series": _series(over_time, window, grain),
         "groups": grouped["groups"],
         "percentile_relative_error": over_time["percentile_relative_error"],
         "budgets": budgets_json(store),

@@ -22,19 +22,26 @@
     return { data: data, series: series };
   }
 
+  function fmt(v) {
+    if (v == null) return "";
+    if (v !== 0 && Math.abs(v) < 1) return Number(v.toPrecision(2)).toString();
+    return v.toLocaleString();
+  }
+  function ticks(u, vals) { return vals.map(fmt); }
+
   function draw(el) {
     if (el.dataset.drawn === "1" || typeof uPlot === "undefined") return;
     var spec = JSON.parse(el.querySelector("script[type='application/json']").textContent);
     var width = Math.max(320, el.clientWidth || 600);
     var opts = { width: width, height: spec.height || 220, series: [{}],
                  scales: { x: { time: spec.kind !== "scatter" } },
-                 axes: [{}, { label: spec.ylabel || "" }], legend: { show: true } };
+                 axes: [{}, { label: spec.ylabel || "", values: ticks, size: 70 }], legend: { show: true } };
     var data;
     if (spec.kind === "scatter") {
       var made = scatterData(spec);
       data = made.data;
       opts.series = made.series;
-      opts.axes[0] = { label: spec.xlabel || "" };
+      opts.axes[0] = { label: spec.xlabel || "", values: ticks };
     } else {
       data = [spec.x];
       spec.series.forEach(function (s, i) {
