@@ -4,6 +4,7 @@ SQLite by default (``.llmlab/llmlab.db``, WAL mode), any SQLAlchemy URL through
 ``LLMLAB_DB`` (``postgresql+psycopg://...`` for a team).
 """
 
+from llmlab.store import _dashboard as dashboard
 from llmlab.store._cache import cache_clear, cache_get, cache_put
 from llmlab.store._calls import (
     CALL_COLUMNS,
@@ -13,7 +14,6 @@ from llmlab.store._calls import (
     recent_calls,
 )
 from llmlab.store._compat import cached_database_url, close_engines, get_engine
-from llmlab.store import _dashboard as dashboard
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
 from llmlab.store._evals import (
     create_eval_run,

@@ -37,6 +37,7 @@ __all__ = [
     "ResultDetail",
     "ResultPage",
     "ResultRow",
+    "TrialRow",
     "RunDetail",
     "RunFacets",
     "RunPage",
@@ -55,6 +56,7 @@ __all__ = [
     "prompt_label_history",
     "prompt_versions",
     "run_facets",
+    "run_trials",
 ]
 
 ResultSort = Literal["case", "score", "duration", "cost", "epoch"]
@@ -445,6 +447,30 @@ def get_result(store: Store, run_id: str, case_id: str, epoch: int | None) -> Re
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TrialRow:
+    """The verdict of one trial, and nothing else (what a case matrix needs)."""
+
+    case_id: str
+    epoch: int
+    score: float | None
+    passed: bool
+    errored: bool
+
+
+def run_trials(store: Store, run_id: str) -> tuple[TrialRow, ...]:
+    """Every trial's verdict of a run, without its texts or scorer details."""
+    t = eval_results
+    stmt = select(t.c.case_id, t.c.epoch, t.c.score, t.c.passed, t.c.errored).where(
+        t.c.run_id == run_id
+    )
+    with store.read() as conn:
+        return tuple(
+            TrialRow(r.case_id, int(r.epoch), r.score, bool(r.passed), bool(r.errored))
+            for r in conn.execute(stmt)
+        )
+
+
 # -- calls -----------------------------------------------------------------------------
 
 
@@ -498,12 +524,12 @@ def _call_where(q: CallQuery) -> list[ColumnElement[bool]]:
     t = calls
     where: list[ColumnElement[bool]] = []
     if q.model:
-        # "provider/model" as the rollups key it, or the bare model name
+        # "provider/model" as the rollups key it, or a bare model name
         provider, _, name = q.model.partition("/")
-        match = t.c.requested_model == q.model
         if name:
-            match = or_(match, and_(t.c.provider == provider, t.c.requested_model == name))
-        where.append(match)
+            where += [t.c.requested_model == name, t.c.provider == provider]
+        else:
+            where.append(t.c.requested_model == q.model)
     if q.status:
         where.append(t.c.status == q.status)
     if q.prompt:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
@@ -50,6 +52,17 @@ def _install_errors(app: FastAPI) -> None:
         return _error(request, 500, str(exc))
 
 
+async def _server_timing(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """The time the app spent on a request, as a ``Server-Timing`` header (the browser's
+    developer tools and bench/bench_web.py read it)."""
+    start = time.perf_counter()
+    response = await call_next(request)
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.2f}"
+    return response
+
+
 def create_app(store: Store, *, token: str | None = None) -> FastAPI:
     """The dashboard over ``store``; with ``token``, every request must carry it.
 
@@ -70,6 +83,7 @@ def create_app(store: Store, *, token: str | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     install_filters(templates.env)
     app.state.templates = templates
+    app.middleware("http")(_server_timing)
     if token:
         app.middleware("http")(TokenGuard(token))
     _install_errors(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from llmlab._errors import InputError
-from llmlab.store import Store
+from llmlab.store import Store, set_default_store
 
 __all__ = ["check_bind", "serve"]
 
@@ -52,4 +52,9 @@ def serve(
 
     from llmlab.web._app import create_app
 
-    uvicorn.run(create_app(store, token=token), host=host, port=port, log_level=log_level)
+    # The served store is the process's default handle while serving.
+    previous = set_default_store(store)
+    try:
+        uvicorn.run(create_app(store, token=token), host=host, port=port, log_level=log_level)
+    finally:
+        set_default_store(previous)

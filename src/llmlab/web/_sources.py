@@ -16,7 +16,7 @@ from typing import Any
 from llmlab.evals import compare_runs, reduce_cases
 from llmlab.monitor import budget_status, call_stats, recent_alerts
 from llmlab.prompts import experiment_report, prompt_registry, version_metrics
-from llmlab.store import Store, get_engine, iter_eval_results
+from llmlab.store import Store, dashboard, get_engine
 
 __all__ = [
     "budgets_json",
@@ -105,9 +105,22 @@ def comparison_json(store: Store, run_a: str, run_b: str) -> dict[str, Any]:
 
 
 def case_outcomes(store: Store, run_id: str, options: dict[str, Any], threshold: float) -> Any:
-    """Each case of a run reduced over its epochs, as the evals package reduces it."""
+    """Each case of a run reduced over its epochs, as the evals package reduces it (fed
+    only the verdict columns: a 10k-case run is read in one light query)."""
+    rows = (
+        {
+            "case_id": t.case_id,
+            "score": t.score,
+            "passed": t.passed,
+            "errored": t.errored,
+            "scores": None,
+            "tags": None,
+            "weight": 1.0,
+        }
+        for t in dashboard.run_trials(store, run_id)
+    )
     return reduce_cases(
-        iter_eval_results(get_engine(store.url), run_id),
+        rows,
         reducer=str(options.get("reducer", "mean")),
         threshold=threshold,
         k=options.get("k"),
