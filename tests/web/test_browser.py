@@ -75,9 +75,7 @@ class Tab:
         self.base = base_url
         self.page = browser.new_page(viewport={"width": 1360, "height": 900})
         self.errors: list[str] = []
-        self.page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type == "error" else None
-        )
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def open(self, path: str) -> Any:
