@@ -85,18 +85,20 @@ async def bare(base_url: str, folder: Path, concurrency: int, aiohttp: bool) -> 
 
 
 async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    import llmlab as lab
     from llmlab.evals import load_suite, run_eval
     from llmlab.models import get_model
-    from llmlab.store import get_engine
 
     suite = load_suite(folder / "suite.yaml")
     options: dict[str, Any] = {"base_url": base_url, "api_key": "sk-bench"}
     if httpx:
         options["http_client"] = "httpx"
-    # Set-up before the clock, as the bare loop imports its SDK first: create and migrate
+    # Set-up before the clock, as the bare loop imports its SDK first: open and migrate
     # the store, and load the provider (which imports the SDK).
-    get_engine()
-    get_model("openai/gpt-4o-mini", db=None, **options)
+    store = lab.open()
+    get_model("openai/gpt-4o-mini", db=store.url, **options)
     start_cpu, start = _cpu(), time.perf_counter()
     run = await run_eval(
         suite,
@@ -105,12 +107,12 @@ async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> 
         cache=False,
         resume=False,
         model_options=options,
+        store=store,
     )
     wall, cpu = time.perf_counter() - start, _cpu() - start_cpu
-    with get_engine().connect() as conn:
-        from sqlalchemy import text
-
+    with store.read() as conn:
         calls = conn.execute(text("select count(*) from calls")).scalar_one()
+    store.close()
     return {
         "cases": run.summary["cases"],
         "passed": run.summary["passed"],

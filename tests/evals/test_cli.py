@@ -127,6 +127,8 @@ def test_gate_fails_on_a_significant_regression(
     assert code == 1
     assert data["threshold_met"] and data["baseline"]["regression"]
     assert data["baseline"]["verdict"].startswith("A better on pass rate")
+    assert not data["gate"]["passed"] and data["gate"]["regression"]
+    assert data["gate"]["reasons"][0].startswith("significant regression against")
     code, comparison = cli_json(capsys, "eval", "compare", baseline["run_id"], data["run_id"])
     assert comparison["tests"][0]["a_only_passed"] == 12
     assert comparison["tests"][0]["p_adjusted"] < 0.001

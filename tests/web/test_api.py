@@ -85,7 +85,7 @@ def test_case_page_has_prompt_output_scores_and_call(client: TestClient, seeded:
 
 def test_compare_uses_the_evals_statistics(client: TestClient, seeded: Seeded) -> None:
     data = get(client, "/api/compare", a=seeded.run_a, b=seeded.run_b)
-    expected = compare_runs(seeded.run_a, seeded.run_b, db=seeded.url).to_dict()
+    expected = compare_runs(seeded.run_a, seeded.run_b, store=seeded.store).to_dict()
     got = data["comparison"]
     assert got["verdict"] == expected["verdict"]
     assert [t["p_adjusted"] for t in got["tests"]] == [t["p_adjusted"] for t in expected["tests"]]

@@ -98,10 +98,10 @@ def test_label_moves_need_csrf_and_confirmation(seeded: Seeded) -> None:
         assert (
             asked.status_code == 200 and "staging" in asked.text and 'name="confirm"' in asked.text
         )
-        assert "staging" not in prompt_registry(seeded.url).labels("greet")
+        assert "staging" not in prompt_registry(store=seeded.store).labels("greet")
         done = c.post("/prompts/greet/labels", data=form | {"csrf": token, "confirm": "1"})
         assert done.status_code == 303 and done.headers["location"] == "/prompts/greet#history"
-        assert prompt_registry(seeded.url).labels("greet")["staging"] == 2
+        assert prompt_registry(store=seeded.store).labels("greet")["staging"] == 2
         history = c.get("/api/prompts/greet").json()["history"]
         assert history[0]["label"] == "staging" and history[0]["to_version"] == 2
         assert "dashboard" in history[0]["actor"]
@@ -115,9 +115,9 @@ def test_label_moves_need_csrf_and_confirmation(seeded: Seeded) -> None:
             data={"label": "staging", "rollback": "1", "csrf": token, "confirm": "1"},
         )
         assert back.status_code == 200 and back.json()["move"]["kind"] == "rollback"
-        moves = prompt_registry(seeded.url).history("greet", "staging")
+        moves = prompt_registry(store=seeded.store).history("greet", "staging")
         assert [m.kind for m in moves] == ["move", "move", "rollback"]
-        assert prompt_registry(seeded.url).labels("greet")["staging"] == 2
+        assert prompt_registry(store=seeded.store).labels("greet")["staging"] == 2
 
 
 def test_api_keys_never_appear(seeded: Seeded) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 
 from llmlab._errors import LlmlabError
 from llmlab.evals._case import EvalCase
+from llmlab.evals._model_arg import check_model
 from llmlab.evals._score import JudgeUsage, Score, Scorer
 from llmlab.evals._template import render_text
-from llmlab.models import Model, Request, Response, get_model
+from llmlab.models import ManagedModel, Request, Response, get_model
 
 __all__ = ["DEFAULT_JUDGE_TEMPLATE", "ModelGraded", "default_judge_model", "parse_verdict"]
 
@@ -45,7 +46,7 @@ VERDICT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-default_judge_model: ContextVar[str | Model | None] = ContextVar(
+default_judge_model: ContextVar[str | ManagedModel | None] = ContextVar(
     "llmlab_default_judge_model", default=None
 )
 """The judge used when a ``ModelGraded`` names none (the runner sets the suite's model)."""
@@ -89,7 +90,8 @@ class ModelGraded(Scorer):
 
     Args:
         rubric: what a good answer does; may use case fields (``{{ target }}``).
-        model: the judge, ``"provider/model"`` or a ``Model``; default: the suite's model.
+        model: the judge, ``"provider/model"`` or a model from ``llmlab.models.get_model()``;
+            default: the suite's model.
         template: the whole judge prompt (variables: input, output, rubric, case fields).
         structured: ask for the verdict schema as structured output.
     """
@@ -100,18 +102,19 @@ class ModelGraded(Scorer):
         self,
         rubric: str,
         *,
-        model: str | Model | None = None,
+        model: str | ManagedModel | None = None,
         template: str = DEFAULT_JUDGE_TEMPLATE,
         structured: bool = True,
         max_tokens: int = 300,
     ) -> None:
+        check_model(model, "the judge model")
         self.rubric = rubric
         self.model = model
         self.template = template
         self.structured = structured
         self.max_tokens = max_tokens
 
-    def _model(self) -> Model:
+    def _model(self) -> ManagedModel:
         chosen = self.model if self.model is not None else default_judge_model.get()
         if chosen is None:
             raise LlmlabError("a model-graded scorer needs a judge: give model='provider/name'")

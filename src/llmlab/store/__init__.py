@@ -5,10 +5,11 @@ SQLite by default (``.llmlab/llmlab.db``, WAL mode), any SQLAlchemy URL through
 """
 
 from llmlab.store import _dashboard as dashboard
-from llmlab.store._cache import cache_clear, cache_get, cache_put
+from llmlab.store._cache import CachedResponse, cache_clear, cache_get, cache_put
 from llmlab.store._calls import (
     CALL_COLUMNS,
     CallFilter,
+    CallRow,
     call_filter_clauses,
     insert_calls,
     recent_calls,
@@ -16,6 +17,8 @@ from llmlab.store._calls import (
 from llmlab.store._compat import cached_database_url, close_engines, get_engine
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
 from llmlab.store._evals import (
+    EvalResultRow,
+    EvalRunRow,
     create_eval_run,
     eval_result_keys,
     find_eval_runs,
@@ -38,10 +41,14 @@ from llmlab.store._handle import (
 )
 from llmlab.store._metadata import MONEY, Money, UtcDateTime, money_float, money_scaled
 from llmlab.store._migrate import current_revision, head_revision, upgrade
+from llmlab.store._money import MONEY_SCALE, as_money, from_pico, to_pico
 from llmlab.store._monitor import (
+    AlertRow,
+    AlertRuleRow,
     BudgetRow,
     BudgetShortfall,
     LedgerEntry,
+    SpentAfter,
     delete_alert_rule,
     delete_budget,
     insert_alert,
@@ -56,7 +63,13 @@ from llmlab.store._monitor import (
     upsert_alert_rule,
     upsert_budget,
 )
-from llmlab.store._monitor_calls import iter_calls, iter_pricing_inputs, update_call_costs
+from llmlab.store._monitor_calls import (
+    CostUpdate,
+    PricingInput,
+    iter_calls,
+    iter_pricing_inputs,
+    update_call_costs,
+)
 from llmlab.store._prompts import (
     arm_call_stats,
     arm_exposure_counts,
@@ -93,6 +106,8 @@ from llmlab.store._sqlite import begin_write
 
 __all__ = [
     "dashboard",
+    "EvalResultRow",
+    "EvalRunRow",
     "Store",
     "default_store",
     "open_store",
@@ -101,6 +116,16 @@ __all__ = [
     "using_store",
     "CALL_COLUMNS",
     "MONEY",
+    "MONEY_SCALE",
+    "AlertRow",
+    "AlertRuleRow",
+    "CallRow",
+    "CostUpdate",
+    "PricingInput",
+    "SpentAfter",
+    "as_money",
+    "from_pico",
+    "to_pico",
     "ROLLUP_KEY_COLUMNS",
     "ROLLUP_VALUE_COLUMNS",
     "BudgetRow",
@@ -113,6 +138,7 @@ __all__ = [
     "arm_exposure_counts",
     "arm_feedback_stats",
     "begin_write",
+    "CachedResponse",
     "cache_clear",
     "cache_get",
     "cache_put",

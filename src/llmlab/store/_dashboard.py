@@ -37,7 +37,6 @@ __all__ = [
     "ResultDetail",
     "ResultPage",
     "ResultRow",
-    "TrialRow",
     "RunDetail",
     "RunFacets",
     "RunPage",
@@ -56,7 +55,6 @@ __all__ = [
     "prompt_label_history",
     "prompt_versions",
     "run_facets",
-    "run_trials",
 ]
 
 ResultSort = Literal["case", "score", "duration", "cost", "epoch"]
@@ -445,30 +443,6 @@ def get_result(store: Store, run_id: str, case_id: str, epoch: int | None) -> Re
         judge_cost=r.judge_cost,
         epochs=epochs,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class TrialRow:
-    """The verdict of one trial, and nothing else (what a case matrix needs)."""
-
-    case_id: str
-    epoch: int
-    score: float | None
-    passed: bool
-    errored: bool
-
-
-def run_trials(store: Store, run_id: str) -> tuple[TrialRow, ...]:
-    """Every trial's verdict of a run, without its texts or scorer details."""
-    t = eval_results
-    stmt = select(t.c.case_id, t.c.epoch, t.c.score, t.c.passed, t.c.errored).where(
-        t.c.run_id == run_id
-    )
-    with store.read() as conn:
-        return tuple(
-            TrialRow(r.case_id, int(r.epoch), r.score, bool(r.passed), bool(r.errored))
-            for r in conn.execute(stmt)
-        )
 
 
 # -- calls -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from llmlab.evals import compare_runs, reduce_cases
 from llmlab.monitor import budget_status, call_stats, recent_alerts
 from llmlab.prompts import experiment_report, prompt_registry, version_metrics
-from llmlab.store import Store, dashboard, get_engine
+from llmlab.store import Store, iter_eval_results
 
 __all__ = [
     "budgets_json",
@@ -67,15 +67,15 @@ def stats_json(
     store: Store, *, since: str | None, until: str | None = None, by: str | None = None
 ) -> dict[str, Any]:
     """``llmlab monitor stats`` as JSON: from the rollups, grouped ``by``."""
-    report = call_stats(since, until, by=by, url=store.url)
-    result: dict[str, Any] = report.to_json()
+    report = call_stats(since, until, by=by, store=store)
+    result: dict[str, Any] = report.to_dict()
     return result
 
 
 def budgets_json(store: Store) -> list[dict[str, Any]]:
     """Each budget with its spend in the current period."""
     out = []
-    for s in budget_status(url=store.url):
+    for s in budget_status(store=store):
         b = s.budget
         out.append(
             {
@@ -95,32 +95,30 @@ def budgets_json(store: Store) -> list[dict[str, Any]]:
 
 def recent_alerts_json(store: Store, limit: int = 50) -> list[dict[str, Any]]:
     """The newest alerts first."""
-    return [jsonable(a) for a in recent_alerts(limit, url=store.url)]
+    return [
+        {
+            "created_at": a.created_at.isoformat(),
+            "kind": a.kind,
+            "source": a.source,
+            "value": a.value,
+            "limit": a.limit_value,
+            "message": a.message,
+        }
+        for a in recent_alerts(limit, store=store)
+    ]
 
 
 def comparison_json(store: Store, run_a: str, run_b: str) -> dict[str, Any]:
     """``llmlab eval compare`` as JSON: McNemar, paired bootstrap, Holm (evals computes)."""
-    result: dict[str, Any] = jsonable(compare_runs(run_a, run_b, db=store.url).to_dict())
+    result: dict[str, Any] = jsonable(compare_runs(run_a, run_b, store=store).to_dict())
     return result
 
 
 def case_outcomes(store: Store, run_id: str, options: dict[str, Any], threshold: float) -> Any:
-    """Each case of a run reduced over its epochs, as the evals package reduces it (fed
-    only the verdict columns: a 10k-case run is read in one light query)."""
-    rows = (
-        {
-            "case_id": t.case_id,
-            "score": t.score,
-            "passed": t.passed,
-            "errored": t.errored,
-            "scores": None,
-            "tags": None,
-            "weight": 1.0,
-        }
-        for t in dashboard.run_trials(store, run_id)
-    )
+    """Each case of a run reduced over its epochs, as the evals package reduces it (from
+    the results without their texts: a 10k-case run is one light query)."""
     return reduce_cases(
-        rows,
+        iter_eval_results(store, run_id),
         reducer=str(options.get("reducer", "mean")),
         threshold=threshold,
         k=options.get("k"),
@@ -129,11 +127,11 @@ def case_outcomes(store: Store, run_id: str, options: dict[str, Any], threshold:
 
 def version_metrics_json(store: Store, name: str) -> dict[int, dict[str, Any]]:
     """Per version: call metrics and eval quality with intervals (as ``prompts show``)."""
-    found = version_metrics(get_engine(store.url), name)
+    found = version_metrics(name, store=store)
     return {
         version: {
-            "calls": calls.as_dict(),
-            "quality": quality.as_dict() if quality is not None else None,
+            "calls": calls.to_dict(),
+            "quality": quality.to_dict() if quality is not None else None,
         }
         for version, (calls, quality) in found.items()
     }
@@ -141,8 +139,8 @@ def version_metrics_json(store: Store, name: str) -> dict[int, dict[str, Any]]:
 
 def prompt_diff_json(store: Store, name: str, a: str, b: str) -> dict[str, Any]:
     """What changed from version ``a`` to ``b`` (as ``prompts diff``)."""
-    diff = prompt_registry(store.url).diff(name, a, b)
-    out: dict[str, Any] = jsonable(diff.as_dict())
+    diff = prompt_registry(store=store).diff(name, a, b)
+    out: dict[str, Any] = jsonable(diff.to_dict())
     out["has_changes"] = diff.has_changes
     out["text"] = diff.to_text()
     return out
@@ -153,7 +151,7 @@ def label_move(
 ) -> dict[str, Any] | None:
     """Move ``label`` to ``version`` (``None``: roll it back), recorded in the label
     history exactly as ``prompts label`` / ``prompts rollback`` record it."""
-    registry = prompt_registry(store.url)
+    registry = prompt_registry(store=store)
     move = (
         registry.rollback(name, label, actor=actor)
         if version is None
@@ -172,6 +170,6 @@ def label_move(
 def experiment_json(store: Store, name: str) -> dict[str, Any]:
     """``experiments report``: per arm against the control, with the verdict."""
     result: dict[str, Any] = json.loads(
-        json.dumps(experiment_report(name, url=store.url).as_dict(), default=str)
+        json.dumps(experiment_report(name, store=store).to_dict(), default=str)
     )
     return result
