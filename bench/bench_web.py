@@ -43,7 +43,7 @@ from bench_monitor import PROMPTS, synthetic_rows  # noqa: E402
 
 from llmlab.evals import summarize  # noqa: E402
 from llmlab.monitor import rebuild_rollups  # noqa: E402
-from llmlab.store import Store  # noqa: E402
+from llmlab.store import EvalResultRow, Store  # noqa: E402
 from llmlab.store._tables_calls import calls  # noqa: E402
 from llmlab.store._tables_evals import eval_results, eval_runs  # noqa: E402
 from llmlab.store._tables_prompts import label_history, prompt_labels, prompts  # noqa: E402
@@ -58,7 +58,7 @@ def build_calls(store: Store, n: int, days: int) -> dict[str, float]:
         with store.write() as conn:
             conn.execute(calls.insert(), rows)
     t1 = time.perf_counter()
-    rebuilt = rebuild_rollups(store.url)
+    rebuilt = rebuild_rollups(store=store)
     assert rebuilt == n, (rebuilt, n)
     return {"insert_s": round(t1 - t0, 1), "rollups_s": round(time.perf_counter() - t1, 1)}
 
@@ -112,7 +112,12 @@ def build_runs(store: Store, runs: int, cases: int, big: int) -> tuple[str, list
         run_id = f"{suite}-{k:04d}-{rng.getrandbits(32):08x}"
         started = now - timedelta(hours=(len(sizes) - k) * 5)
         results = _results(run_id, n, rng, started)
-        summary = summarize(results, threshold=0.7, min_pass_rate=0.8, expected_results=n)
+        summary = summarize(
+            [EvalResultRow(**r) for r in results],
+            threshold=0.7,
+            min_pass_rate=0.8,
+            expected_results=n,
+        )
         with store.write() as conn:
             conn.execute(
                 eval_runs.insert(),
