@@ -105,15 +105,10 @@ def _calls_through_prompts() -> None:
         call_experiment_sync("greet-ab", f"user-{unit}", {"name": f"u{unit}"}, model=MODEL)
 
 
-@pytest.fixture(scope="session")
-def seeded(
-    _llmlab_wire_server_session: WireServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Seeded]:
-    """One seeded store shared by the web tests (they only read it, or move labels of
-    their own)."""
-    root = tmp_path_factory.mktemp("web")
-    url = f"sqlite:///{root / 'llmlab.db'}"
-    server = _llmlab_wire_server_session
+@contextlib.contextmanager
+def seeding(url: str, root: Path, server: WireServer) -> Iterator[Seeded]:
+    """The store at ``url`` seeded through the CLI and the library, open as the default
+    handle while the block runs."""
     server.reset()
     saved = {k: os.environ.get(k) for k in ("LLMLAB_DB", "OPENAI_BASE_URL", "OPENAI_API_KEY")}
     os.environ.update(
@@ -137,3 +132,14 @@ def seeded(
             else:
                 os.environ[key] = value
         server.reset()
+
+
+@pytest.fixture(scope="session")
+def seeded(
+    _llmlab_wire_server_session: WireServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Seeded]:
+    """One seeded SQLite store shared by the web tests (they only read it, or move labels
+    of their own)."""
+    root = tmp_path_factory.mktemp("web")
+    with seeding(f"sqlite:///{root / 'llmlab.db'}", root, _llmlab_wire_server_session) as s:
+        yield s
