@@ -327,6 +327,10 @@ def main() -> None:
         "load_average": os.getloadavg()[0],
     }
     print(json.dumps(result, indent=2))
+    print("\n| page | HTML p50 / max ms | JSON p50 / max ms |\n|---|---|---|")
+    for name in pages:
+        h, j = result["pages"][name], result["pages"][f"{name} (json)"]
+        print(f"| {name} | {h['p50_ms']} / {h['max_ms']} | {j['p50_ms']} / {j['max_ms']} |")
     slow = {k: v for k, v in result["pages"].items() if v["max_ms"] > 300}
     print(f"pages over 300 ms (max): {len(slow)}; peak RSS {result['rss_peak_mb']:.0f} MB")
 
