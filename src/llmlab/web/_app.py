@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
@@ -80,6 +81,7 @@ def create_app(store: Store, *, token: str | None = None) -> FastAPI:
     app.state.store = store
     app.state.store_label = store.safe_url
     app.state.secret = new_secret()
+    app.state.compared = OrderedDict()
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     install_filters(templates.env)
     app.state.templates = templates

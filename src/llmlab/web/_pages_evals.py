@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -161,6 +162,37 @@ class CompareQuery:
     limit: Limit = 100
 
 
+Verdicts = dict[str, tuple[bool, float]]
+Compared = tuple[dict[str, Any], db.RunDetail, db.RunDetail, Verdicts, Verdicts]
+_COMPARED_KEPT = 4
+
+
+def _compared(request: Request, a: str, b: str) -> Compared:
+    """The comparison of two runs and each case's verdict in both. Finished runs do not
+    change, so the last few comparisons are kept: paging the matrix or switching to the
+    differing cases does not read two large runs again."""
+    kept: OrderedDict[tuple[str, str], Compared] = request.app.state.compared
+    found = kept.get((a, b))
+    if found is not None:
+        kept.move_to_end((a, b))
+        return found
+    store = store_of(request)
+    comparison = comparison_json(store, a, b)
+    run_a = _run(request, comparison["run_a"])
+    run_b = _run(request, comparison["run_b"])
+
+    def verdicts(run: db.RunDetail) -> Verdicts:
+        outcomes = case_outcomes(store, run.id, run.options, run.threshold)
+        return {k: (o.passed, o.score) for k, o in outcomes.items()}
+
+    made = (comparison, run_a, run_b, verdicts(run_a), verdicts(run_b))
+    if run_a.status == run_b.status == "finished" and (a, b) == (run_a.id, run_b.id):
+        kept[(a, b)] = made
+        while len(kept) > _COMPARED_KEPT:
+            kept.popitem(last=False)
+    return made
+
+
 @router.get(
     "/api/compare",
     tags=["evals"],
@@ -168,23 +200,18 @@ class CompareQuery:
 )
 @router.get("/compare", include_in_schema=False)
 def compare_page(request: Request, f: Annotated[CompareQuery, Depends()]) -> Response:
-    store = store_of(request)
-    comparison = comparison_json(store, f.a, f.b)
-    run_a = _run(request, comparison["run_a"])
-    run_b = _run(request, comparison["run_b"])
-    out_a = case_outcomes(store, run_a.id, run_a.options, run_a.threshold)
-    out_b = case_outcomes(store, run_b.id, run_b.options, run_b.threshold)
+    comparison, run_a, run_b, out_a, out_b = _compared(request, f.a, f.b)
     matrix = []
     for case_id in sorted(set(out_a) | set(out_b)):
         ca, cb = out_a.get(case_id), out_b.get(case_id)
-        differs = ca is None or cb is None or ca.passed != cb.passed or ca.score != cb.score
+        differs = ca is None or cb is None or ca != cb
         if f.differing and not differs:
             continue
         matrix.append(
             {
                 "case_id": case_id,
-                "a": None if ca is None else {"passed": ca.passed, "score": ca.score},
-                "b": None if cb is None else {"passed": cb.passed, "score": cb.score},
+                "a": None if ca is None else {"passed": ca[0], "score": ca[1]},
+                "b": None if cb is None else {"passed": cb[0], "score": cb[1]},
                 "differs": differs,
             }
         )
