@@ -32,7 +32,7 @@ def _isolated(llmlab_store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         monkeypatch.delenv(name, raising=False)
     # Models and scripts live in the test's store, which the plugin closes afterwards.
     yield
-    flush(llmlab_store.url)
+    flush(llmlab_store)
 
 
 @pytest.fixture
@@ -54,8 +54,8 @@ def calls(llmlab_store: Store) -> Callable[[], list[dict[str, Any]]]:
     """Flush the recorder, then the recorded calls, oldest first."""
 
     def read() -> list[dict[str, Any]]:
-        assert flush(llmlab_store.url)
-        return list(reversed(recent_calls(llmlab_store.engine, limit=1000)))
+        assert flush(llmlab_store)
+        return list(reversed([c.to_dict() for c in recent_calls(llmlab_store, limit=1000)]))
 
     return read
 

@@ -225,7 +225,7 @@ def test_ctrl_c_during_run_records_the_cancelled_call(
         proc.kill()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    (row,) = recent_calls(llmlab_store.engine)
+    (row,) = recent_calls(llmlab_store)
     assert (row["status"], row["error_type"]) == ("error", "cancelled")
     assert row["requested_model"] == "gpt-4o-mini" and row["streamed"]
 

@@ -56,8 +56,8 @@ async def test_local_model_answers_offline_and_is_recorded_with_exact_tokens(
     else:
         assert response.finish_reason == "length" and response.usage.output_tokens == 24
 
-    monitor.flush(llmlab_store.url)
-    rows = recent_calls(llmlab_store.engine, limit=10)
+    monitor.flush(llmlab_store)
+    rows = recent_calls(llmlab_store, limit=10)
     assert len(rows) == 1
     row = rows[0]
     assert row["provider"] == "local"

@@ -37,7 +37,7 @@ Keep = Callable[[Any], Any]
 
 
 def _count_calls(store: Store) -> int:
-    assert flush(store.url)
+    assert flush(store)
     with store.read() as conn:
         return int(conn.execute(select(func.count()).select_from(calls_table)).scalar_one())
 
@@ -104,20 +104,6 @@ async def test_scripts_belong_to_a_store(llmlab_store: Store, tmp_path: Path) ->
             await there.generate(Request.of("q"))
         assert _count_calls(other) == 2
     assert scripted("bot").pending == 0 and len(scripted("bot").history) == 1
-
-
-async def test_old_db_option_still_works_while_callers_move_to_store(
-    llmlab_store: Store, tmp_path: Path
-) -> None:
-    assert get_model("scripted/x", db=llmlab_store.url).store is llmlab_store
-    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    scripted("x").enqueue("scripted in the default store")
-    model = get_model("scripted/x", db=url)
-    assert model.store.url == url and get_model("scripted/x", db=url) is model
-    assert (await model.generate(Request.of("q"))).text == "scripted in the default store"
-    assert _count_calls(model.store) == 1 and _count_calls(llmlab_store) == 0
-    with pytest.raises(ConfigError, match="not both"):
-        get_model("scripted/x", db=url, store=llmlab_store)
 
 
 async def test_cached_answers_are_typed_rows_of_the_store(

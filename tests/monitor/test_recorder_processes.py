@@ -23,12 +23,18 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 WORKER = textwrap.dedent(
     """
     import asyncio, sys
+    import llmlab
     from llmlab.models import Request, call_links, get_model, scripted
     from llmlab.monitor import flush
 
     url, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    scripted(f"worker-{worker}", function=lambda request: "ok " + request.messages[-1].content)
-    model = get_model(f"scripted/worker-{worker}", db=url)
+    store = llmlab.open(url)
+    scripted(
+        f"worker-{worker}",
+        function=lambda request: "ok " + request.messages[-1].content,
+        store=store,
+    )
+    model = get_model(f"scripted/worker-{worker}", store=store)
 
     async def main():
         for n in range(count):
@@ -39,7 +45,8 @@ WORKER = textwrap.dedent(
                     await model.generate(Request.of(f"question {n}"))
 
     asyncio.run(main())
-    assert flush(url)
+    assert flush(store)
+    store.close()
     """
 )
 

@@ -256,7 +256,7 @@ def test_report_table_with_one_call_per_arm(
         }
         for v, arm in ((1, "a"), (2, "b"))
     ]
-    insert_calls(store.engine, rows)
+    insert_calls(store, rows)
     code, out, err = run(capsys, "experiments", "report", "one")
     assert code == 0, err
     assert "0.25" in out and "0.5" in out

@@ -97,7 +97,7 @@ async def test_calls_record_exposure_links_and_feedback_report(
             await call_experiment("tone", unit, {"name": "Ada"}, model="scripted/exp-report"),
         )
     flush()
-    rows = recent_calls(two_versions.store.engine, CallFilter(experiment="tone"), limit=1000)
+    rows = recent_calls(two_versions.store, CallFilter(experiment="tone"), limit=1000)
     assert len(rows) == 60
     for row in rows:
         expected_version = 2 if row["arm"] == "warm" else 1

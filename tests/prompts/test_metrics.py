@@ -36,7 +36,7 @@ def test_version_metrics_totals_are_exact_decimals(registry: PromptRegistry) -> 
     registry.register("p", PromptVersion("b"))
     rows = [call(1, "0.000123", 0.5 + i / 100) for i in range(10)]
     rows += [call(2, None, 1.0), call(2, "0.1", 2.0), call(2, "0.2", 3.0)]
-    insert_calls(registry.store.engine, rows)
+    insert_calls(registry.store, rows)
     metrics = metrics_of("p", store=registry.store)
     one, two = metrics[1][0], metrics[2][0]
     assert one.calls == 10 and one.total_cost == Decimal("0.00123")
@@ -53,7 +53,7 @@ def test_report_latency_and_cost_differences(registry: PromptRegistry) -> None:
     Experiments().create("e", "p", {"control": 1, "new": 2})
     rows = [call(1, "0.001", 1.0 + (i % 5) / 10, experiment="e", arm="control") for i in range(50)]
     rows += [call(2, "0.002", 2.0 + (i % 5) / 10, experiment="e", arm="new") for i in range(50)]
-    insert_calls(registry.store.engine, rows)
+    insert_calls(registry.store, rows)
     report = experiment_report("e")
     new = report.arms[1]
     assert new.latency_diff is not None and new.cost_diff is not None

@@ -21,7 +21,7 @@ from llmlab._errors import InputError
 from llmlab.evals._case import EvalCase
 from llmlab.evals._combine import as_scorer
 from llmlab.evals._score import Scorer
-from llmlab.models import ManagedModel, Request
+from llmlab.models import Model, Request
 from llmlab.store import Store, using_store
 
 __all__ = ["CaseFailure", "EvalResult", "LLMEvaluator"]
@@ -97,7 +97,7 @@ class LLMEvaluator:
 
     def evaluate(
         self,
-        llm_function: Callable[[Any], Any] | ManagedModel,
+        llm_function: Callable[[Any], Any] | Model,
         scorer: Scorer | Callable[..., Any],
         *,
         echo: TextIO | None = sys.stdout,
@@ -111,7 +111,7 @@ class LLMEvaluator:
 
     async def aevaluate(
         self,
-        llm_function: Callable[[Any], Any] | ManagedModel,
+        llm_function: Callable[[Any], Any] | Model,
         scorer: Scorer | Callable[..., Any],
         *,
         echo: TextIO | None = sys.stdout,
@@ -182,7 +182,7 @@ class LLMEvaluator:
 
 
 def _as_function(target: object) -> Callable[[Any], Any]:
-    if isinstance(target, ManagedModel):
+    if isinstance(target, Model):
         model = target
 
         async def ask(prompt: Any) -> str:

@@ -18,7 +18,7 @@ from llmlab.evals._case import EvalCase
 from llmlab.evals._model_arg import check_model
 from llmlab.evals._score import JudgeUsage, Score, Scorer
 from llmlab.evals._template import render_text
-from llmlab.models import ManagedModel, Request, Response, get_model
+from llmlab.models import Model, Request, Response, get_model
 
 __all__ = ["DEFAULT_JUDGE_TEMPLATE", "ModelGraded", "default_judge_model", "parse_verdict"]
 
@@ -46,7 +46,7 @@ VERDICT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-default_judge_model: ContextVar[str | ManagedModel | None] = ContextVar(
+default_judge_model: ContextVar[str | Model | None] = ContextVar(
     "llmlab_default_judge_model", default=None
 )
 """The judge used when a ``ModelGraded`` names none (the runner sets the suite's model)."""
@@ -102,7 +102,7 @@ class ModelGraded(Scorer):
         self,
         rubric: str,
         *,
-        model: str | ManagedModel | None = None,
+        model: str | Model | None = None,
         template: str = DEFAULT_JUDGE_TEMPLATE,
         structured: bool = True,
         max_tokens: int = 300,
@@ -114,7 +114,7 @@ class ModelGraded(Scorer):
         self.structured = structured
         self.max_tokens = max_tokens
 
-    def _model(self) -> ManagedModel:
+    def _model(self) -> Model:
         chosen = self.model if self.model is not None else default_judge_model.get()
         if chosen is None:
             raise LlmlabError("a model-graded scorer needs a judge: give model='provider/name'")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from llmlab._errors import InputError
-from llmlab.models import ManagedModel
+from llmlab.models import Model
 
 __all__ = ["check_model"]
 
 
-def check_model(model: object, what: str = "model") -> str | ManagedModel | None:
+def check_model(model: object, what: str = "model") -> str | Model | None:
     """``model`` if it is a model name, a managed model (``get_model()``) or None.
 
     Only the managed model prices, records and budgets its calls, so a bare provider
@@ -17,7 +17,7 @@ def check_model(model: object, what: str = "model") -> str | ManagedModel | None
     Raises:
         InputError: ``model`` is anything else.
     """
-    if model is None or isinstance(model, str | ManagedModel):
+    if model is None or isinstance(model, str | Model):
         return model
     raise InputError(
         f"{what} must be a 'provider/model' name or a model from llmlab.models.get_model(), "

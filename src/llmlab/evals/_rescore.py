@@ -22,7 +22,7 @@ from llmlab.evals._registry import scorers_from_spec
 from llmlab.evals._runner import EvalRun, summarize_run
 from llmlab.evals._score import Score
 from llmlab.evals._suite import EvalSuite
-from llmlab.models import ManagedModel, get_model
+from llmlab.models import Model, get_model
 from llmlab.store import (
     EvalResultRow,
     EvalRunRow,
@@ -143,10 +143,9 @@ async def rescore_run(
     judge_name = (suite.judge_model if suite is not None else None) or (
         original.suite.get("judge_model") or original.model
     )
-    judge: ManagedModel | None
+    judge: Model | None
     try:
-        # models still takes the database as a URL (``db=``); the lead reconciles at merge.
-        judge = get_model(str(judge_name), db=db.url)
+        judge = get_model(str(judge_name), store=db)
     except LlmlabError:  # only a model-graded scorer needs it, and it then says so
         judge = None
     token = default_judge_model.set(judge)

@@ -34,7 +34,7 @@ from llmlab.evals._suite import EvalSuite
 from llmlab.evals._summary import summarize
 from llmlab.models import (
     AdaptiveLimiter,
-    ManagedModel,
+    Model,
     Response,
     call_links,
     default_model_name,
@@ -255,7 +255,7 @@ def _row(
 
 
 async def _one(
-    model: ManagedModel, suite: EvalSuite, run_id: str, item: _Item, epoch: int
+    model: Model, suite: EvalSuite, run_id: str, item: _Item, epoch: int
 ) -> EvalResultRow:
     response: Response | None = None
     with call_links(eval_run=run_id, sample_id=item.case.id, epoch=epoch):
@@ -288,9 +288,8 @@ def _update(progress: Progress, row: EvalResultRow) -> None:
 
 def _resolve_model(
     name: str, store: Store, cache: bool, limiter: AdaptiveLimiter, options: dict[str, Any]
-) -> ManagedModel:
-    # models still takes the database as a URL (``db=``); the lead reconciles at merge.
-    managed = get_model(name, db=store.url, **options)
+) -> Model:
+    managed = get_model(name, store=store, **options)
     return managed.configured(cache=cache, limiter=limiter)
 
 
@@ -330,7 +329,7 @@ def _work(
 async def run_eval(
     suite: EvalSuite,
     *,
-    model: str | ManagedModel | None = None,
+    model: str | Model | None = None,
     concurrency: int = 10,
     epochs: int | None = None,
     cache: bool = True,
@@ -365,7 +364,7 @@ async def run_eval(
         raise InputError(f"epochs must be at least 1, not {n_epochs}")
     if not suite.cases:
         raise InputError(f"suite {suite.name!r} has no cases", path=suite.path)
-    given = model if isinstance(model, ManagedModel) else None
+    given = model if isinstance(model, Model) else None
     model_name = (
         given.full_name
         if given is not None
@@ -412,7 +411,7 @@ async def run_eval(
         if given is not None
         else _resolve_model(model_name, db, cache, limiter, dict(model_options or {}))
     )
-    judge: str | ManagedModel = suite.judge_model or target
+    judge: str | Model = suite.judge_model or target
     if isinstance(judge, str):
         judge = _resolve_model(judge, db, cache, limiter, {})
     state = Progress(total=total)

@@ -29,9 +29,6 @@ from llmlab.models._scripted import Reply, ScriptedProvider, scripted
 from llmlab.models._sync import generate_sync
 from llmlab.models._types import CostStatus, Message, Request, Response, TextDelta, Usage
 
-ManagedModel = Model
-"""TRANSITIONAL: the old name of ``Model``; removed once callers have moved."""
-
 __all__ = [
     "DEFAULT_MODEL",
     "ENTRY_POINT_GROUP",
@@ -40,7 +37,6 @@ __all__ = [
     "CallOptions",
     "CostStatus",
     "LimiterSlot",
-    "ManagedModel",
     "Message",
     "Model",
     "NotAModelError",

@@ -12,7 +12,6 @@ from typing import Any
 from llmlab._errors import ConfigError
 from llmlab.models._managed import CallOptions, Model
 from llmlab.models._registry import default_model_name
-from llmlab.models._scripted import ScriptedProviders
 from llmlab.store import Store, resolve_store
 
 __all__ = ["NotAModelError", "StoreModels", "as_model", "close_models", "get_model"]
@@ -44,7 +43,7 @@ def get_model(name: str | None = None, /, *, store: Store | None = None, **optio
         ConfigError: a key is missing or an option is wrong.
     """
     name = name or default_model_name()
-    store = _store_of(name, store, options)
+    store = resolve_store(store)
     models = store.component(StoreModels, StoreModels)
     try:
         key: Hashable | None = (name, tuple(sorted(options.items())))
@@ -64,38 +63,6 @@ def get_model(name: str | None = None, /, *, store: Store | None = None, **optio
     if key is not None:
         model = models.by_key.setdefault(key, model)
     return model
-
-
-def _store_of(name: str, store: Store | None, options: dict[str, Any]) -> Store:
-    db = options.pop("db", None)
-    resolved = resolve_store(store)
-    if db is None or db == resolved.url:
-        return resolved
-    if store is not None:
-        raise ConfigError(f"{name}: pass store= or db=, not both (db= is going away)")
-    return resolved.component(_TransitionalStores, _TransitionalStores).get(db, resolved)
-
-
-class _TransitionalStores:
-    """TRANSITIONAL, deleted once callers pass ``store=``: the stores opened for the old
-    ``get_model(..., db=url)`` option, kept by the default store and closed with it. They
-    share its scripts, as the process-wide scripts of the old API did."""
-
-    def __init__(self, _store: Store | None = None) -> None:
-        self._by_url: dict[str, Store] = {}
-
-    def get(self, url: str, default: Store) -> Store:
-        found = self._by_url.get(url)
-        if found is None or found.closed:
-            found = Store(url)
-            scripts = default.component(ScriptedProviders, ScriptedProviders)
-            found.component(ScriptedProviders, lambda _store: scripts)
-            self._by_url[url] = found
-        return found
-
-    def close(self) -> None:
-        for store in self._by_url.values():
-            store.close()
 
 
 def as_model(

@@ -14,7 +14,6 @@ from llmlab.store._calls import (
     insert_calls,
     recent_calls,
 )
-from llmlab.store._compat import cached_database_url, close_engines, get_engine
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
 from llmlab.store._evals import (
     EvalResultRow,
@@ -142,10 +141,8 @@ __all__ = [
     "cache_clear",
     "cache_get",
     "cache_put",
-    "cached_database_url",
     "call_exists",
     "call_filter_clauses",
-    "close_engines",
     "create_eval_run",
     "current_revision",
     "database_url",
@@ -156,7 +153,6 @@ __all__ = [
     "find_eval_runs",
     "find_prompt_rows",
     "finish_eval_run",
-    "get_engine",
     "get_eval_results",
     "get_eval_run",
     "get_experiment_row",
