@@ -127,3 +127,22 @@ def test_api_keys_never_appear(seeded: Seeded) -> None:
         pages += [c.get(p).text for p in ("/", "/monitor", "/calls", "/runs", "/prompts")]
     for page in pages:
         assert "sk-test-web" not in page
+
+
+def test_label_move_of_an_unknown_prompt_is_404(seeded: Seeded) -> None:
+    with TestClient(create_app(seeded.store), follow_redirects=False) as c:
+        token = _csrf(c, "greet")
+        for confirm in ("0", "1"):
+            reply = c.post(
+                "/api/prompts/nope/labels",
+                data={"label": "production", "version": "1", "csrf": token, "confirm": confirm},
+            )
+            assert reply.status_code == 404 and "nope" in reply.json()["detail"]
+
+
+def test_nothing_is_loaded_from_elsewhere(seeded: Seeded) -> None:
+    with TestClient(create_app(seeded.store)) as c:
+        assert c.get("/api/docs").status_code == 404  # Swagger UI would load a CDN script
+        page = c.get("/").text
+    assert "http://" not in page.replace("http://localhost", "")
+    assert "https://" not in page

@@ -75,7 +75,7 @@ def create_app(store: Store, *, token: str | None = None) -> FastAPI:
         title="llmlab dashboard",
         version="1",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI loads its script from a CDN: nothing is fetched here
         redoc_url=None,
     )
     app.state.store = store

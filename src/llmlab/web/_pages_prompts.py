@@ -107,7 +107,10 @@ async def move_label(request: Request, name: Name) -> Response:
         raise InputError("give a label and a version (or rollback=1)")
     store = store_of(request)
     if form.get("confirm") != "1":
-        current = next(r.labels.get(label) for r in db.list_prompt_names(store) if r.name == name)
+        found = [r for r in db.list_prompt_names(store) if r.name == name]
+        if not found:
+            raise NotFoundError("prompt", name)
+        current = found[0].labels.get(label)
         data = {
             "name": name,
             "label": label,
