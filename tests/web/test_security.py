@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+import llmlab
 from llmlab.prompts import prompt_registry
 from llmlab.web import check_bind, create_app
 
@@ -146,3 +153,41 @@ def test_nothing_is_loaded_from_elsewhere(seeded: Seeded) -> None:
         page = c.get("/").text
     assert "http://" not in page.replace("http://localhost", "")
     assert "https://" not in page
+
+
+@pytest.mark.slow
+def test_llmlab_serve_with_a_token_end_to_end(seeded: Seeded, tmp_path: Path) -> None:
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, LLMLAB_DB=seeded.url, LLMLAB_TOKEN=TOKEN)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(llmlab.__file__).parents[1]), *sys.path])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llmlab", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                first = httpx.get(base + "/api/runs")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert first.status_code == 401
+        with httpx.Client(base_url=base, follow_redirects=True) as client:
+            reply = client.get("/runs", params={"token": TOKEN})
+            assert reply.status_code == 200 and str(reply.url) == base + "/runs"
+            assert seeded.run_a in reply.text
+            assert client.get("/api/runs").json()["runs"]
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=10)
+    assert f"http://localhost:{port}/" in out
