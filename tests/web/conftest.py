@@ -97,12 +97,19 @@ def _seed(root: Path) -> dict[str, str]:
 
 
 def _calls_through_prompts() -> None:
-    from llmlab.prompts import call_experiment_sync, call_prompt_sync
+    from llmlab.monitor import flush
+    from llmlab.prompts import call_experiment_sync, call_prompt_sync, record_feedback
 
     for user in ("alice", "bob", "carol"):
         call_prompt_sync("greet@production", {"name": user}, model=MODEL, tags={"user": user})
-    for unit in range(8):
+    made = [
         call_experiment_sync("greet-ab", f"user-{unit}", {"name": f"u{unit}"}, model=MODEL)
+        for unit in range(8)
+    ]
+    flush()  # feedback needs the calls stored
+    for i, response in enumerate(made):
+        assert response.call_id is not None
+        record_feedback(response.call_id, 0.5 + 0.05 * i, comment="seeded")
 
 
 @contextlib.contextmanager

@@ -116,6 +116,7 @@ def test_experiment_report(client: TestClient, seeded: Seeded) -> None:
     arms = {a["arm"]: a for a in report["arms"]}
     assert set(arms) == {"control", "friendly"}
     assert sum(a["calls"] for a in arms.values()) == 8
+    assert sum(a["quality"]["n"] for a in arms.values()) == 8  # the seeded feedback
     assert report["verdict"]
 
 

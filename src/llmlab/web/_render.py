@@ -90,7 +90,11 @@ def _money(value: Any) -> str:
     amount = Decimal(str(value))
     if amount == 0:
         return "$0"
-    return f"${amount:,.2f}" if abs(amount) >= 1 else f"${amount:.6f}".rstrip("0")
+    if abs(amount) >= 1:
+        text = f"{abs(amount):,.2f}"
+    else:
+        text = f"{abs(amount):.8f}".rstrip("0").rstrip(".")
+    return f"-${text}" if amount < 0 else f"${text}"
 
 
 def _when(value: Any) -> str:
