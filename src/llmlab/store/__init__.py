@@ -32,6 +32,7 @@ from llmlab.store._evals import (
 )
 from llmlab.store._handle import (
     Store,
+    current_default_store,
     default_store,
     open_store,
     resolve_store,
@@ -108,6 +109,7 @@ __all__ = [
     "EvalResultRow",
     "EvalRunRow",
     "Store",
+    "current_default_store",
     "default_store",
     "open_store",
     "resolve_store",
