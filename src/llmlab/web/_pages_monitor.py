@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from llmlab._errors import NotFoundError
+from llmlab.monitor import GroupStats, StatsReport
+from llmlab.store import Store
 from llmlab.store import dashboard as db
 from llmlab.web._render import render, store_of
-from llmlab.web._sources import budgets_json, recent_alerts_json, redact, stats_json
+from llmlab.web._sources import budgets_json, recent_alerts_json, redact, stats
 
 __all__ = ["router"]
 
@@ -23,35 +25,42 @@ Text = Annotated[str | None, Query(max_length=200)]
 BY_PATTERN = r"^(model|provider|prompt|arm|eval_run|tag:[A-Za-z0-9_.\-]{1,64})$"
 
 
-def _series(report: dict[str, Any], window: str, grain: str) -> dict[str, Any]:
-    """Chart columns from a ``by=hour|day`` stats report, one point per bucket of the
-    window (buckets without calls count zero, their percentiles are gaps)."""
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Chart columns: one point per bucket of the window (epoch seconds in ``x``)."""
+
+    x: list[int]
+    calls: list[int]
+    errors: list[int]
+    cost: list[float]
+    p50: list[float | None]
+    p95: list[float | None]
+    p99: list[float | None]
+
+
+def _series(report: StatsReport, window: str, grain: str) -> Series:
+    """A ``by=hour|day`` stats report as chart columns (buckets without calls count
+    zero, their percentiles are gaps)."""
     width = 3600 if grain == "hour" else 86400
-    by_start: dict[int, dict[str, Any]] = {}
-    for g in report["groups"]:
-        key = str(g["key"])
-        at = datetime.fromisoformat(key if len(key) > 10 else key + "T00:00:00+00:00")
+    by_start: dict[int, GroupStats] = {}
+    for g in report.groups:
+        at = datetime.fromisoformat(g.key if len(g.key) > 10 else g.key + "T00:00:00+00:00")
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         by_start[int(at.timestamp()) // width * width] = g
     now = int(datetime.now(UTC).timestamp())
     first = int(now - _window_hours(window) * 3600) // width * width
-    xs = list(range(first, now // width * width + 1, width))
-    xs = sorted(set(xs) | set(by_start))
-    empty: dict[str, Any] = {}
-
-    def column(name: str, zero: Any) -> list[Any]:
-        return [by_start.get(x, empty).get(name, zero) for x in xs]
-
-    return {
-        "x": xs,
-        "calls": column("calls", 0),
-        "errors": column("errors", 0),
-        "cost": [float(c) for c in column("cost", 0)],
-        "p50": column("latency_p50_s", None),
-        "p95": column("latency_p95_s", None),
-        "p99": column("latency_p99_s", None),
-    }
+    xs = sorted(set(range(first, now // width * width + 1, width)) | set(by_start))
+    groups = [by_start.get(x) for x in xs]
+    return Series(
+        x=xs,
+        calls=[g.calls if g else 0 for g in groups],
+        errors=[g.errors if g else 0 for g in groups],
+        cost=[float(g.cost) if g else 0.0 for g in groups],
+        p50=[g.latency_p50_s if g else None for g in groups],
+        p95=[g.latency_p95_s if g else None for g in groups],
+        p99=[g.latency_p99_s if g else None for g in groups],
+    )
 
 
 def _window_hours(window: str) -> float:
@@ -64,11 +73,11 @@ def _window_hours(window: str) -> float:
 def overview_page(request: Request, window: Window = "7d") -> Response:
     store = store_of(request)
     grain = "hour" if _window_hours(window) <= 48 else "day"
-    over_time = stats_json(store, since=window, by=grain)
+    over_time = stats(store, since=window, by=grain)
     data = {
         "window": window,
         "grain": grain,
-        "total": over_time["total"],
+        "total": over_time.total,
         "series": _series(over_time, window, grain),
         "runs": db.page_runs(store, limit=8).rows,
         "budgets": budgets_json(store),
@@ -76,32 +85,43 @@ def overview_page(request: Request, window: Window = "7d") -> Response:
     return render(request, "overview.html", data)
 
 
-def _frontier(points: list[dict[str, Any]]) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class CostQualityPoint:
+    """One eval run: its pass rate against its cost per case."""
+
+    run_id: str
+    model: str
+    suite: str
+    cost_per_case: float
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class CostQuality:
+    """The runs' points and the ids of those on the frontier."""
+
+    points: list[CostQualityPoint]
+    frontier: list[str]
+
+
+def _frontier(points: list[CostQualityPoint]) -> list[str]:
     """Run ids on the cost-quality frontier: no other run is cheaper and at least as good."""
     best = -1.0
     ids = []
-    for p in sorted(points, key=lambda p: (p["cost_per_case"], -p["score"])):
-        if p["score"] > best:
-            ids.append(p["run_id"])
-            best = p["score"]
+    for p in sorted(points, key=lambda p: (p.cost_per_case, -p.score)):
+        if p.score > best:
+            ids.append(p.run_id)
+            best = p.score
     return ids
 
 
-def _cost_quality(store: Any) -> dict[str, Any]:
-    points = []
-    for r in db.page_runs(store, limit=200).rows:
-        if r.cost is None or not r.n_cases or r.pass_rate is None:
-            continue
-        points.append(
-            {
-                "run_id": r.id,
-                "model": r.model,
-                "suite": r.name,
-                "cost_per_case": float(r.cost) / r.n_cases,
-                "score": r.pass_rate,
-            }
-        )
-    return {"points": points, "frontier": _frontier(points)}
+def _cost_quality(store: Store) -> CostQuality:
+    points = [
+        CostQualityPoint(r.id, r.model, r.name, float(r.cost) / r.n_cases, r.pass_rate)
+        for r in db.page_runs(store, limit=200).rows
+        if r.cost is not None and r.n_cases and r.pass_rate is not None
+    ]
+    return CostQuality(points, _frontier(points))
 
 
 @router.get(
@@ -117,16 +137,16 @@ def monitor_page(
     by: Annotated[str, Query(pattern=BY_PATTERN)] = "model",
 ) -> Response:
     store = store_of(request)
-    over_time = stats_json(store, since=window, by=grain)
-    grouped = stats_json(store, since=window, by=by)
+    over_time = stats(store, since=window, by=grain)
+    grouped = stats(store, since=window, by=by)
     data = {
         "window": window,
         "grain": grain,
         "by": by,
-        "total": over_time["total"],
+        "total": over_time.total,
         "series": _series(over_time, window, grain),
-        "groups": grouped["groups"],
-        "percentile_relative_error": over_time["percentile_relative_error"],
+        "groups": grouped.groups,
+        "percentile_relative_error": over_time.percentile_relative_error,
         "budgets": budgets_json(store),
         "alerts": recent_alerts_json(store, 20),
         "cost_quality": _cost_quality(store),

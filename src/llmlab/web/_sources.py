@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmlab.evals import compare_runs, reduce_cases
-from llmlab.monitor import budget_status, call_stats, recent_alerts
+from llmlab.monitor import StatsReport, budget_status, call_stats, recent_alerts
 from llmlab.prompts import experiment_report, prompt_registry, version_metrics
 from llmlab.store import Store, iter_eval_results
 
@@ -28,7 +28,7 @@ __all__ = [
     "prompt_diff_json",
     "recent_alerts_json",
     "redact",
-    "stats_json",
+    "stats",
     "version_metrics_json",
 ]
 
@@ -63,13 +63,11 @@ def redact(value: Any) -> Any:
     return value
 
 
-def stats_json(
+def stats(
     store: Store, *, since: str | None, until: str | None = None, by: str | None = None
-) -> dict[str, Any]:
-    """``llmlab monitor stats`` as JSON: from the rollups, grouped ``by``."""
-    report = call_stats(since, until, by=by, store=store)
-    result: dict[str, Any] = report.to_dict()
-    return result
+) -> StatsReport:
+    """``llmlab monitor stats``: from the rollups, grouped ``by``."""
+    return call_stats(since, until, by=by, store=store)
 
 
 def budgets_json(store: Store) -> list[dict[str, Any]]:
