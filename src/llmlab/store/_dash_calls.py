@@ -152,7 +152,7 @@ class CallDetail:
     finish_reason: str | None
     streamed: bool
     cache_hit: bool
-    tags: dict[str, Any]
+    tags: dict[str, str]
     request: Any
     response_text: str | None
     prompt_name: str | None

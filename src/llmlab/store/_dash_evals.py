@@ -359,7 +359,7 @@ class ResultDetail:
     score: float | None
     passed: bool
     errored: bool
-    scores: dict[str, Any]
+    scores: dict[str, float | None]
     explanation: str | None
     error: str | None
     tags: tuple[str, ...]

@@ -39,7 +39,9 @@ class RunsQuery:
     limit: Limit = PAGE
 
 
-def runs_data(request: Request, f: RunsQuery) -> dict[str, Any]:
+@router.get("/api/runs", tags=["evals"], summary="Eval runs, newest first (keyset pages)")
+@router.get("/runs", include_in_schema=False)
+def runs_page(request: Request, f: Annotated[RunsQuery, Depends()]) -> Response:
     store = store_of(request)
     page = db.page_runs(
         store,
@@ -50,18 +52,13 @@ def runs_data(request: Request, f: RunsQuery) -> dict[str, Any]:
         cursor=_blank(f.cursor),
         limit=f.limit,
     )
-    return {
+    data = {
         "filters": {"q": f.q, "suite": f.suite, "model": f.model, "status": f.status},
         "facets": db.run_facets(store),
         "runs": page.rows,
         "next_cursor": page.next_cursor,
     }
-
-
-@router.get("/api/runs", tags=["evals"], summary="Eval runs, newest first (keyset pages)")
-@router.get("/runs", include_in_schema=False)
-def runs_page(request: Request, f: Annotated[RunsQuery, Depends()]) -> Response:
-    return render(request, "runs.html", runs_data(request, f))
+    return render(request, "runs.html", data)
 
 
 @dataclass

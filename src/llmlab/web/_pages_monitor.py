@@ -14,7 +14,7 @@ from llmlab.monitor import GroupStats, StatsReport
 from llmlab.store import Store
 from llmlab.store import dashboard as db
 from llmlab.web._render import render, store_of
-from llmlab.web._sources import budgets_json, recent_alerts_json, redact, stats
+from llmlab.web._sources import alerts, budgets, redact, stats
 
 __all__ = ["router"]
 
@@ -80,7 +80,7 @@ def overview_page(request: Request, window: Window = "7d") -> Response:
         "total": over_time.total,
         "series": _series(over_time, window, grain),
         "runs": db.page_runs(store, limit=8).rows,
-        "budgets": budgets_json(store),
+        "budgets": budgets(store),
     }
     return render(request, "overview.html", data)
 
@@ -147,8 +147,8 @@ def monitor_page(
         "series": _series(over_time, window, grain),
         "groups": grouped.groups,
         "percentile_relative_error": over_time.percentile_relative_error,
-        "budgets": budgets_json(store),
-        "alerts": recent_alerts_json(store, 20),
+        "budgets": budgets(store),
+        "alerts": alerts(store, 20),
         "cost_quality": _cost_quality(store),
     }
     return render(request, "monitor.html", data)

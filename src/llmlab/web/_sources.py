@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from llmlab.evals import compare_runs, reduce_cases
 from llmlab.monitor import StatsReport, budget_status, call_stats, recent_alerts
-from llmlab.prompts import experiment_report, prompt_registry, version_metrics
-from llmlab.store import Store, iter_eval_results
+from llmlab.prompts import LabelMove, experiment_report, prompt_registry, version_metrics
+from llmlab.store import AlertRow, Store, iter_eval_results
 
 __all__ = [
-    "budgets_json",
+    "BudgetBar",
+    "alerts",
+    "budgets",
     "case_outcomes",
     "comparison_json",
     "experiment_json",
     "jsonable",
     "label_move",
     "prompt_diff_json",
-    "recent_alerts_json",
     "redact",
     "stats",
     "version_metrics_json",
@@ -70,40 +72,42 @@ def stats(
     return call_stats(since, until, by=by, store=store)
 
 
-def budgets_json(store: Store) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class BudgetBar:
+    """A budget as its bar shows it: spend in the current period against the limit."""
+
+    name: str
+    scope: str
+    period: str
+    period_key: str
+    limit: Decimal
+    hard: bool
+    spent: Decimal
+    reserved: Decimal
+    used_fraction: float
+
+
+def budgets(store: Store) -> list[BudgetBar]:
     """Each budget with its spend in the current period."""
-    out = []
-    for s in budget_status(store=store):
-        b = s.budget
-        out.append(
-            {
-                "name": b.name,
-                "scope": b.scope_label,
-                "period": b.period,
-                "period_key": s.period_key,
-                "limit": format(b.limit, "f"),
-                "hard": b.hard,
-                "spent": format(s.spent, "f"),
-                "reserved": format(s.reserved, "f"),
-                "used_fraction": s.used_fraction,
-            }
-        )
-    return out
-
-
-def recent_alerts_json(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest alerts first."""
     return [
-        {
-            "created_at": a.created_at.isoformat(),
-            "kind": a.kind,
-            "source": a.source,
-            "value": a.value,
-            "limit": a.limit_value,
-            "message": a.message,
-        }
-        for a in recent_alerts(limit, store=store)
+        BudgetBar(
+            name=s.budget.name,
+            scope=s.budget.scope_label,
+            period=s.budget.period,
+            period_key=s.period_key,
+            limit=s.budget.limit,
+            hard=s.budget.hard,
+            spent=s.spent,
+            reserved=s.reserved,
+            used_fraction=s.used_fraction,
+        )
+        for s in budget_status(store=store)
     ]
+
+
+def alerts(store: Store, limit: int = 50) -> list[AlertRow]:
+    """The newest alerts first."""
+    return recent_alerts(limit, store=store)
 
 
 def comparison_json(store: Store, run_a: str, run_b: str) -> dict[str, Any]:
@@ -146,23 +150,13 @@ def prompt_diff_json(store: Store, name: str, a: str, b: str) -> dict[str, Any]:
 
 def label_move(
     store: Store, name: str, label: str, *, version: str | None, actor: str
-) -> dict[str, Any] | None:
+) -> LabelMove | None:
     """Move ``label`` to ``version`` (``None``: roll it back), recorded in the label
     history exactly as ``prompts label`` / ``prompts rollback`` record it."""
     registry = prompt_registry(store=store)
-    move = (
-        registry.rollback(name, label, actor=actor)
-        if version is None
-        else registry.set_label(name, label, version, actor=actor)
-    )
-    if move is None:
-        return None
-    return {
-        "label": move.label,
-        "from_version": move.from_version,
-        "to_version": move.to_version,
-        "kind": move.kind,
-    }
+    if version is None:
+        return registry.rollback(name, label, actor=actor)
+    return registry.set_label(name, label, version, actor=actor)
 
 
 def experiment_json(store: Store, name: str) -> dict[str, Any]:
