@@ -200,3 +200,15 @@ def test_unknown_things_are_404(client: TestClient) -> None:
         reply = client.get(path)
         assert reply.status_code == 404, (path, reply.text)
         assert "nope" in reply.json()["detail"]
+
+
+def test_a_browser_gets_the_422_message_as_a_page(client: TestClient) -> None:
+    reply = client.get("/runs?limit=0", headers={"accept": "text/html"})
+    assert reply.status_code == 422 and "text/html" in reply.headers["content-type"]
+    assert "limit" in reply.text and "greater than or equal to 1" in reply.text
+
+
+def test_static_files_ship_with_the_package(client: TestClient) -> None:
+    for name in ("uPlot-1.6.32.iife.min.js", "htmx-2.0.11.min.js", "app.js", "app.css"):
+        reply = client.get(f"/static/{name}")
+        assert reply.status_code == 200 and len(reply.content) > 500
