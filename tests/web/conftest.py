@@ -114,8 +114,8 @@ def _calls_through_prompts() -> None:
 
 @contextlib.contextmanager
 def seeding(url: str, root: Path, server: WireServer) -> Iterator[Seeded]:
-    """The store at ``url`` seeded through the CLI and the library, open as the default
-    handle while the block runs."""
+    """The store at ``url`` seeded through the CLI and the library, then open (and not
+    the default handle: the dashboard is given its store explicitly) while the block runs."""
     server.reset()
     saved = {k: os.environ.get(k) for k in ("LLMLAB_DB", "OPENAI_BASE_URL", "OPENAI_API_KEY")}
     os.environ.update(
@@ -126,19 +126,17 @@ def seeding(url: str, root: Path, server: WireServer) -> Iterator[Seeded]:
     try:
         ids = _seed(root)
         _calls_through_prompts()
-        store.close()  # flushes the recorded calls
-        store = Store(url)
-        set_default_store(store)
-        yield Seeded(store, url, ids["run_a"], ids["run_b"], ids["other_run"], "greet", "greet-ab")
     finally:
         set_default_store(previous)
-        store.close()
+        store.close()  # flushes the recorded calls
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
         server.reset()
+    with Store(url) as store:
+        yield Seeded(store, url, ids["run_a"], ids["run_b"], ids["other_run"], "greet", "greet-ab")
 
 
 @pytest.fixture(scope="session")
