@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from llmlab.evals import compare_runs
+from llmlab.store import Store
 from llmlab.web import create_app
 
 from .conftest import Seeded
@@ -212,3 +214,27 @@ def test_static_files_ship_with_the_package(client: TestClient) -> None:
     for name in ("uPlot-1.6.32.iife.min.js", "htmx-2.0.11.min.js", "app.js", "app.css"):
         reply = client.get(f"/static/{name}")
         assert reply.status_code == 200 and len(reply.content) > 500
+
+
+def test_labs_tables_are_shown_newest_first_once_they_exist(tmp_path: Path) -> None:
+    # The labs package creates these tables (through the store's migrations) when it lands;
+    # until then the page says so. Two rows of the shape it records stand in for it here.
+    with Store(f"sqlite:///{tmp_path / 'labs.db'}") as store:
+        with store.write() as conn:
+            conn.exec_driver_sql(
+                "CREATE TABLE lab_attempts (id INTEGER PRIMARY KEY, lab TEXT, "
+                "checked_at TEXT, passed BOOLEAN)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO lab_attempts (lab, checked_at, passed) VALUES "
+                "('01-first-eval', '2026-11-30 10:00:00', 0), "
+                "('01-first-eval', '2026-11-30 11:00:00', 1)"
+            )
+        with TestClient(create_app(store)) as c:
+            data = c.get("/api/labs").json()
+            page = c.get("/labs").text
+    assert data["available"] is True
+    (table,) = data["tables"]
+    assert table["table"] == "lab_attempts" and table["columns"][:2] == ["id", "lab"]
+    assert [row[2] for row in table["rows"]] == ["2026-11-30 11:00:00", "2026-11-30 10:00:00"]
+    assert "labs not available" not in page and "01-first-eval" in page

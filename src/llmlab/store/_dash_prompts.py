@@ -180,16 +180,24 @@ class LabsTable:
 LABS_TABLES: Sequence[str] = ("lab_progress", "lab_attempts")
 
 
+_NEWEST_FIRST = ("checked_at", "started_at", "created_at")
+
+
 def labs_tables(store: Store, *, limit: int = 100) -> tuple[LabsTable, ...]:
-    """The labs tables that exist in this database (none until the labs package ships)."""
+    """The newest rows of the labs tables that exist in this database (none until the
+    labs package has recorded progress)."""
     with store.read() as conn:
-        present = set(inspect(conn).get_table_names())
+        inspector = inspect(conn)
+        present = set(inspector.get_table_names())
         found: list[LabsTable] = []
         for table in LABS_TABLES:
             if table not in present:
                 continue
-            # The name comes from LABS_TABLES, never from the request.
-            result = conn.execute(text(f'SELECT * FROM "{table}" LIMIT :n'), {"n": limit})
+            columns = {c["name"] for c in inspector.get_columns(table)}
+            order = next((c for c in _NEWEST_FIRST if c in columns), None)
+            # Names come from LABS_TABLES and the table's own columns, never the request.
+            sql = f'SELECT * FROM "{table}"' + (f' ORDER BY "{order}" DESC' if order else "")
+            result = conn.execute(text(sql + " LIMIT :n"), {"n": limit})
             found.append(
                 LabsTable(table, tuple(result.keys()), tuple(tuple(r) for r in result.all()))
             )
