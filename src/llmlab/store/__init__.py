@@ -4,6 +4,7 @@ SQLite by default (``.llmlab/llmlab.db``, WAL mode), any SQLAlchemy URL through
 ``LLMLAB_DB`` (``postgresql+psycopg://...`` for a team).
 """
 
+from llmlab.store import _dashboard as dashboard
 from llmlab.store._cache import CachedResponse, cache_clear, cache_get, cache_put
 from llmlab.store._calls import (
     CALL_COLUMNS,
@@ -115,6 +116,7 @@ from llmlab.store._sqlite import begin_write
 
 __all__ = [
     "CalibrationRow",
+    "dashboard",
     "EvalResultRow",
     "EvalRunRow",
     "LabelRow",
