@@ -277,3 +277,20 @@ def test_cli_agreement_judge_epochs(
     assert data["judge_consistency"][0]["mean_flip_rate"] == 0.0
     assert data["judge_consistency"][0]["outputs"] == 12
     assert openai_env.count("/v1/chat/completions") - before == 36  # 12 outputs x 3 trials
+
+
+def test_eval_show_says_whether_each_judge_is_calibrated_now(
+    tmp_path: Path, llmlab_store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = set(range(0, 20, 2))
+    before = asyncio.run(judged_run(tmp_path / "a", 20, name="show-cal", wrong=wrong))
+    code, out, _ = cli(capsys, "eval", "show", before.id)
+    assert code == 0 and "judge judge (scripted/show-cal-judge): NOT calibrated" in out
+    later = asyncio.run(judged_run(tmp_path / "b", 20, name="show-cal", wrong=wrong))
+    attach_labels(later.id, _labels_for_truth(20, wrong), store=llmlab_store)
+    measure_agreement(later.id, store=llmlab_store)
+    # The run made before the calibration shows it now, in text and JSON.
+    code, out, _ = cli(capsys, "eval", "show", before.id)
+    assert code == 0 and "calibrated on 20 labels, TPR 1.000 TNR 1.000 kappa 1.000" in out
+    code, out, _ = cli(capsys, "eval", "show", before.id, "--json")
+    assert json.loads(out)["run"]["summary"]["judges"]["judge"]["calibrated_on"] == later.id
