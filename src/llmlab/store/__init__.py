@@ -4,6 +4,7 @@ SQLite by default (``.llmlab/llmlab.db``, WAL mode), any SQLAlchemy URL through
 ``LLMLAB_DB`` (``postgresql+psycopg://...`` for a team).
 """
 
+from llmlab.store import _dashboard as dashboard
 from llmlab.store._cache import CachedResponse, cache_clear, cache_get, cache_put
 from llmlab.store._calls import (
     CALL_COLUMNS,
@@ -37,6 +38,15 @@ from llmlab.store._handle import (
     resolve_store,
     set_default_store,
     using_store,
+)
+from llmlab.store._labels import (
+    CalibrationRow,
+    LabelRow,
+    delete_labels,
+    insert_calibration,
+    latest_calibrations,
+    list_labels,
+    upsert_labels,
 )
 from llmlab.store._metadata import MONEY, Money, UtcDateTime, money_float, money_scaled
 from llmlab.store._migrate import current_revision, head_revision, upgrade
@@ -90,6 +100,7 @@ from llmlab.store._prompts import (
     set_prompt_archived,
     update_experiment_row,
 )
+from llmlab.store._quality import runs_of_suite, update_run_summary
 from llmlab.store._rollups import (
     ROLLUP_KEY_COLUMNS,
     ROLLUP_VALUE_COLUMNS,
@@ -104,8 +115,18 @@ from llmlab.store._schema import metadata
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
+    "CalibrationRow",
+    "dashboard",
     "EvalResultRow",
     "EvalRunRow",
+    "LabelRow",
+    "delete_labels",
+    "insert_calibration",
+    "latest_calibrations",
+    "list_labels",
+    "runs_of_suite",
+    "update_run_summary",
+    "upsert_labels",
     "Store",
     "current_default_store",
     "default_store",
