@@ -182,3 +182,30 @@ def test_json_run_with_an_infinite_weight_is_refused_not_printed_as_nan(
     assert info.value.code == 2 and out == "" and "NaN" not in out
     assert "'weight' must be a finite number >= 0" in err
     assert openai_env.count() == 0
+
+
+@pytest.mark.parametrize("span", ["99999999d", "9999999999999w", "1e400d", "100001d"])
+def test_since_spans_too_long_are_input_errors(span: str) -> None:
+    from llmlab.evals._frontier import parse_since
+
+    with pytest.raises(InputError, match="too long a span|expected a span"):
+        parse_since(span)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"case_id": "a\\ud800b", "label": "pass"}',
+        '{"case_id": "a", "label": "pass", "note": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"case_id": "a", "label": "pass", "note": ' + "[" * 200 + "]" * 200 + "}",
+    ],
+    ids=["surrogate", "deep", "nested"],
+)
+def test_labels_file_with_bad_values_names_file_and_line(tmp_path: Path, line: str) -> None:
+    from llmlab.evals import load_labels
+
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"case_id": "x", "label": "fail"}\n' + line + "\n")
+    with pytest.raises(InputError) as info:
+        load_labels(path)
+    assert str(info.value).startswith(f"{path}:2: ")

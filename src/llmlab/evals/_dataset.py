@@ -25,7 +25,14 @@ import yaml
 from llmlab._errors import DatasetError
 from llmlab.evals._case import EvalCase, content_id
 
-__all__ = ["MAX_DEPTH", "case_from_row", "check_weight", "load_dataset", "load_rows"]
+__all__ = [
+    "MAX_DEPTH",
+    "case_from_row",
+    "check_values",
+    "check_weight",
+    "load_dataset",
+    "load_rows",
+]
 
 _RESERVED = {"id", "weight", "tags", "expected", "expected_properties"}
 
@@ -62,7 +69,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _check_values(row: Any, *, path: str | None, line: int | None) -> None:
+def check_values(row: Any, *, path: str | None, line: int | None) -> None:
     """Refuse lone surrogates and nesting deeper than ``MAX_DEPTH`` (iteratively: a
     recursive walk would itself overflow on the rows it must refuse)."""
     stack: list[tuple[Any, int]] = [(row, 0)]
@@ -129,7 +136,7 @@ def case_from_row(
             path=path,
             line=line,
         )
-    _check_values(row, path=path, line=line)
+    check_values(row, path=path, line=line)
     weight = check_weight(row.get("weight", 1.0), path=path, line=line)
     fields = {k: v for k, v in row.items() if k not in _RESERVED}
     raw_id = row.get("id")
