@@ -209,3 +209,20 @@ def test_labels_file_with_bad_values_names_file_and_line(tmp_path: Path, line: s
     with pytest.raises(InputError) as info:
         load_labels(path)
     assert str(info.value).startswith(f"{path}:2: ")
+
+
+@pytest.mark.parametrize(
+    "prompt", ['"{{ input }} \\ud800"', "[" * 100_000 + "]" * 100_000], ids=["surrogate", "deep"]
+)
+def test_suite_file_with_a_lone_surrogate_or_deep_nesting_is_refused(
+    openai_env: WireServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], prompt: str
+) -> None:
+    (tmp_path / "samples.jsonl").write_text('{"input": "a", "target": "a"}\n')
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(SUITE_YAML.replace('prompt: "{{ input }}"', f"prompt: {prompt}"))
+    with pytest.raises(SystemExit) as info:
+        main(["eval", "run", str(suite), *MODEL])
+    _, err = capsys.readouterr()
+    assert info.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{suite}: " in err.replace("\n", "")
+    assert openai_env.count() == 0
