@@ -226,3 +226,21 @@ def test_suite_file_with_a_lone_surrogate_or_deep_nesting_is_refused(
     assert info.value.code == 2 and len(err.strip().splitlines()) == 1, err
     assert f"{suite}: " in err.replace("\n", "")
     assert openai_env.count() == 0
+
+
+async def test_python_cases_with_a_lone_surrogate_are_refused_before_any_call(
+    llmlab_db: str,
+) -> None:
+    from llmlab.models import scripted
+
+    bot = scripted("surrogate-bot", function=lambda request: "x")
+    bot.history.clear()
+    suite = EvalSuite(
+        name="s",
+        prompt="{{ input }}",
+        cases=[EvalCase(input="fine", id="1"), EvalCase(input="a\ud800b", id="2")],
+        scorers=[lambda output, expected: 1.0],
+    )
+    with pytest.raises(DatasetError, match="case '2'.*lone surrogate"):
+        await run_eval(suite, model="scripted/surrogate-bot")
+    assert bot.history == []

@@ -29,6 +29,7 @@ from llmlab._errors import InputError, LlmlabError
 from llmlab.evals._calibration import judge_summary
 from llmlab.evals._case import EvalCase
 from llmlab.evals._combine import as_score
+from llmlab.evals._dataset import check_values
 from llmlab.evals._judge import default_judge_model
 from llmlab.evals._model_arg import check_model
 from llmlab.evals._score import Score
@@ -220,6 +221,16 @@ class _Item:
     system: str | None
 
 
+def _check_case(item: _Item) -> None:
+    """Refuse what the database cannot store (a lone surrogate) before any call is paid."""
+    case = item.case
+    check_values(
+        [case.id, case.input, case.expected_properties, case.fields, item.prompt, item.system],
+        path=f"case {case.id!r}",
+        line=None,
+    )
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]+", "-", name).strip("-")[:30] or "eval"
 
@@ -398,6 +409,9 @@ async def run_eval(
     # Rendered up front: a template error fails here, before any call.
     items = [_Item(case, *suite.render(case)) for case in suite.cases]
     suite.check_templates()
+    for item in items:
+        if item.case.source is None:  # made in Python, so not checked as a dataset row was
+            _check_case(item)
     db = resolve_store(store)
     extra = {
         "reducer": suite.reducer,
