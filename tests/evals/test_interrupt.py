@@ -3,6 +3,7 @@ the resumed run says so too. A real subprocess, a real SIGINT."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -73,3 +74,44 @@ def test_ctrl_c_says_n_of_m_done_and_the_rerun_says_resuming(
     assert f"resuming {run_id}: {kept} of {n} done" in again.stderr, again.stderr
     assert re.search(rf"run {re.escape(run_id)}\b", again.stdout)
     assert _results(db) == n
+
+
+def _judge_rule(prompt: str) -> str | None:
+    return '{"reasoning": "ok", "score": 1}' if prompt.startswith("You are grading") else None
+
+
+def test_ctrl_c_during_rescore_says_so(
+    openai_env: WireServer, tmp_path: Path, llmlab_db: str
+) -> None:
+    suite = write_suite(tmp_path, 40)
+    source = Path(llmlab.__file__).parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(source), *sys.path])}
+    base = [sys.executable, "-m", "llmlab", "eval"]
+    first = subprocess.run(
+        [*base, "run", str(suite), "--model", "openai/gpt-4o-mini", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert first.returncode == 0, first.stderr
+    run_id = json.loads(first.stdout)["run_id"]
+    openai_env.replies.set(_judge_rule)
+    openai_env.config.latency_ms = 300
+    process = subprocess.Popen(
+        [*base, "rescore", run_id, "--scorer", 'judge: "Is it right?"'],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while openai_env.count() < 45 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+    finally:
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, out + err
+    assert f"interrupted: the rescore of {run_id} was not finished" in err, err
+    assert "Traceback" not in err

@@ -290,9 +290,17 @@ def rescore_command(
                 raise InputError(f"--scorer {text!r} is not YAML: {exc}") from None
         combined = scorers_from_spec(specs, base_dir=Path.cwd())
     store = cli_store()
-    run = asyncio.run(
-        rescore_run(run_id, suite=suite, scorer=combined, threshold=threshold, store=store)
-    )
+    try:
+        run = asyncio.run(
+            rescore_run(run_id, suite=suite, scorer=combined, threshold=threshold, store=store)
+        )
+    except KeyboardInterrupt:  # see run_command: Typer would exit 130 without a word
+        _stderr.print(
+            f"interrupted: the rescore of {run_id} was not finished (its run is marked "
+            "interrupted); run the same command to score again",
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
     verdict = gate_run(run, store=store)
     if as_json:
         print_json(run.to_dict())
