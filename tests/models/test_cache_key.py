@@ -113,3 +113,44 @@ def test_key_holds_endpoint_options_and_trial_not_secrets(llmlab_store: Store) -
     assert models["a"].cache_key(request, 1) != models["a"].cache_key(request, 2)
     assert keys["a"] != cache_key("openai/gpt-4o-mini", request)
     assert "sk-one" not in json.dumps(keys)
+
+
+class _Stop(Exception):
+    pass
+
+
+async def test_an_unfinished_run_is_not_resumed_against_another_server(
+    wire_server: WireServer,
+    rejecting: WireServer,
+    llmlab_store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from llmlab.evals import load_suite, run_eval
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-cache")
+    suite_path = _suite(tmp_path, 10)
+
+    def stop_after_three(state: object) -> None:
+        if getattr(state, "done", 0) >= 3:
+            raise _Stop
+
+    first_server = {"base_url": wire_server.openai_base_url}
+    with pytest.raises(ExceptionGroup):  # the worker's error, through its TaskGroup
+        await run_eval(
+            load_suite(suite_path),
+            model="openai/gpt-4o-mini",
+            model_options=first_server,
+            concurrency=1,
+            progress=stop_after_three,
+        )
+    other = await run_eval(
+        load_suite(suite_path),
+        model="openai/gpt-4o-mini",
+        model_options={"base_url": rejecting.openai_base_url},
+    )
+    assert not other.resumed and rejecting.count() == 10  # all of it asked the other server
+    again = await run_eval(
+        load_suite(suite_path), model="openai/gpt-4o-mini", model_options=first_server
+    )
+    assert again.resumed and again.reused_results >= 3 and again.pass_rate == 1.0

@@ -39,6 +39,7 @@ from llmlab.models import (
     AdaptiveLimiter,
     Model,
     Response,
+    cache_options,
     call_links,
     default_model_name,
     get_model,
@@ -413,12 +414,22 @@ async def run_eval(
         if item.case.source is None:  # made in Python, so not checked as a dataset row was
             _check_case(item)
     db = resolve_store(store)
+    # The model first: a bad key or option fails before a run is made, and the endpoint
+    # it resolved is part of the run's identity (another server is another run).
+    limiter = AdaptiveLimiter(initial=concurrency, max_limit=concurrency)
+    target = (
+        given.configured(cache=cache, limiter=limiter)
+        if given is not None
+        else _resolve_model(model_name, db, cache, limiter, dict(model_options or {}))
+    )
     extra = {
         "reducer": suite.reducer,
         "k": suite.k,
         "cache": cache,
         "min_pass_rate": suite.min_pass_rate,
         "max_errors": suite.max_errors,
+        "endpoint": target.endpoint,
+        "model_options": cache_options(model_options or {}),
     }
     fingerprint = suite.fingerprint(model=model_name, epochs=n_epochs, extra=extra)
     existing = latest_unfinished_eval_run(db, fingerprint) if resume else None
@@ -445,12 +456,6 @@ async def run_eval(
     run_id = run.id
     reused = len(done)
     total = len(items) * n_epochs - reused
-    limiter = AdaptiveLimiter(initial=concurrency, max_limit=concurrency)
-    target = (
-        given.configured(cache=cache, limiter=limiter)
-        if given is not None
-        else _resolve_model(model_name, db, cache, limiter, dict(model_options or {}))
-    )
     judge: str | Model = suite.judge_model or target
     if isinstance(judge, str):
         judge = _resolve_model(judge, db, cache, limiter, {})

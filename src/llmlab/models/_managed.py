@@ -146,6 +146,11 @@ class Model:
             clone.policy = policy
         return clone
 
+    @property
+    def endpoint(self) -> str | None:
+        """Where the provider sends requests (its resolved base URL); None in-process."""
+        return self._endpoint
+
     def cache_key(self, request: Request, trial: int | None = None) -> str:
         """The response cache's key of ``request`` sent through this model (its provider,
         endpoint, model, options and ``trial``)."""
