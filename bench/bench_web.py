@@ -257,9 +257,6 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument(
-        "--no-call-id-index", action="store_true", help="leave eval_results.call_id unindexed"
-    )
     parser.add_argument("--keep", help="build the store in this folder (kept)")
     parser.add_argument("--db", help="SQLAlchemy URL of an empty database (default: a temp file)")
     args = parser.parse_args()
@@ -274,13 +271,6 @@ def main() -> None:
         big, small = build_runs(store, args.runs, args.cases, args.big)
         built["runs_s"] = round(time.perf_counter() - t1, 1)
         build_prompts(store)
-        if not args.no_call_id_index:
-            # prompt_eval_stats joins eval_results to calls on call_id, which has no index:
-            # without it the prompt page scans eval_results once per call of the prompt.
-            with store.write() as conn:
-                conn.exec_driver_sql(
-                    "CREATE INDEX IF NOT EXISTS ix_eval_results_call_id ON eval_results (call_id)"
-                )
         built["total_build_s"] = round(time.perf_counter() - t0, 1)
         with store.read() as conn:
             some_call = conn.execute(calls.select().limit(1)).first()
