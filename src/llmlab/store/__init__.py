@@ -15,6 +15,7 @@ from llmlab.store._calls import (
     recent_calls,
 )
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
+from llmlab.store._eval_scores import PairedScores, RunScores, paired_eval_scores
 from llmlab.store._evals import (
     EvalResultRow,
     EvalRunRow,
@@ -108,6 +109,9 @@ __all__ = [
     "dashboard",
     "EvalResultRow",
     "EvalRunRow",
+    "PairedScores",
+    "RunScores",
+    "paired_eval_scores",
     "Store",
     "current_default_store",
     "default_store",
