@@ -1,4 +1,4 @@
-"""compare_runs (shared-case columns, arrays, shared bootstrap draws) equals the
+"""compare_runs and case_verdicts (shared-case columns, arrays, shared bootstrap draws) equals the
 straightforward computation: every result row read, reduce_cases, one paired test at a
 time with its own bootstrap, McNemar from math.comb, Holm."""
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from llmlab.evals import compare_runs, reduce_cases
+from llmlab.evals import case_verdicts, compare_runs, reduce_cases
 from llmlab.evals._paired import (
     PairedTest,
     holm,
@@ -222,6 +222,15 @@ def test_compare_runs_equals_the_reference_on_random_runs(
         assert [t.metric for t in found.tests][:2] == ["pass rate", "score"]
         assert len(found.tests) == 5  # the three scorers, each on the cases both scored
         assert found.tests == expected["tests"]
+        reduced = reduce_cases(
+            iter_eval_results(store, a),
+            reducer=options["reducer"],
+            threshold=0.6,
+            k=options.get("k"),
+        )
+        assert case_verdicts(a, store=store) == {
+            case: (o.passed, o.score) for case, o in reduced.items()
+        }
     assert compare_runs("a0", "a0", store=store).n == len(
         {r.case_id for r in iter_eval_results(store, "a0")}
     )

@@ -24,12 +24,14 @@ from llmlab.store import (
     list_eval_runs,
     paired_eval_scores,
     resolve_store,
+    run_eval_scores,
 )
 
 __all__ = [
     "Comparison",
     "RunDetail",
     "RunListing",
+    "case_verdicts",
     "compare_runs",
     "list_runs",
     "resolve_run",
@@ -237,6 +239,21 @@ def _run_cases(rows: RunScores, run: EvalRunRow) -> CaseArrays:
         reducer=str(run.options.get("reducer", "mean")),
         threshold=float(run.threshold),
         k=run.options.get("k"),
+    )
+
+
+def case_verdicts(run_id: str, *, store: Store | None = None) -> dict[str, tuple[bool, float]]:
+    """Each case of a run: (passed, score), its trials reduced as :func:`reduce_cases`
+    reduces them (from the scoring columns only: a 10,000-case run is one light read)."""
+    db = resolve_store(store)
+    run = resolve_run(run_id, store=db)
+    cases = _run_cases(run_eval_scores(db, run.id), run)
+    return dict(
+        zip(
+            cases.case_ids,
+            zip(cases.passed.tolist(), cases.score.tolist(), strict=True),
+            strict=True,
+        )
     )
 
 

@@ -15,7 +15,12 @@ from llmlab.store._calls import (
     recent_calls,
 )
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
-from llmlab.store._eval_scores import PairedScores, RunScores, paired_eval_scores
+from llmlab.store._eval_scores import (
+    PairedScores,
+    RunScores,
+    paired_eval_scores,
+    run_eval_scores,
+)
 from llmlab.store._evals import (
     EvalResultRow,
     EvalRunRow,
@@ -112,6 +117,7 @@ __all__ = [
     "PairedScores",
     "RunScores",
     "paired_eval_scores",
+    "run_eval_scores",
     "Store",
     "current_default_store",
     "default_store",

@@ -1,4 +1,4 @@
-"""The scoring columns of two runs' results on the cases they share (for paired statistics)."""
+"""The scoring columns of a run's results, or of two runs' on the cases they share."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from llmlab.store._tables_evals import eval_results
 if TYPE_CHECKING:
     from llmlab.store._handle import Store
 
-__all__ = ["PairedScores", "RunScores", "paired_eval_scores"]
+__all__ = ["PairedScores", "RunScores", "paired_eval_scores", "run_eval_scores"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +38,7 @@ class PairedScores:
     cases_b: int
 
 
-def _scores(conn: Connection, run_id: str, other: str) -> RunScores:
-    shared = select(eval_results.c.case_id).where(eval_results.c.run_id == other)
+def _scores(conn: Connection, run_id: str, other: str | None) -> RunScores:
     query = (
         select(
             eval_results.c.case_id,
@@ -48,9 +47,12 @@ def _scores(conn: Connection, run_id: str, other: str) -> RunScores:
             eval_results.c.errored,
             eval_results.c.scores,
         )
-        .where(eval_results.c.run_id == run_id, eval_results.c.case_id.in_(shared))
+        .where(eval_results.c.run_id == run_id)
         .order_by(eval_results.c.case_id, eval_results.c.epoch)
     )
+    if other is not None:
+        shared = select(eval_results.c.case_id).where(eval_results.c.run_id == other)
+        query = query.where(eval_results.c.case_id.in_(shared))
     rows = conn.execute(query).all()
     return RunScores(
         case_ids=[str(r[0]) for r in rows],
@@ -60,6 +62,12 @@ def _scores(conn: Connection, run_id: str, other: str) -> RunScores:
         # JSON columns may come back None from rows written by hand.
         parts=[r[4] or {} for r in rows],
     )
+
+
+def run_eval_scores(store: Store, run_id: str) -> RunScores:
+    """Case, score, verdict and per-scorer values of every result of ``run_id``."""
+    with store.read() as conn:
+        return _scores(conn, run_id, None)
 
 
 def paired_eval_scores(store: Store, run_a: str, run_b: str) -> PairedScores:
