@@ -247,7 +247,7 @@ def case_verdicts(run_id: str, *, store: Store | None = None) -> dict[str, tuple
     reduces them (from the scoring columns only: a 10,000-case run is one light read)."""
     db = resolve_store(store)
     run = resolve_run(run_id, store=db)
-    cases = _run_cases(run_eval_scores(db, run.id), run)
+    cases = _run_cases(run_eval_scores(db, run.id, parts=False), run)
     return dict(
         zip(
             cases.case_ids,

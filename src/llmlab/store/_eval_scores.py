@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Text, cast, func, select
 
 from llmlab.store._tables_evals import eval_results
 
@@ -25,7 +26,8 @@ class RunScores:
     passed: list[bool]
     errored: list[bool]
     parts: list[dict[str, Any]]
-    """Each result's ``scores`` JSON (scorer name -> value or None)."""
+    """Each result's ``scores`` JSON (scorer name -> value or None); results with the
+    same JSON share one dict (read-only); empty when not read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,36 +40,42 @@ class PairedScores:
     cases_b: int
 
 
-def _scores(conn: Connection, run_id: str, other: str | None) -> RunScores:
-    query = (
-        select(
-            eval_results.c.case_id,
-            eval_results.c.score,
-            eval_results.c.passed,
-            eval_results.c.errored,
-            eval_results.c.scores,
-        )
-        .where(eval_results.c.run_id == run_id)
-        .order_by(eval_results.c.case_id, eval_results.c.epoch)
-    )
+def _scores(conn: Connection, run_id: str, other: str | None, *, parts: bool) -> RunScores:
+    r = eval_results.c
+    # The scores JSON as text, parsed once per distinct text: scorers give few distinct
+    # combinations (1.0 / 0.0 ...), and parsing 10,000 small objects is most of the read.
+    columns: list[Any] = [r.case_id, r.score, r.passed, r.errored]
+    if parts:
+        columns.append(cast(r.scores, Text))
+    query = select(*columns).where(r.run_id == run_id).order_by(r.case_id, r.epoch)
     if other is not None:
-        shared = select(eval_results.c.case_id).where(eval_results.c.run_id == other)
-        query = query.where(eval_results.c.case_id.in_(shared))
+        shared = select(r.case_id).where(r.run_id == other)
+        query = query.where(r.case_id.in_(shared))
     rows = conn.execute(query).all()
+    parsed: dict[str | None, dict[str, Any]] = {None: {}}
+    found: list[dict[str, Any]] = []
+    if parts:
+        for row in rows:
+            text = row[4]
+            value = parsed.get(text)
+            if value is None:
+                # JSON columns may hold null from rows written by hand.
+                value = parsed[text] = json.loads(text) or {}
+            found.append(value)
     return RunScores(
-        case_ids=[str(r[0]) for r in rows],
-        scores=[None if r[1] is None else float(r[1]) for r in rows],
-        passed=[bool(r[2]) for r in rows],
-        errored=[bool(r[3]) for r in rows],
-        # JSON columns may come back None from rows written by hand.
-        parts=[r[4] or {} for r in rows],
+        case_ids=[str(row[0]) for row in rows],
+        scores=[None if row[1] is None else float(row[1]) for row in rows],
+        passed=[bool(row[2]) for row in rows],
+        errored=[bool(row[3]) for row in rows],
+        parts=found,
     )
 
 
-def run_eval_scores(store: Store, run_id: str) -> RunScores:
-    """Case, score, verdict and per-scorer values of every result of ``run_id``."""
+def run_eval_scores(store: Store, run_id: str, *, parts: bool = True) -> RunScores:
+    """Case, score, verdict and (unless ``parts`` is False: left empty) per-scorer values
+    of every result of ``run_id``."""
     with store.read() as conn:
-        return _scores(conn, run_id, None)
+        return _scores(conn, run_id, None, parts=parts)
 
 
 def paired_eval_scores(store: Store, run_a: str, run_b: str) -> PairedScores:
@@ -83,8 +91,8 @@ def paired_eval_scores(store: Store, run_a: str, run_b: str) -> PairedScores:
     with store.read() as conn:
         counts = {str(r): int(n) for r, n in conn.execute(counts_query)}
         return PairedScores(
-            a=_scores(conn, run_a, run_b),
-            b=_scores(conn, run_b, run_a),
+            a=_scores(conn, run_a, run_b, parts=True),
+            b=_scores(conn, run_b, run_a, parts=True),
             cases_a=counts.get(run_a, 0),
             cases_b=counts.get(run_b, 0),
         )
