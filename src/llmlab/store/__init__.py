@@ -15,6 +15,12 @@ from llmlab.store._calls import (
     recent_calls,
 )
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
+from llmlab.store._eval_scores import (
+    PairedScores,
+    RunScores,
+    paired_eval_scores,
+    run_eval_scores,
+)
 from llmlab.store._evals import (
     EvalResultRow,
     EvalRunRow,
@@ -127,6 +133,10 @@ __all__ = [
     "runs_of_suite",
     "update_run_summary",
     "upsert_labels",
+    "PairedScores",
+    "RunScores",
+    "paired_eval_scores",
+    "run_eval_scores",
     "Store",
     "current_default_store",
     "default_store",
