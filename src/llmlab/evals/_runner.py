@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import re
 import time
 from collections.abc import Callable, Generator
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from llmlab._errors import InputError, LlmlabError
+from llmlab._errors import InputError, LlmlabError, StoreError
 from llmlab.evals._case import EvalCase
 from llmlab.evals._judge import default_judge_model
 from llmlab.evals._model_arg import check_model
@@ -53,14 +54,17 @@ from llmlab.store import (
     iter_eval_results,
     latest_unfinished_eval_run,
     resolve_store,
+    spill_rows,
 )
 
 __all__ = ["EvalRun", "Progress", "run_eval", "run_eval_sync", "summarize_run"]
 
 T = TypeVar("T")
+logger = logging.getLogger("llmlab.evals")
 
 _FLUSH_EVERY_S = 0.2
 _FLUSH_ROWS = 500
+_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
 _MAX_PENDING = 2 * _FLUSH_ROWS
 """Workers wait while this many results wait to be written: memory stays flat when the
 model answers faster than the database writes."""
@@ -163,7 +167,7 @@ class _ResultWriter:
         batch, self.pending = self.pending, []
         if batch:
             try:
-                await self.call(insert_eval_results, self.store, batch)
+                await self.call(_write_results, self.store, batch)
             finally:
                 self._drained.set()
             self.written += len(batch)
@@ -196,6 +200,40 @@ class _Item:
     case: EvalCase
     prompt: str
     system: str | None
+
+
+def _retrying(fn: Callable[..., T], store: Store, /, *args: Any, **kwargs: Any) -> T:
+    """``fn(store, ...)``, retried with backoff (about 30 s) while the database is
+    unreachable (a PostgreSQL restart, a lock held too long)."""
+    for delay in _RETRY_DELAYS_S:
+        try:
+            return fn(store, *args, **kwargs)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            logger.warning("%s; retrying in %.1f s", exc, delay)
+            time.sleep(delay)
+    return fn(store, *args, **kwargs)
+
+
+def _write_results(store: Store, batch: list[EvalResultRow]) -> None:
+    """Write paid results; what the database still refuses to take is spilled (and
+    replayed when it is next opened), never dropped."""
+    try:
+        _retrying(insert_eval_results, store, batch)
+    except StoreError as exc:
+        if not exc.retryable:
+            raise
+        rows = [{k: v for k, v in row.to_dict().items() if k != "id"} for row in batch]
+        path = spill_rows(store, "eval_results", rows)
+        logger.error(
+            "cannot write %d eval result(s) to %s (%s); saved them to %s, written there "
+            "when the database is next opened",
+            len(rows),
+            store.safe_url,
+            exc,
+            path,
+        )
 
 
 def _slug(name: str) -> str:
@@ -447,8 +485,8 @@ async def run_eval(
             await target.aclose()
         if judge is not target and suite.judge_model:
             await judge.aclose()
-        summary = await writer.call(summarize_run, db, run)
-        await writer.call(finish_eval_run, db, run_id, status=status, summary=summary)
+        summary = await writer.call(_retrying, summarize_run, db, run)
+        await writer.call(_retrying, finish_eval_run, db, run_id, status=status, summary=summary)
         writer.shutdown()
     return EvalRun(
         id=run_id,

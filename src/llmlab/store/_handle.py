@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine
 
 from llmlab._errors import StoreError
 from llmlab.store._engine import database_url, open_engine, safe_url
+from llmlab.store._spill import replay_spill
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
@@ -75,6 +76,21 @@ class Store:
         self._closing = False
         self._pid = os.getpid()
         _open_stores.add(self)
+        if migrate:
+            self.replay_spilled()
+
+    def replay_spilled(self) -> int:
+        """Write the rows an earlier run could not write (the spill file), idempotently.
+
+        Called when the store opens; writers call it again once the database answers
+        after an outage. Returns how many rows were newly stored; a failure is logged and
+        the rows are kept for the next try.
+        """
+        try:
+            return replay_spill(self)
+        except Exception as exc:  # the rows stay in the spill file for the next open
+            logger.warning("could not replay unwritten rows into %s yet: %s", self.safe_url, exc)
+            return 0
 
     # --- components ----------------------------------------------------------------
 
