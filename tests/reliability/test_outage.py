@@ -9,6 +9,7 @@ import json
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -63,12 +64,16 @@ class ThrowAwayPostgres:
 def throwaway_pg(tmp_path: Path) -> Iterator[ThrowAwayPostgres]:
     if shutil.which("pg_ctl") is None and not list(Path("/usr/lib/postgresql").glob("*/bin")):
         pytest.skip("PostgreSQL server binaries not installed")
-    server = ThrowAwayPostgres(tmp_path / "pg")
-    server.start()
+    # Not under tmp_path: the server may run as the OS user postgres, who must reach it.
+    parent = Path(tempfile.mkdtemp(prefix="llmlab-outage-"))
+    parent.chmod(0o755)
+    server = ThrowAwayPostgres(parent / "pg")
     try:
+        server.start()
         yield server
     finally:
         subprocess.run([str(SCRIPT), "--stop", str(server.data)], capture_output=True, timeout=120)
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 def _suite(folder: Path) -> Path:
@@ -118,9 +123,10 @@ def test_eval_run_survives_postgres_outages(
         assert not runner.is_alive()
         store.close()
         paid = wire.count("/v1/chat/completions")
+        counts = wire.counts
     [result] = outcome
     assert isinstance(result, EvalRun), result
-    assert paid == N_CASES  # every case paid once, none twice
+    assert paid == N_CASES, (counts, result.summary)  # every case paid once, none twice
     with Store(throwaway_pg.url) as again:  # replays whatever was spilled
         run_row = get_eval_run(again, result.id)
         assert run_row is not None and run_row.status == "finished"

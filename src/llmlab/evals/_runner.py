@@ -36,6 +36,7 @@ from llmlab.evals._summary import summarize
 from llmlab.models import (
     AdaptiveLimiter,
     Model,
+    Request,
     Response,
     call_links,
     default_model_name,
@@ -292,13 +293,27 @@ def _row(
     )
 
 
+async def _generate(model: Model, request: Request) -> Response:
+    # The database unreachable before the call is sent (the budget check reads it): wait
+    # for it, bounded, rather than fail the case unpaid (a later resume would skip it).
+    for delay in _RETRY_DELAYS_S:
+        try:
+            return await model.generate(request)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            logger.warning("%s; retrying the case in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+    return await model.generate(request)
+
+
 async def _one(
     model: Model, suite: EvalSuite, run_id: str, item: _Item, epoch: int
 ) -> EvalResultRow:
     response: Response | None = None
     with call_links(eval_run=run_id, sample_id=item.case.id, epoch=epoch):
         try:
-            response = await model.generate(suite.request_for(item.prompt, item.system))
+            response = await _generate(model, suite.request_for(item.prompt, item.system))
         except LlmlabError as exc:
             return _row(run_id, item, epoch, suite.threshold, None, None, str(exc))
         except Exception as exc:  # one broken case must not stop the run
