@@ -222,11 +222,13 @@ def _write_results(store: Store, batch: list[EvalResultRow]) -> None:
     replayed when it is next opened), never dropped."""
     try:
         _retrying(insert_eval_results, store, batch)
-    except StoreError as exc:
-        if not exc.retryable:
-            raise
+    except StoreError as exc:  # down past the retries, full, read-only: keep them
         rows = [{k: v for k, v in row.to_dict().items() if k != "id"} for row in batch]
-        path = spill_rows(store, "eval_results", rows)
+        try:
+            path = spill_rows(store, "eval_results", rows)
+        except (OSError, ValueError) as spill_error:
+            logger.error("LOST %d eval result(s): %s; %s", len(rows), exc, spill_error)
+            return
         logger.error(
             "cannot write %d eval result(s) to %s (%s); saved them to %s, written there "
             "when the database is next opened",
