@@ -20,7 +20,7 @@ from llmlab.evals._combine import Weighted
 from llmlab.evals._history import resolve_run
 from llmlab.evals._judge import default_judge_model
 from llmlab.evals._registry import scorers_from_spec
-from llmlab.evals._runner import EvalRun, summarize_run
+from llmlab.evals._runner import EvalRun, _write_results, summarize_run
 from llmlab.evals._score import Score
 from llmlab.evals._suite import EvalSuite
 from llmlab.models import Model, get_model
@@ -31,7 +31,6 @@ from llmlab.store import (
     create_eval_run,
     finish_eval_run,
     get_eval_results,
-    insert_eval_results,
     resolve_store,
 )
 
@@ -101,6 +100,7 @@ async def rescore_run(
         options={**original.options, "rescored_from": original.id},
         parent_run=original.id,
     )
+    new_id = run.id  # the id it got (a suffix when the same id was taken meanwhile)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(row: EvalResultRow) -> EvalResultRow:
@@ -159,7 +159,8 @@ async def rescore_run(
     started = asyncio.get_running_loop().time()
     try:
         new_rows = await asyncio.gather(*(one(r) for r in rows))
-        await asyncio.to_thread(insert_eval_results, db, new_rows)
+        # Judge calls are paid: retried and spilled like the runner's results, never lost.
+        await asyncio.to_thread(_write_results, db, new_rows)
         status = "finished"
     finally:
         default_judge_model.reset(token)

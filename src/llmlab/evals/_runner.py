@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import re
 import time
 from collections.abc import Callable, Generator
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from llmlab._errors import InputError, LlmlabError
+from llmlab._errors import InputError, LlmlabError, StoreError
 from llmlab.evals._calibration import judge_summary
 from llmlab.evals._case import EvalCase
 from llmlab.evals._combine import as_score
@@ -38,6 +39,7 @@ from llmlab.evals._summary import summarize
 from llmlab.models import (
     AdaptiveLimiter,
     Model,
+    Request,
     Response,
     cache_options,
     call_links,
@@ -57,14 +59,17 @@ from llmlab.store import (
     iter_eval_results,
     latest_unfinished_eval_run,
     resolve_store,
+    spill_rows,
 )
 
 __all__ = ["EvalRun", "Progress", "run_eval", "run_eval_sync", "summarize_run"]
 
 T = TypeVar("T")
+logger = logging.getLogger("llmlab.evals")
 
 _FLUSH_EVERY_S = 0.2
 _FLUSH_ROWS = 500
+_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
 _MAX_PENDING = 2 * _FLUSH_ROWS
 """Workers wait while this many results wait to be written: memory stays flat when the
 model answers faster than the database writes."""
@@ -187,7 +192,7 @@ class _ResultWriter:
         batch, self.pending = self.pending, []
         if batch:
             try:
-                await self.call(insert_eval_results, self.store, batch)
+                await self.call(_write_results, self.store, batch)
             finally:
                 self._drained.set()
             self.written += len(batch)
@@ -230,6 +235,42 @@ def _check_case(item: _Item) -> None:
         path=f"case {case.id!r}",
         line=None,
     )
+
+
+def _retrying(fn: Callable[..., T], store: Store, /, *args: Any, **kwargs: Any) -> T:
+    """``fn(store, ...)``, retried with backoff (about 30 s) while the database is
+    unreachable (a PostgreSQL restart, a lock held too long)."""
+    for delay in _RETRY_DELAYS_S:
+        try:
+            return fn(store, *args, **kwargs)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            logger.warning("%s; retrying in %.1f s", exc, delay)
+            time.sleep(delay)
+    return fn(store, *args, **kwargs)
+
+
+def _write_results(store: Store, batch: list[EvalResultRow]) -> None:
+    """Write paid results; what the database still refuses to take is spilled (and
+    replayed when it is next opened), never dropped."""
+    try:
+        _retrying(insert_eval_results, store, batch)
+    except StoreError as exc:  # down past the retries, full, read-only: keep them
+        rows = [{k: v for k, v in row.to_dict().items() if k != "id"} for row in batch]
+        try:
+            path = spill_rows(store, "eval_results", rows)
+        except (OSError, ValueError) as spill_error:
+            logger.error("LOST %d eval result(s): %s; %s", len(rows), exc, spill_error)
+            return
+        logger.error(
+            "cannot write %d eval result(s) to %s (%s); saved them to %s, written there "
+            "when the database is next opened",
+            len(rows),
+            store.safe_url,
+            exc,
+            path,
+        )
 
 
 def _slug(name: str) -> str:
@@ -288,13 +329,27 @@ def _row(
     )
 
 
+async def _generate(model: Model, request: Request) -> Response:
+    # The database unreachable before the call is sent (the budget check reads it): wait
+    # for it, bounded, rather than fail the case unpaid (a later resume would skip it).
+    for delay in _RETRY_DELAYS_S:
+        try:
+            return await model.generate(request)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            logger.warning("%s; retrying the case in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+    return await model.generate(request)
+
+
 async def _one(
     model: Model, suite: EvalSuite, run_id: str, item: _Item, epoch: int
 ) -> EvalResultRow:
     response: Response | None = None
     with call_links(eval_run=run_id, sample_id=item.case.id, epoch=epoch):
         try:
-            response = await model.generate(suite.request_for(item.prompt, item.system))
+            response = await _generate(model, suite.request_for(item.prompt, item.system))
         except LlmlabError as exc:
             return _row(run_id, item, epoch, suite.threshold, None, None, str(exc))
         except Exception as exc:  # one broken case must not stop the run
@@ -494,11 +549,11 @@ async def run_eval(
             await target.aclose()
         if judge is not target and suite.judge_model:
             await judge.aclose()
-        summary = await writer.call(summarize_run, db, run)
+        summary = await writer.call(_retrying, summarize_run, db, run)
         summary["judges"] = await writer.call(
             judge_summary, suite, suite.judge_model or model_name, store=db
         )
-        await writer.call(finish_eval_run, db, run_id, status=status, summary=summary)
+        await writer.call(_retrying, finish_eval_run, db, run_id, status=status, summary=summary)
         writer.shutdown()
     return EvalRun(
         id=run_id,

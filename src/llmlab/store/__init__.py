@@ -118,11 +118,16 @@ from llmlab.store._rollups import (
     upsert_rollups,
 )
 from llmlab.store._schema import metadata
+from llmlab.store._spill import add_replay_hook, replay_spill, spill_path, spill_rows
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
     "CalibrationRow",
     "dashboard",
+    "add_replay_hook",
+    "replay_spill",
+    "spill_path",
+    "spill_rows",
     "EvalResultRow",
     "EvalRunRow",
     "LabelRow",
