@@ -34,5 +34,5 @@ async def test_example_suite_on_the_embedded_model_with_three_trials(
     assert set(s["tags"]) == {"africa", "americas", "asia", "europe"}
     calls = recent_calls(llmlab_store, CallFilter(eval_run=run.id), limit=50)
     assert len(calls) == 36
-    assert all(c["cost_status"] == "local" and c["output_tokens"] > 0 for c in calls)
-    assert {c["epoch"] for c in calls} == {1, 2, 3}
+    assert all(c.cost_status == "local" and c.output_tokens > 0 for c in calls)
+    assert {c.epoch for c in calls} == {1, 2, 3}

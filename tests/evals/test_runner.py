@@ -42,8 +42,8 @@ async def test_minimal_suite_runs_and_links_every_call(
     assert failed[0].case_data["input"] == "say w0" and failed[0].prompt == "say w0"
     calls = recent_calls(llmlab_store, CallFilter(eval_run=run.id), limit=100)
     assert len(calls) == 20
-    assert {(c["sample_id"], c["epoch"]) for c in calls} == {(str(i), 1) for i in range(20)}
-    assert {r.call_id for r in results} == {c["id"] for c in calls}
+    assert {(c.sample_id, c.epoch) for c in calls} == {(str(i), 1) for i in range(20)}
+    assert {r.call_id for r in results} == {c.id for c in calls}
 
 
 async def test_429_storm_finishes_with_backoff(openai_env: WireServer, tmp_path: Path) -> None:
