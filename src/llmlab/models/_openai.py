@@ -34,12 +34,23 @@ from llmlab.models._base import Provider
 from llmlab.models._redact import register_secret
 from llmlab.models._sdk_errors import incomplete_stream, map_sdk_error
 from llmlab.models._types import Request, Response, TextDelta, Usage
+from llmlab.monitor import new_call_id
 
 __all__ = ["OpenAIProvider", "OpenAIOptions", "create_openai", "create_openai_compatible"]
 
 _NO_KEY = "no-key"  # the SDK insists on some key; keyless servers ignore it
 _PATH = "/chat/completions"
 _STREAM = openai.AsyncStream[ChatCompletionChunk]
+
+
+def _options() -> openai.RequestOptions:
+    """Per-request SDK options: an idempotency key of our own.
+
+    Without one the SDK draws ``uuid4()`` (a read of the OS random source, a system call)
+    for every POST, although the OpenAI client sends no idempotency header and its own
+    retries are off; ``new_call_id()`` is a counter.
+    """
+    return {"idempotency_key": new_call_id()}
 
 
 class OpenAIOptions(BaseModel):
@@ -138,7 +149,7 @@ class OpenAIProvider(Provider):
         start = time.perf_counter()
         try:
             completion: Any = await self._client.post(
-                _PATH, body=self._params(request), cast_to=ChatCompletion
+                _PATH, body=self._params(request), cast_to=ChatCompletion, options=_options()
             )
             choices = completion.choices or []
             choice = choices[0] if choices else None
@@ -170,7 +181,12 @@ class OpenAIProvider(Provider):
         usage, reported = Usage(), False
         try:
             stream: Any = await self._client.post(
-                _PATH, body=params, cast_to=ChatCompletion, stream=True, stream_cls=_STREAM
+                _PATH,
+                body=params,
+                cast_to=ChatCompletion,
+                stream=True,
+                stream_cls=_STREAM,
+                options=_options(),
             )
             async with stream:
                 async for chunk in stream:
