@@ -101,8 +101,10 @@ async def llmlab_scripted(folder: Path, concurrency: int) -> dict[str, Any]:
     from llmlab.evals import load_suite, run_eval
     from llmlab.models import scripted
 
-    bot = scripted("bench", function=lambda request: "echo " + request.messages[-1].content)
     store = lab.open()
+    bot = scripted(
+        "bench", function=lambda request: "echo " + request.messages[-1].content, store=store
+    )
     suite = load_suite(folder / "suite.yaml")
     start_cpu, start = _cpu(), time.perf_counter()
     run = await run_eval(
