@@ -7,8 +7,6 @@ import json
 import re
 from typing import Any, Literal
 
-import jsonschema
-
 from llmlab.evals._score import Score, TemplatedScorer
 
 __all__ = ["Exact", "Includes", "JsonValid", "KeyTerms", "Length", "Regex"]
@@ -104,6 +102,9 @@ class JsonValid(TemplatedScorer):
 
     def __init__(self, schema: Any = None) -> None:
         if isinstance(schema, dict):
+            # Lazy: jsonschema (~0.07 s to import) only for suites with a schema scorer.
+            import jsonschema
+
             try:
                 jsonschema.validators.validator_for(schema).check_schema(schema)
             except jsonschema.exceptions.SchemaError as exc:
@@ -120,6 +121,8 @@ class JsonValid(TemplatedScorer):
             return Score(value=0.0, explanation=f"not JSON: {exc.msg}")
         schema = p["schema"]
         if isinstance(schema, dict):
+            import jsonschema  # already loaded by __init__
+
             error = jsonschema.exceptions.best_match(
                 jsonschema.validators.validator_for(schema)(schema).iter_errors(data)
             )

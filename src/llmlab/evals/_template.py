@@ -27,6 +27,8 @@ _ENV = ImmutableSandboxedEnvironment(
 # (a list of key terms, a number), instead of its string form.
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
 _UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined")
+_JINJA_CONSTANTS = frozenset({"true", "false", "none"})  # literals in Jinja, not variables
+_PLAIN_NAME = re.compile(r"^\s*\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
 
 
 def is_template(text: str) -> bool:
@@ -94,6 +96,12 @@ def render_value(
     if isinstance(value, str):
         if not is_template(value):
             return value
+        # ``{{ name }}`` of a defined variable is that value, as Jinja's expression gives
+        # it: skip building a Jinja context (about 0.1 ms a case, twice per case in a run).
+        plain = _PLAIN_NAME.match(value)
+        name = plain.group("name") if plain is not None else None
+        if name is not None and name in variables and name.lower() not in _JINJA_CONSTANTS:
+            return variables[name]
         match = _SINGLE_EXPRESSION.match(value)
         if match:
             expression = _compile_expression(match.group("expr"))

@@ -8,28 +8,101 @@ store. It is the only callable thing handed out: providers (``Provider``) plug i
 the ``llmlab.providers`` entry points and are always called through a ``Model``.
 """
 
-from llmlab.models._base import Provider, ProviderFactory
-from llmlab.models._cache import ResponseCache, cache_key, cache_options
-from llmlab.models._get import NotAModelError, as_model, close_models, get_model
-from llmlab.models._limiter import AdaptiveLimiter, LimiterSlot
-from llmlab.models._links import CallLinks, call_links, current_links
-from llmlab.models._managed import CallOptions, Model
-from llmlab.models._registry import (
-    DEFAULT_MODEL,
-    ENTRY_POINT_GROUP,
-    ProviderInfo,
-    default_model_name,
-    provider_infos,
-    provider_names,
-    register_provider,
-    split_model_name,
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llmlab._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from llmlab.models._base import (
+        Provider,
+        ProviderFactory,
+    )
+    from llmlab.models._cache import (
+        ResponseCache,
+        cache_key,
+        cache_options,
+    )
+    from llmlab.models._get import (
+        NotAModelError,
+        as_model,
+        close_models,
+        get_model,
+    )
+    from llmlab.models._limiter import (
+        AdaptiveLimiter,
+        LimiterSlot,
+    )
+    from llmlab.models._links import (
+        CallLinks,
+        call_links,
+        current_links,
+    )
+    from llmlab.models._managed import (
+        CallOptions,
+        Model,
+    )
+    from llmlab.models._registry import (
+        DEFAULT_MODEL,
+        ENTRY_POINT_GROUP,
+        ProviderInfo,
+        default_model_name,
+        provider_infos,
+        provider_names,
+        register_provider,
+        split_model_name,
+    )
+    from llmlab.models._retry import (
+        RetryPolicy,
+        parse_retry_after,
+    )
+    from llmlab.models._scripted import (
+        Reply,
+        ScriptedProvider,
+        scripted,
+    )
+    from llmlab.models._sync import (
+        generate_sync,
+    )
+    from llmlab.models._types import (
+        CostStatus,
+        Message,
+        Request,
+        Response,
+        TextDelta,
+        Usage,
+    )
+
+# Loaded on first use (PEP 562), so that a command imports only the modules it needs.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "_base": ("Provider", "ProviderFactory"),
+        "_cache": ("ResponseCache", "cache_key", "cache_options"),
+        "_get": ("NotAModelError", "as_model", "close_models", "get_model"),
+        "_limiter": ("AdaptiveLimiter", "LimiterSlot"),
+        "_links": ("CallLinks", "call_links", "current_links"),
+        "_managed": ("CallOptions", "Model"),
+        "_registry": (
+            "DEFAULT_MODEL",
+            "ENTRY_POINT_GROUP",
+            "ProviderInfo",
+            "default_model_name",
+            "provider_infos",
+            "provider_names",
+            "register_provider",
+            "split_model_name",
+        ),
+        "_retry": ("RetryPolicy", "parse_retry_after"),
+        "_scripted": ("Reply", "ScriptedProvider", "scripted"),
+        "_sync": ("generate_sync",),
+        "_types": ("CostStatus", "Message", "Request", "Response", "TextDelta", "Usage"),
+    },
 )
-from llmlab.models._retry import RetryPolicy, parse_retry_after
-from llmlab.models._scripted import Reply, ScriptedProvider, scripted
-from llmlab.models._sync import generate_sync
-from llmlab.models._types import CostStatus, Message, Request, Response, TextDelta, Usage
 
 __all__ = [
+    "cache_options",
     "DEFAULT_MODEL",
     "ENTRY_POINT_GROUP",
     "AdaptiveLimiter",
@@ -53,7 +126,6 @@ __all__ = [
     "Usage",
     "as_model",
     "cache_key",
-    "cache_options",
     "call_links",
     "close_models",
     "current_links",

@@ -20,6 +20,7 @@ about half a millisecond of CPU per call, more on long conversations).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -34,12 +35,23 @@ from llmlab.models._base import Provider
 from llmlab.models._redact import register_secret
 from llmlab.models._sdk_errors import incomplete_stream, map_sdk_error
 from llmlab.models._types import Request, Response, TextDelta, Usage
+from llmlab.monitor import new_call_id
 
 __all__ = ["OpenAIProvider", "OpenAIOptions", "create_openai", "create_openai_compatible"]
 
 _NO_KEY = "no-key"  # the SDK insists on some key; keyless servers ignore it
 _PATH = "/chat/completions"
 _STREAM = openai.AsyncStream[ChatCompletionChunk]
+
+
+def _options() -> openai.RequestOptions:
+    """Per-request SDK options: an idempotency key of our own.
+
+    Without one the SDK draws ``uuid4()`` (a read of the OS random source, a system call)
+    for every POST, although the OpenAI client sends no idempotency header and its own
+    retries are off; ``new_call_id()`` is a counter.
+    """
+    return {"idempotency_key": new_call_id()}
 
 
 class OpenAIOptions(BaseModel):
@@ -67,18 +79,23 @@ class OpenAIOptions(BaseModel):
     stream_usage: bool = True
 
 
+def _get(raw: Any, name: str) -> Any:
+    """A field of an SDK object (streamed chunks) or of a decoded JSON object (replies)."""
+    return raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
+
+
 def _usage(raw: Any) -> tuple[Usage, bool]:
     if raw is None:
         return Usage(), False
-    prompt_details = getattr(raw, "prompt_tokens_details", None)
-    completion_details = getattr(raw, "completion_tokens_details", None)
+    prompt_details = _get(raw, "prompt_tokens_details")
+    completion_details = _get(raw, "completion_tokens_details")
     return (
         Usage(
-            input_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
-            output_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
-            cache_read_tokens=int(getattr(prompt_details, "cached_tokens", 0) or 0),
-            cache_write_tokens=int(getattr(prompt_details, "cache_write_tokens", 0) or 0),
-            reasoning_tokens=int(getattr(completion_details, "reasoning_tokens", 0) or 0),
+            input_tokens=int(_get(raw, "prompt_tokens") or 0),
+            output_tokens=int(_get(raw, "completion_tokens") or 0),
+            cache_read_tokens=int(_get(prompt_details, "cached_tokens") or 0),
+            cache_write_tokens=int(_get(prompt_details, "cache_write_tokens") or 0),
+            reasoning_tokens=int(_get(completion_details, "reasoning_tokens") or 0),
         ),
         True,
     )
@@ -141,14 +158,19 @@ class OpenAIProvider(Provider):
     async def generate(self, request: Request) -> Response:
         start = time.perf_counter()
         try:
-            completion: Any = await self._client.post(
-                _PATH, body=self._params(request), cast_to=ChatCompletion
+            # The reply's bytes, decoded here: building the SDK's ChatCompletion model
+            # (``cast_to=ChatCompletion``) costs about 0.1 ms of CPU per call for the four
+            # fields read below. Status errors are raised by the SDK before this, as usual.
+            raw: bytes = await self._client.post(
+                _PATH, body=self._params(request), cast_to=bytes, options=_options()
             )
-            choices = completion.choices or []
+            completion: dict[str, Any] = json.loads(raw)
+            choices = completion.get("choices") or []
             choice = choices[0] if choices else None
-            text = (choice.message.content or "") if choice is not None else ""
-            finish = choice.finish_reason if choice is not None else None
-            usage, reported = _usage(getattr(completion, "usage", None))
+            message = (choice.get("message") or {}) if choice is not None else {}
+            text = message.get("content") or ""
+            finish = choice.get("finish_reason") if choice is not None else None
+            usage, reported = _usage(completion.get("usage"))
         except Exception as exc:
             raise map_sdk_error(exc, openai, self.provider, self.name) from exc
         return Response(
@@ -157,7 +179,7 @@ class OpenAIProvider(Provider):
             usage=usage,
             usage_reported=reported,
             provider=self.provider,
-            model=getattr(completion, "model", None) or self.name,
+            model=completion.get("model") or self.name,
             duration_s=time.perf_counter() - start,
         )
 
@@ -174,7 +196,12 @@ class OpenAIProvider(Provider):
         usage, reported = Usage(), False
         try:
             stream: Any = await self._client.post(
-                _PATH, body=params, cast_to=ChatCompletion, stream=True, stream_cls=_STREAM
+                _PATH,
+                body=params,
+                cast_to=ChatCompletion,
+                stream=True,
+                stream_cls=_STREAM,
+                options=_options(),
             )
             async with stream:
                 async for chunk in stream:

@@ -17,7 +17,6 @@ from typing import Any
 from llmlab._errors import InputError, NotFoundError
 from llmlab.monitor._alerts import Alert, emit_alert
 from llmlab.monitor._recorder import add_batch_listener
-from llmlab.monitor._stats import call_stats
 from llmlab.monitor._stores import store_of
 from llmlab.monitor._window import parse_instant
 from llmlab.store import (
@@ -146,6 +145,10 @@ def check_alert_rules(*, store: Store | None = None) -> list[Alert]:
 
 
 def _check(store: Store, rule: AlertRule) -> Alert | None:
+    # Lazy: the statistics (numpy, pricing) are needed only once a rule exists, and this
+    # module loads with every recorder (its batch listener), e.g. for one `llmlab run`.
+    from llmlab.monitor._stats import call_stats
+
     total = call_stats(last_hours=rule.window_s / 3600, store=store).total
     if rule.metric == "p95_latency":
         value = total.latency_p95_s

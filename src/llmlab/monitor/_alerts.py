@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from llmlab.monitor._stores import store_of
 from llmlab.store import AlertRow, SpentAfter, Store, insert_alert, list_alerts
 
 if TYPE_CHECKING:
+    import httpx
+
     from llmlab.monitor._budgets import Budget
 
 __all__ = [
@@ -123,6 +123,10 @@ class _Sender:
             self.cond.notify_all()
 
     def _run(self) -> None:
+        # Lazy: httpx (~0.1 s to import) is needed only once a webhook alert is sent; this
+        # module loads with every recorder (budgets, alert rules), e.g. for one `llmlab run`.
+        import httpx
+
         with httpx.Client() as client:
             while True:
                 url, body = self.queue.get()
@@ -132,6 +136,8 @@ class _Sender:
                     self._done()
 
     def _deliver(self, client: httpx.Client, url: str, body: dict[str, Any]) -> None:
+        import httpx  # already loaded by _run
+
         error = ""
         for attempt in range(_settings.attempts):
             if attempt:

@@ -22,6 +22,7 @@ queue is flushed by a multiprocessing finalizer; SIGTERM flushes too (see ``_exi
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import threading
 import time
@@ -70,6 +71,8 @@ BatchHook = Callable[[Connection, Sequence[Mapping[str, Any]]], None]
 _FIELDS = tuple(field.name for field in dataclasses.fields(CallRecord))
 _listeners: list[BatchListener] = []
 _hooks: list[BatchHook] = []
+_BUILTIN_HOOKS = ("llmlab.monitor._rollups", "llmlab.monitor._alert_rules", "llmlab.monitor._otel")
+"""Modules that register llmlab's own batch hooks and listeners when they load."""
 
 
 class Recorder:
@@ -80,6 +83,11 @@ class Recorder:
     """
 
     def __init__(self, store: Store) -> None:
+        # ``llmlab.monitor`` loads its modules lazily: the rollups, alert-rule and OTel
+        # export hooks must be registered before this recorder writes its first batch.
+        # (They import this module, hence import_module here rather than at the top.)
+        for module in _BUILTIN_HOOKS:
+            importlib.import_module(module)
         self.store = store
         # Where rows go when the database stays unreachable: resolved once, not per call.
         self.spill_path = spill_path(store)

@@ -4,14 +4,40 @@ An unknown model is "unpriced" (no cost, a logged warning), never $0; local mode
 nothing and say so ("local").
 """
 
-from llmlab.pricing._money import dollars, plain_decimal
-from llmlab.pricing._overrides import (
-    DEFAULT_PRICES_PATH,
-    OverridePrice,
-    forget_overrides,
-    prices_path,
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llmlab._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from llmlab.pricing._money import (
+        dollars,
+        plain_decimal,
+    )
+    from llmlab.pricing._overrides import (
+        DEFAULT_PRICES_PATH,
+        OverridePrice,
+        forget_overrides,
+        prices_path,
+    )
+    from llmlab.pricing._prices import (
+        LOCAL_PROVIDERS,
+        PriceQuote,
+        PriceStatus,
+        max_cost,
+        price_tokens,
+    )
+
+# Loaded on first use (PEP 562), so that a command imports only the modules it needs.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "_money": ("dollars", "plain_decimal"),
+        "_overrides": ("DEFAULT_PRICES_PATH", "OverridePrice", "forget_overrides", "prices_path"),
+        "_prices": ("LOCAL_PROVIDERS", "PriceQuote", "PriceStatus", "max_cost", "price_tokens"),
+    },
 )
-from llmlab.pricing._prices import LOCAL_PROVIDERS, PriceQuote, PriceStatus, max_cost, price_tokens
 
 __all__ = [
     "dollars",

@@ -27,8 +27,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from llmlab._errors import PricingError
 
 __all__ = [
@@ -112,6 +110,9 @@ def _current_table() -> dict[str, OverridePrice]:
 def _load(path: str, _mtime_ns: int, _size: int) -> dict[str, OverridePrice]:
     # Keyed on mtime and size too, so an edited file is read again.
     text = Path(path).read_text(encoding="utf-8")
+    # Lazy: PyYAML is needed only when a price file exists; every priced call loads this module.
+    import yaml
+
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:

@@ -4,132 +4,312 @@ SQLite by default (``.llmlab/llmlab.db``, WAL mode), any SQLAlchemy URL through
 ``LLMLAB_DB`` (``postgresql+psycopg://...`` for a team).
 """
 
-from llmlab.store import _dashboard as dashboard
-from llmlab.store._cache import CachedResponse, cache_clear, cache_get, cache_put
-from llmlab.store._calls import (
-    CALL_COLUMNS,
-    CallFilter,
-    CallRow,
-    call_filter_clauses,
-    insert_calls,
-    recent_calls,
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from llmlab._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from llmlab.store._cache import (
+        CachedResponse,
+        cache_clear,
+        cache_get,
+        cache_put,
+    )
+    from llmlab.store._calls import (
+        CALL_COLUMNS,
+        CallFilter,
+        CallRow,
+        call_filter_clauses,
+        insert_calls,
+        recent_calls,
+    )
+    from llmlab.store._engine import (
+        database_url,
+        safe_url,
+        unmigrated_engine,
+    )
+    from llmlab.store._eval_scores import (
+        PairedScores,
+        RunScores,
+        paired_eval_scores,
+        run_eval_scores,
+    )
+    from llmlab.store._evals import (
+        EvalResultRow,
+        EvalRunRow,
+        create_eval_run,
+        eval_result_keys,
+        find_eval_runs,
+        finish_eval_run,
+        get_eval_results,
+        get_eval_run,
+        insert_eval_results,
+        iter_eval_results,
+        latest_eval_run_id,
+        latest_unfinished_eval_run,
+        list_eval_runs,
+    )
+    from llmlab.store._handle import (
+        Store,
+        current_default_store,
+        default_store,
+        open_store,
+        resolve_store,
+        set_default_store,
+        using_store,
+    )
+    from llmlab.store._labels import (
+        CalibrationRow,
+        LabelRow,
+        delete_labels,
+        insert_calibration,
+        latest_calibrations,
+        list_labels,
+        upsert_labels,
+    )
+    from llmlab.store._metadata import (
+        MONEY,
+        Money,
+        UtcDateTime,
+        money_float,
+        money_scaled,
+    )
+    from llmlab.store._migrate import (
+        current_revision,
+        head_revision,
+        upgrade,
+    )
+    from llmlab.store._money import (
+        MONEY_SCALE,
+        as_money,
+        from_pico,
+        to_pico,
+    )
+    from llmlab.store._monitor import (
+        AlertRow,
+        AlertRuleRow,
+        BudgetRow,
+        BudgetShortfall,
+        LedgerEntry,
+        SpentAfter,
+        delete_alert_rule,
+        delete_budget,
+        insert_alert,
+        list_alert_rules,
+        list_alerts,
+        list_budgets,
+        read_usage,
+        release_stale_reservations,
+        reserve_ledger,
+        set_rule_firing,
+        settle_ledger,
+        upsert_alert_rule,
+        upsert_budget,
+    )
+    from llmlab.store._monitor_calls import (
+        CostUpdate,
+        PricingInput,
+        iter_calls,
+        iter_pricing_inputs,
+        update_call_costs,
+    )
+    from llmlab.store._prompts import (
+        arm_call_stats,
+        arm_exposure_counts,
+        arm_feedback_stats,
+        call_exists,
+        find_prompt_rows,
+        get_experiment_row,
+        insert_experiment_row,
+        insert_feedback_row,
+        insert_prompt_version,
+        label_history_rows,
+        list_experiment_rows,
+        list_prompt_rows,
+        move_label,
+        prompt_call_stats,
+        prompt_eval_stats,
+        prompt_labels_of,
+        record_exposure,
+        set_prompt_archived,
+        update_experiment_row,
+    )
+    from llmlab.store._quality import (
+        runs_of_suite,
+        update_run_summary,
+    )
+    from llmlab.store._rollups import (
+        ROLLUP_KEY_COLUMNS,
+        ROLLUP_VALUE_COLUMNS,
+        delete_rollups,
+        insert_rollups,
+        read_rollup_columns,
+        stream_call_stats,
+        sum_rollup_columns,
+        upsert_rollups,
+    )
+    from llmlab.store._schema import (
+        metadata,
+    )
+    from llmlab.store._spill import (
+        add_replay_hook,
+        replay_spill,
+        spill_path,
+        spill_rows,
+    )
+    from llmlab.store._sqlite import (
+        begin_write,
+    )
+
+# Loaded on first use (PEP 562), so that a command imports only the modules it needs.
+_exported, __dir__ = lazy_exports(
+    __name__,
+    {
+        "_labels": (
+            "CalibrationRow",
+            "LabelRow",
+            "delete_labels",
+            "insert_calibration",
+            "latest_calibrations",
+            "list_labels",
+            "upsert_labels",
+        ),
+        "_spill": (
+            "add_replay_hook",
+            "replay_spill",
+            "spill_path",
+            "spill_rows",
+        ),
+        "_quality": (
+            "runs_of_suite",
+            "update_run_summary",
+        ),
+        "_eval_scores": (
+            "PairedScores",
+            "RunScores",
+            "paired_eval_scores",
+            "run_eval_scores",
+        ),
+        "_cache": ("CachedResponse", "cache_clear", "cache_get", "cache_put"),
+        "_calls": (
+            "CALL_COLUMNS",
+            "CallFilter",
+            "CallRow",
+            "call_filter_clauses",
+            "insert_calls",
+            "recent_calls",
+        ),
+        "_engine": ("database_url", "safe_url", "unmigrated_engine"),
+        "_evals": (
+            "EvalResultRow",
+            "EvalRunRow",
+            "create_eval_run",
+            "eval_result_keys",
+            "find_eval_runs",
+            "finish_eval_run",
+            "get_eval_results",
+            "get_eval_run",
+            "insert_eval_results",
+            "iter_eval_results",
+            "latest_eval_run_id",
+            "latest_unfinished_eval_run",
+            "list_eval_runs",
+        ),
+        "_handle": (
+            "Store",
+            "current_default_store",
+            "default_store",
+            "open_store",
+            "resolve_store",
+            "set_default_store",
+            "using_store",
+        ),
+        "_metadata": ("MONEY", "Money", "UtcDateTime", "money_float", "money_scaled"),
+        "_migrate": ("current_revision", "head_revision", "upgrade"),
+        "_money": ("MONEY_SCALE", "as_money", "from_pico", "to_pico"),
+        "_monitor": (
+            "AlertRow",
+            "AlertRuleRow",
+            "BudgetRow",
+            "BudgetShortfall",
+            "LedgerEntry",
+            "SpentAfter",
+            "delete_alert_rule",
+            "delete_budget",
+            "insert_alert",
+            "list_alert_rules",
+            "list_alerts",
+            "list_budgets",
+            "read_usage",
+            "release_stale_reservations",
+            "reserve_ledger",
+            "set_rule_firing",
+            "settle_ledger",
+            "upsert_alert_rule",
+            "upsert_budget",
+        ),
+        "_monitor_calls": (
+            "CostUpdate",
+            "PricingInput",
+            "iter_calls",
+            "iter_pricing_inputs",
+            "update_call_costs",
+        ),
+        "_prompts": (
+            "arm_call_stats",
+            "arm_exposure_counts",
+            "arm_feedback_stats",
+            "call_exists",
+            "find_prompt_rows",
+            "get_experiment_row",
+            "insert_experiment_row",
+            "insert_feedback_row",
+            "insert_prompt_version",
+            "label_history_rows",
+            "list_experiment_rows",
+            "list_prompt_rows",
+            "move_label",
+            "prompt_call_stats",
+            "prompt_eval_stats",
+            "prompt_labels_of",
+            "record_exposure",
+            "set_prompt_archived",
+            "update_experiment_row",
+        ),
+        "_rollups": (
+            "ROLLUP_KEY_COLUMNS",
+            "ROLLUP_VALUE_COLUMNS",
+            "delete_rollups",
+            "insert_rollups",
+            "read_rollup_columns",
+            "stream_call_stats",
+            "sum_rollup_columns",
+            "upsert_rollups",
+        ),
+        "_schema": ("metadata",),
+        "_sqlite": ("begin_write",),
+    },
 )
-from llmlab.store._engine import database_url, safe_url, unmigrated_engine
-from llmlab.store._eval_scores import (
-    PairedScores,
-    RunScores,
-    paired_eval_scores,
-    run_eval_scores,
-)
-from llmlab.store._evals import (
-    EvalResultRow,
-    EvalRunRow,
-    create_eval_run,
-    eval_result_keys,
-    find_eval_runs,
-    finish_eval_run,
-    get_eval_results,
-    get_eval_run,
-    insert_eval_results,
-    iter_eval_results,
-    latest_eval_run_id,
-    latest_unfinished_eval_run,
-    list_eval_runs,
-)
-from llmlab.store._handle import (
-    Store,
-    current_default_store,
-    default_store,
-    open_store,
-    resolve_store,
-    set_default_store,
-    using_store,
-)
-from llmlab.store._labels import (
-    CalibrationRow,
-    LabelRow,
-    delete_labels,
-    insert_calibration,
-    latest_calibrations,
-    list_labels,
-    upsert_labels,
-)
-from llmlab.store._metadata import MONEY, Money, UtcDateTime, money_float, money_scaled
-from llmlab.store._migrate import current_revision, head_revision, upgrade
-from llmlab.store._money import MONEY_SCALE, as_money, from_pico, to_pico
-from llmlab.store._monitor import (
-    AlertRow,
-    AlertRuleRow,
-    BudgetRow,
-    BudgetShortfall,
-    LedgerEntry,
-    SpentAfter,
-    delete_alert_rule,
-    delete_budget,
-    insert_alert,
-    list_alert_rules,
-    list_alerts,
-    list_budgets,
-    read_usage,
-    release_stale_reservations,
-    reserve_ledger,
-    set_rule_firing,
-    settle_ledger,
-    upsert_alert_rule,
-    upsert_budget,
-)
-from llmlab.store._monitor_calls import (
-    CostUpdate,
-    PricingInput,
-    iter_calls,
-    iter_pricing_inputs,
-    update_call_costs,
-)
-from llmlab.store._prompts import (
-    arm_call_stats,
-    arm_exposure_counts,
-    arm_feedback_stats,
-    call_exists,
-    find_prompt_rows,
-    get_experiment_row,
-    insert_experiment_row,
-    insert_feedback_row,
-    insert_prompt_version,
-    label_history_rows,
-    list_experiment_rows,
-    list_prompt_rows,
-    move_label,
-    prompt_call_stats,
-    prompt_eval_stats,
-    prompt_labels_of,
-    record_exposure,
-    set_prompt_archived,
-    update_experiment_row,
-)
-from llmlab.store._quality import runs_of_suite, update_run_summary
-from llmlab.store._rollups import (
-    ROLLUP_KEY_COLUMNS,
-    ROLLUP_VALUE_COLUMNS,
-    delete_rollups,
-    insert_rollups,
-    read_rollup_columns,
-    stream_call_stats,
-    sum_rollup_columns,
-    upsert_rollups,
-)
-from llmlab.store._schema import metadata
-from llmlab.store._spill import add_replay_hook, replay_spill, spill_path, spill_rows
-from llmlab.store._sqlite import begin_write
+
+
+def __getattr__(name: str) -> Any:
+    if name == "dashboard":  # the dashboard's read queries: a module of their own
+        module = importlib.import_module("llmlab.store._dashboard")
+        globals()["dashboard"] = module
+        return module
+    return _exported(name)
+
 
 __all__ = [
-    "CalibrationRow",
     "dashboard",
+    "CalibrationRow",
     "add_replay_hook",
     "replay_spill",
     "spill_path",
     "spill_rows",
-    "EvalResultRow",
-    "EvalRunRow",
     "LabelRow",
     "delete_labels",
     "insert_calibration",
@@ -142,6 +322,8 @@ __all__ = [
     "RunScores",
     "paired_eval_scores",
     "run_eval_scores",
+    "EvalResultRow",
+    "EvalRunRow",
     "Store",
     "current_default_store",
     "default_store",

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Insert, RowMapping, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from llmlab._errors import StoreError
 from llmlab.store._tables_evals import eval_results, eval_runs
@@ -202,6 +202,9 @@ def _insert_run_if_new(store: Store) -> Insert:
     if store.dialect == "sqlite":
         query: Insert = sqlite.insert(eval_runs).on_conflict_do_nothing(index_elements=["id"])
     elif store.dialect == "postgresql":
+        # Lazy: the PostgreSQL dialect is loaded by the engine on a PostgreSQL store only.
+        from sqlalchemy.dialects import postgresql
+
         query = postgresql.insert(eval_runs).on_conflict_do_nothing(index_elements=["id"])
     else:
         query = eval_runs.insert()
@@ -212,6 +215,9 @@ def _insert_ignoring_duplicates(store: Store) -> Insert:
     if store.dialect == "sqlite":
         return sqlite.insert(eval_results).on_conflict_do_nothing()
     if store.dialect == "postgresql":
+        # Lazy: the PostgreSQL dialect is loaded by the engine on a PostgreSQL store only.
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(eval_results).on_conflict_do_nothing()
     return eval_results.insert()
 

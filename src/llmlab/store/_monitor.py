@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -207,7 +206,13 @@ def read_usage(
 
 
 def _ensure_usage_rows(conn: Connection, entries: Sequence[LedgerEntry]) -> None:
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    dialect_insert: Any = sqlite_insert  # or PostgreSQL's: same on_conflict_do_nothing()
+    if conn.dialect.name == "postgresql":
+        # Lazy: the PostgreSQL dialect (~50 ms to import) is loaded by the engine when the
+        # store is on PostgreSQL; an SQLite store (every CLI default) never needs it.
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        dialect_insert = pg_insert
     for entry in entries:
         conn.execute(
             dialect_insert(budget_usage)
