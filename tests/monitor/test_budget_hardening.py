@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from typer.testing import CliRunner
 
 from llmlab._errors import BudgetExceeded
-from llmlab.cli import app
+from llmlab.cli import main
 from llmlab.monitor import (
     CallRecord,
     budget_status,
@@ -32,6 +31,16 @@ from llmlab.store import Store
 from llmlab.store._tables_monitor import budget_reservations
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out + err
 
 
 def test_unpriced_reservation_is_refused_by_a_hard_budget_unless_allowed(store: Store) -> None:
@@ -70,7 +79,9 @@ def test_a_new_budget_counts_what_was_spent_in_its_period(any_store: Store) -> N
         record(rec, store=any_store)
     assert flush(any_store)
     set_budget("daily", "5", period="day", store=any_store)
-    set_budget("mini", "5", scope="model", value="openai/gpt-4o-mini", period="month", store=any_store)
+    set_budget(
+        "mini", "5", scope="model", value="openai/gpt-4o-mini", period="month", store=any_store
+    )
     set_budget("alice", "5", scope="tag", value="user=alice", period="day", store=any_store)
     set_budget("life", "5", period="total", store=any_store)
     spent = {s.budget.name: s.spent for s in budget_status(store=any_store)}
@@ -143,43 +154,42 @@ def test_reservation_without_heartbeat_from_another_host_is_released(store: Stor
     held = reserve_budget("openai", "gpt-4o", {}, None, Decimal("0.8"), store=store)
     stale = datetime.now(UTC) - timedelta(minutes=10)
     with store.write() as conn:
-        conn.execute(
-            update(budget_reservations).values(owner_host="elsewhere", heartbeat_at=stale)
-        )
+        conn.execute(update(budget_reservations).values(owner_host="elsewhere", heartbeat_at=stale))
     assert reserve_budget("openai", "gpt-4o", {}, None, Decimal("0.5"), store=store).active
     held.settle(Decimal("0.1"))  # settling a reclaimed reservation adds the spend only
     (status,) = budget_status(store=store)
     assert (status.spent, status.reserved) == (Decimal("0.1"), Decimal("0.5"))
 
 
-def test_live_reservations_keep_their_heartbeat(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from llmlab.monitor import _budgets
+def test_live_reservations_keep_their_heartbeat(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmlab.monitor import _holders
 
-    monkeypatch.setattr(_budgets, "HEARTBEAT_S", 0.1)
+    monkeypatch.setattr(_holders, "HEARTBEAT_S", 0.1)
     set_budget("one", "1.00", period="total", store=store)
     held = reserve_budget("openai", "gpt-4o", {}, None, Decimal("0.8"), store=store)
     stale = datetime.now(UTC) - timedelta(minutes=10)
     with store.write() as conn:
-        conn.execute(
-            update(budget_reservations).values(owner_host="elsewhere", heartbeat_at=stale)
-        )
+        conn.execute(update(budget_reservations).values(owner_host="elsewhere", heartbeat_at=stale))
     time.sleep(0.5)  # the heartbeat thread refreshes it
     with pytest.raises(BudgetExceeded):
         reserve_budget("openai", "gpt-4o", {}, None, Decimal("0.5"), store=store)
     held.settle(Decimal("0.8"))
 
 
-def test_operator_releases_a_budgets_reservations(store: Store, db_url: str) -> None:
+def test_operator_releases_a_budgets_reservations(
+    store: Store, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     set_budget("one", "1.00", period="total", store=store)
     reserve_budget("openai", "gpt-4o", {}, None, Decimal("0.8"), store=store)
-    runner = CliRunner()
-    out = runner.invoke(app, ["budgets", "release", "one"])
-    assert out.exit_code == 0, out.output
-    assert "0 reservation" in out.output  # the holder (this process) is alive
-    out = runner.invoke(app, ["budgets", "release", "one", "--all"])
-    assert out.exit_code == 0, out.output
-    assert "released 1 reservation" in out.output and "$0.8" in out.output
+    code, out = _cli(capsys, "budgets", "release", "one")
+    assert code == 0, out
+    assert "released 0 reservation" in out  # the holder (this process) is alive
+    code, out = _cli(capsys, "budgets", "release", "one", "--all")
+    assert code == 0, out
+    assert "released 1 reservation" in out and "$0.8" in out
     (status,) = budget_status(store=store)
     assert status.reserved == 0
-    missing = runner.invoke(app, ["budgets", "release", "nope"])
-    assert missing.exit_code == 2 and "nope" in missing.output
+    code, out = _cli(capsys, "budgets", "release", "nope")
+    assert code == 2 and "nope" in out

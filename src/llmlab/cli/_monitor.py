@@ -121,6 +121,8 @@ def _cost(row: CallRow) -> str:
     cost = row.cost
     if cost is None:
         return "unpriced"
+    if row.cost_status == "estimated":
+        return f"~{dollars(cost)} (estimated)"
     return dollars(cost)
 
 

@@ -15,29 +15,34 @@ component of the store handle. The ledger counts exact money (``llmlab.store._mo
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
+import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
-from llmlab._errors import BudgetExceeded, InputError, NotFoundError
+from llmlab._errors import BudgetExceeded, ConfigError, InputError, NotFoundError
 from llmlab.monitor._alerts import budget_refusal_alert, budget_threshold_alerts
+from llmlab.monitor._holders import Holder, dead_reservations, owner, release_dead
 from llmlab.monitor._stores import store_of
 from llmlab.store import (
     BudgetRow,
+    BudgetShortfall,
     LedgerEntry,
     Store,
     as_money,
     delete_budget,
     latest_eval_run_id,
     list_budgets,
+    list_reservations,
     read_usage,
-    release_stale_reservations,
+    release_reservations,
     reserve_ledger,
     settle_ledger,
     upsert_budget,
@@ -46,6 +51,9 @@ from llmlab.store import (
 __all__ = [
     "Budget",
     "BudgetStatus",
+    "UnpricedRefused",
+    "areserve_budget",
+    "release_budget",
     "Period",
     "Reservation",
     "Scope",
@@ -62,8 +70,25 @@ Period = Literal["hour", "day", "month", "run", "total"]
 SCOPES: tuple[str, ...] = ("all", "model", "provider", "prompt", "tag")
 PERIODS: tuple[str, ...] = ("hour", "day", "month", "run", "total")
 CACHE_TTL_S = 2.0
-# A reservation older than this belongs to a process that died mid-call.
-STALE_RESERVATION = timedelta(hours=1)
+WAIT_ENV = "LLMLAB_BUDGET_WAIT_S"
+DEFAULT_WAIT_S = 5.0
+"""How long a call that does not fit only because of other calls' reservations waits
+for them to settle before it is refused (``LLMLAB_BUDGET_WAIT_S``)."""
+
+
+class UnpricedRefused(BudgetExceeded):
+    """A hard budget refused a call to a model without a price: its cost cannot be held."""
+
+    def __init__(self, budget: str, model: str) -> None:
+        self.budget = budget
+        self.spent = self.reserved = self.limit = self.requested = Decimal(0)
+        Exception.__init__(
+            self,
+            f"budget {budget!r} refused the call: {model} has no price, so a hard budget "
+            f"cannot hold its cost; add its price to a price file (LLMLAB_PRICES or "
+            f".llmlab/prices.yaml), or allow unpriced calls: llmlab budgets set {budget} "
+            "LIMIT --allow-unpriced",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +103,7 @@ class Budget:
     limit: Decimal
     hard: bool
     thresholds: tuple[float, ...]
+    allow_unpriced: bool = False
 
     def matches(
         self, provider: str, model: str, tags: Mapping[str, str], prompt_name: str | None
@@ -132,6 +158,11 @@ class Reservation:
         """False when no budget applied (nothing to settle)."""
         return bool(self.entries) and not self._done
 
+    @property
+    def amount(self) -> Decimal | None:
+        """The money held (the call's worst case), None when nothing was held."""
+        return self.entries[0].amount if self.entries else None
+
     def settle(self, actual_cost: Decimal | None) -> None:
         """Replace the reservation by the call's real cost (None or failure: release)."""
         if self._done:
@@ -141,7 +172,10 @@ class Reservation:
             return
         store = store_of(self.store)
         amount = as_money(actual_cost) if actual_cost is not None else None
-        after = settle_ledger(store, self.id, amount)
+        try:
+            after = settle_ledger(store, self.id, amount, self.entries)
+        finally:
+            store.component(Holder, Holder).drop(self.id)
         if amount is not None:
             budget_threshold_alerts(store, after, _budgets_for(store))
 
@@ -230,6 +264,7 @@ def _to_budget(row: BudgetRow) -> Budget:
         limit=_plain(row.limit),
         hard=row.hard,
         thresholds=row.thresholds,
+        allow_unpriced=row.allow_unpriced,
     )
 
 
@@ -242,8 +277,13 @@ def reserve_budget(
     *,
     eval_run: str | None = None,
     store: Store | None = None,
+    wait_s: float | None = None,
 ) -> Reservation:
     """Hold ``max_cost`` against every budget the call falls under.
+
+    A call that does not fit only because of other calls' outstanding reservations (it
+    would fit once they settle at no more than they hold) waits up to ``wait_s`` for
+    them; one that does not fit the money already spent is refused at once.
 
     Args:
         provider: e.g. ``"openai"``.
@@ -251,14 +291,78 @@ def reserve_budget(
         tags: the call's tags.
         prompt_name: the prompt the call renders, if any.
         max_cost: the call's worst case (input size and max_tokens); None when the model is
-            unpriced — then nothing is held and only the real cost counts.
+            unpriced: a hard budget then refuses the call unless it allows unpriced calls
+            (nothing is held and only a known real cost counts).
         eval_run: the eval run the call belongs to, for ``run`` budgets.
         store: the store (default: the default handle).
+        wait_s: the longest wait for other calls' reservations (default
+            ``LLMLAB_BUDGET_WAIT_S``, else 5 s).
 
     Raises:
-        BudgetExceeded: a hard budget has no room for ``max_cost``.
+        BudgetExceeded: a hard budget has no room for ``max_cost``
+            (:class:`UnpricedRefused` for an unpriced model).
     """
-    handle = store_of(store)
+    steps = _reserve_steps(
+        provider, model, tags, prompt_name, max_cost, eval_run, store_of(store), wait_s
+    )
+    try:
+        while True:
+            time.sleep(next(steps))
+    except StopIteration as done:
+        reservation: Reservation = done.value
+        return reservation
+
+
+async def areserve_budget(
+    provider: str,
+    model: str,
+    tags: Mapping[str, str] | None,
+    prompt_name: str | None,
+    max_cost: Decimal | None,
+    *,
+    eval_run: str | None = None,
+    store: Store | None = None,
+    wait_s: float | None = None,
+) -> Reservation:
+    """:func:`reserve_budget` for async callers: waits without blocking the event loop
+    (where the calls whose reservations are in the way settle)."""
+    steps = _reserve_steps(
+        provider, model, tags, prompt_name, max_cost, eval_run, store_of(store), wait_s
+    )
+    try:
+        while True:
+            await asyncio.sleep(next(steps))
+    except StopIteration as done:
+        reservation: Reservation = done.value
+        return reservation
+
+
+def _wait_limit(wait_s: float | None) -> float:
+    if wait_s is not None:
+        return max(0.0, wait_s)
+    text = os.environ.get(WAIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_WAIT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 3600:
+        raise ConfigError(f"{WAIT_ENV}={text!r}: give seconds from 0 to 3600, e.g. 5")
+    return value
+
+
+def _reserve_steps(
+    provider: str,
+    model: str,
+    tags: Mapping[str, str] | None,
+    prompt_name: str | None,
+    max_cost: Decimal | None,
+    eval_run: str | None,
+    handle: Store,
+    wait_s: float | None,
+) -> Generator[float, None, Reservation]:
+    """The reservation as steps: each ``yield`` is a pause (seconds) before trying again."""
     found = _budgets_for(handle)
     if not found:
         return Reservation("", handle)
@@ -270,6 +374,10 @@ def reserve_budget(
     ]
     if not applying:
         return Reservation("", handle)
+    if max_cost is None:
+        for b, _ in applying:
+            if b.hard and not b.allow_unpriced:
+                raise UnpricedRefused(b.name, f"{provider}/{model}")
     rid = _new_id()
     amount = as_money(max_cost) if max_cost is not None else Decimal(0)
     entries = tuple(
@@ -281,26 +389,76 @@ def reserve_budget(
         )
         for b, key in applying
     )
-    shortfall = reserve_ledger(handle, rid, entries)
-    if shortfall is not None:
-        # Reservations of a crashed process would block the budget forever: reclaim, retry.
-        cutoff = datetime.now(UTC) - STALE_RESERVATION
-        if release_stale_reservations(handle, shortfall.budget, cutoff):
-            shortfall = reserve_ledger(handle, rid, entries)
-    if shortfall is not None:
-        refused = BudgetExceeded(
-            shortfall.budget,
-            spent=_plain(shortfall.spent),
-            reserved=_plain(shortfall.reserved),
-            limit=_plain(shortfall.limit),
-            requested=_plain(shortfall.requested),
-        )
-        for b, key in applying:
-            if b.name == shortfall.budget:
-                used = float((shortfall.spent + shortfall.reserved) / shortfall.limit)
-                budget_refusal_alert(handle, b, key, used, str(refused))
-        raise refused
-    return Reservation(rid, handle, entries)
+    me = owner()
+    deadline = time.monotonic() + _wait_limit(wait_s)
+    pause = 0.01
+    reclaimed: set[str] = set()
+    while True:
+        shortfall = reserve_ledger(handle, rid, entries, me)
+        if shortfall is None:
+            handle.component(Holder, Holder).hold(rid)
+            return Reservation(rid, handle, entries)
+        if shortfall.budget not in reclaimed:
+            # Reservations of a killed process would block the budget: reclaim, retry.
+            reclaimed.add(shortfall.budget)
+            if release_dead(handle, shortfall.budget):
+                continue
+        # Only other calls' reservations are in the way: they settle at no more than they
+        # hold, so wait for them (bounded) rather than refuse a call that will fit.
+        where = (shortfall.budget, next(k for b, k in applying if b.name == shortfall.budget))
+        while shortfall.spent + shortfall.requested <= shortfall.limit:
+            if time.monotonic() + pause > deadline:
+                break
+            yield pause * random.uniform(0.5, 1.0)
+            pause = min(pause * 1.5, 0.2)
+            # A read first: waiters poll without taking the write lock until there is room.
+            spent, reserved = read_usage(handle, [where])[where]
+            shortfall = replace(shortfall, spent=spent, reserved=reserved)
+            if spent + reserved + shortfall.requested <= shortfall.limit:
+                break
+        else:
+            break  # the money already spent leaves no room: refuse now
+        if shortfall.spent + shortfall.reserved + shortfall.requested > shortfall.limit:
+            break  # waited long enough
+    _refuse(handle, shortfall, applying)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _refuse(
+    handle: Store, shortfall: BudgetShortfall, applying: Sequence[tuple[Budget, str]]
+) -> None:
+    refused = BudgetExceeded(
+        shortfall.budget,
+        spent=_plain(shortfall.spent),
+        reserved=_plain(shortfall.reserved),
+        limit=_plain(shortfall.limit),
+        requested=_plain(shortfall.requested),
+    )
+    for b, key in applying:
+        if b.name == shortfall.budget:
+            used = float((shortfall.spent + shortfall.reserved) / shortfall.limit)
+            budget_refusal_alert(handle, b, key, used, str(refused))
+    raise refused
+
+
+def release_budget(
+    name: str, *, everything: bool = False, store: Store | None = None
+) -> tuple[int, Decimal]:
+    """Release a budget's reservations held by dead processes (``everything``: all of
+    them, also those of running calls, which then settle their real cost only).
+
+    Returns how many reservations were released and the money they held.
+
+    Raises:
+        NotFoundError: no budget by that name.
+    """
+    handle = store_of(store)
+    names = [b.name for b in list_budgets(handle)]
+    if name not in names:
+        raise NotFoundError("budget", name, candidates=names)
+    found = list_reservations(handle, name)
+    chosen = found if everything else dead_reservations(found)
+    return len(chosen), _plain(release_reservations(handle, chosen))
 
 
 def set_budget(
@@ -312,6 +470,7 @@ def set_budget(
     period: str = "month",
     hard: bool = True,
     thresholds: Sequence[float] = (0.8, 1.0),
+    allow_unpriced: bool = False,
     store: Store | None = None,
 ) -> Budget:
     """Create or replace a budget.
@@ -326,6 +485,11 @@ def set_budget(
             an eval run are not counted) or ``total`` (the budget's whole life).
         hard: refuse calls past the limit (else only alert).
         thresholds: fractions of the limit that raise an alert once per period.
+        allow_unpriced: let a hard budget pass calls to models without a price (their
+            cost is unknown and counts nothing); by default it refuses them.
+
+    A new budget starts from what the recorded calls it covers already spent in its
+    current period; replacing a budget with the same scope and period keeps its ledger.
 
     Raises:
         InputError: a bad limit, scope, value, period or threshold.
@@ -356,11 +520,26 @@ def set_budget(
         hard=hard,
         thresholds=tuple(sorted(set(thresholds))),
         created_at=datetime.now(UTC),
+        allow_unpriced=allow_unpriced,
     )
     handle = store_of(store)
-    upsert_budget(handle, row)
+    upsert_budget(handle, row, _current_period(period, row.created_at))
     invalidate_budget_cache(handle)
     return _to_budget(row)
+
+
+def _current_period(period: str, now: datetime) -> tuple[str, datetime | None] | None:
+    """The current period's key and start (None for ``run``: each run starts at $0)."""
+    key = period_key(period, now)
+    if key is None:
+        return None
+    if period == "hour":
+        return key, now.replace(minute=0, second=0, microsecond=0)
+    if period == "day":
+        return key, now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "month":
+        return key, now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return key, None
 
 
 def _parse_limit(limit: Decimal | str | int) -> Decimal:
