@@ -41,7 +41,11 @@ __all__ = [
     "LedgerEntry",
     "Owner",
     "ReservationRow",
+    "claim_delivery",
     "delete_alert_rule",
+    "due_deliveries",
+    "pending_deliveries",
+    "set_delivery",
     "delete_budget",
     "insert_alert",
     "list_alert_rules",
@@ -141,12 +145,19 @@ class AlertRow:
     limit_value: float
     message: str
     delivery: str
+    delivery_state: str = ""
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_error: str | None = None
     id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``created_at`` as ISO text)."""
         out: dict[str, Any] = {name: getattr(self, name) for name in _ALERT_FIELDS}
-        out["created_at"] = self.created_at.isoformat()
+        for name in ("created_at", "next_attempt_at", "delivered_at"):
+            moment = getattr(self, name)
+            out[name] = moment.isoformat() if moment is not None else None
         return out
 
 
@@ -511,6 +522,71 @@ def list_alerts(store: Store, limit: int = 50) -> list[AlertRow]:
     )
     with store.read() as conn:
         return [AlertRow(*row) for row in conn.execute(stmt).all()]
+
+
+def due_deliveries(store: Store, now: datetime, limit: int = 50) -> list[AlertRow]:
+    """Alerts waiting for webhook delivery whose next attempt is due, oldest first."""
+    a = alerts.c
+    stmt = (
+        select(*(a[name] for name in _ALERT_FIELDS))
+        .where(
+            a.delivery_state == "pending",
+            or_(a.next_attempt_at.is_(None), a.next_attempt_at <= now),
+        )
+        .order_by(a.id)
+        .limit(limit)
+    )
+    with store.read() as conn:
+        return [AlertRow(*row) for row in conn.execute(stmt).all()]
+
+
+def pending_deliveries(store: Store) -> tuple[int, datetime | None]:
+    """How many alerts wait for delivery, and when the soonest is due."""
+    a = alerts.c
+    stmt = select(func.count(), func.min(a.next_attempt_at)).where(a.delivery_state == "pending")
+    with store.read() as conn:
+        count, soonest = conn.execute(stmt).one()
+    return int(count or 0), soonest
+
+
+def claim_delivery(store: Store, row: AlertRow, until: datetime) -> bool:
+    """Take a due delivery for this sender until ``until`` (another process sees it as
+    not due meanwhile); False when someone else took or finished it."""
+    a = alerts.c
+    due = (
+        a.next_attempt_at.is_(None)
+        if row.next_attempt_at is None
+        else (a.next_attempt_at == row.next_attempt_at)
+    )
+    with store.write() as conn:
+        taken = conn.execute(
+            update(alerts)
+            .where(a.id == row.id, a.delivery_state == "pending", due)
+            .values(next_attempt_at=until)
+        ).rowcount
+    return bool(taken)
+
+
+def set_delivery(
+    store: Store,
+    alert_id: int,
+    *,
+    state: str,
+    attempts: int,
+    next_attempt_at: datetime | None = None,
+    error: str | None = None,
+) -> None:
+    """Record the outcome of a delivery attempt."""
+    values: dict[str, Any] = {
+        "delivery_state": state,
+        "attempts": attempts,
+        "next_attempt_at": next_attempt_at,
+        "last_error": error,
+    }
+    if state == "delivered":
+        values["delivered_at"] = datetime.now(UTC)
+    with store.write() as conn:
+        conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
 
 
 def upsert_alert_rule(store: Store, row: AlertRuleRow) -> None:

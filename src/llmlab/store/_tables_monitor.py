@@ -133,8 +133,8 @@ alerts = Table(
     Column("limit_value", Float, nullable=False),
     Column("message", Text, nullable=False),
     Column("delivery", String(16), nullable=False, default="logged"),
-    # The webhook outbox: state pending | delivered | failed ("" when only logged).
-    Column("webhook_url", Text, nullable=True),
+    # The webhook outbox: state pending | delivered | failed ("" when only logged). The
+    # URL is not stored (webhook URLs are secrets): the configured webhook gets it.
     Column("delivery_state", String(16), nullable=False, default=""),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime(), nullable=True),

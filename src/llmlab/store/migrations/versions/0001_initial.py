@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-30 05:40:36.370632
+Create Date: 2026-11-30 05:56:37.577393
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ def upgrade() -> None:
         sa.Column("limit_value", sa.Float(), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("delivery", sa.String(length=16), nullable=False),
-        sa.Column("webhook_url", sa.Text(), nullable=True),
         sa.Column("delivery_state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
