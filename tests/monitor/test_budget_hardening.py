@@ -193,3 +193,15 @@ def test_operator_releases_a_budgets_reservations(
     assert status.reserved == 0
     code, out = _cli(capsys, "budgets", "release", "nope")
     assert code == 2 and "nope" in out
+
+
+def test_calls_recorded_by_llm_monitor_count_against_budgets(store: Store) -> None:
+    from llmlab.monitor import LLMMonitor
+
+    set_budget("cap", "0.001", period="day", store=store)
+    rec = LLMMonitor(store=store).record_call("gpt-4o-mini", 1000, 1000, 120.0, "h")
+    assert rec.cost is not None and rec.cost > 0
+    (status,) = budget_status(store=store)
+    assert status.spent == rec.cost and status.reserved == 0
+    with pytest.raises(BudgetExceeded):
+        reserve_budget("openai", "gpt-4o-mini", {}, None, Decimal("0.00095"), store=store)

@@ -53,6 +53,7 @@ __all__ = [
     "BudgetStatus",
     "UnpricedRefused",
     "areserve_budget",
+    "charge_budget",
     "release_budget",
     "Period",
     "Reservation",
@@ -439,6 +440,37 @@ def _refuse(
             used = float((shortfall.spent + shortfall.reserved) / shortfall.limit)
             budget_refusal_alert(handle, b, key, used, str(refused))
     raise refused
+
+
+def charge_budget(
+    provider: str,
+    model: str,
+    tags: Mapping[str, str] | None,
+    prompt_name: str | None,
+    cost: Decimal | None,
+    *,
+    eval_run: str | None = None,
+    store: Store | None = None,
+) -> None:
+    """Count the cost of a call made outside the managed path (already made and paid,
+    e.g. recorded with ``LLMMonitor``) against the budgets it falls under: it cannot be
+    refused, but the calls after it see the money spent."""
+    if cost is None:
+        return
+    handle = store_of(store)
+    applying = [
+        (b, key)
+        for b in _budgets_for(handle)
+        if b.matches(provider, model, tags or {}, prompt_name)
+        and (key := period_key(b.period, eval_run=eval_run)) is not None
+    ]
+    if not applying:
+        return
+    entries = tuple(LedgerEntry(b.name, key, Decimal(0), None) for b, key in applying)
+    rid = _new_id()
+    reserve_ledger(handle, rid, entries, owner())
+    after = settle_ledger(handle, rid, as_money(cost), entries)
+    budget_threshold_alerts(handle, after, _budgets_for(handle))
 
 
 def release_budget(

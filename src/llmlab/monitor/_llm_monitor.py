@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from llmlab.monitor._budgets import charge_budget
 from llmlab.monitor._record import CallRecord, new_call_id
 from llmlab.monitor._recorder import flush, record
 from llmlab.monitor._stats import call_stats
@@ -104,6 +105,8 @@ class LLMMonitor:
             tags=dict(self.tags),
         )
         record(rec, store=self.store)
+        # Already made and paid: not refusable, but its spend counts against budgets.
+        charge_budget(provider, name, rec.tags, None, rec.cost, store=self.store)
         return rec
 
     def get_stats(self, last_hours: float = 1) -> dict[str, Any]:
