@@ -205,3 +205,12 @@ def test_calls_recorded_by_llm_monitor_count_against_budgets(store: Store) -> No
     assert status.spent == rec.cost and status.reserved == 0
     with pytest.raises(BudgetExceeded):
         reserve_budget("openai", "gpt-4o-mini", {}, None, Decimal("0.00095"), store=store)
+
+
+@pytest.mark.parametrize("limit", ["1e30", "1e10", "1e7"])
+def test_limits_past_what_the_store_holds_are_refused_in_one_line(
+    store: Store, limit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = _cli(capsys, "budgets", "set", "x", limit)
+    assert code == 2 and "Traceback" not in out
+    assert "at most $1000000" in out

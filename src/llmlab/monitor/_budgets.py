@@ -71,6 +71,7 @@ Period = Literal["hour", "day", "month", "run", "total"]
 SCOPES: tuple[str, ...] = ("all", "model", "provider", "prompt", "tag")
 PERIODS: tuple[str, ...] = ("hour", "day", "month", "run", "total")
 CACHE_TTL_S = 2.0
+MAX_LIMIT = Decimal(1_000_000)
 WAIT_ENV = "LLMLAB_BUDGET_WAIT_S"
 DEFAULT_WAIT_S = 5.0
 """How long a call that does not fit only because of other calls' reservations waits
@@ -583,6 +584,9 @@ def _parse_limit(limit: Decimal | str | int) -> Decimal:
         ) from None
     if not amount.is_finite() or amount <= 0:
         raise InputError(f"budget limit must be more than $0, got {limit}")
+    if amount > MAX_LIMIT:
+        # The ledger sums exact pico-dollars in 64-bit integers on SQLite (about $9.2M).
+        raise InputError(f"budget limit {limit} is too large: give at most ${MAX_LIMIT}")
     money = as_money(amount)
     if money == 0:
         raise InputError(f"budget limit {limit} is below one pico-dollar")
