@@ -214,3 +214,27 @@ def test_limits_past_what_the_store_holds_are_refused_in_one_line(
     code, out = _cli(capsys, "budgets", "set", "x", limit)
     assert code == 2 and "Traceback" not in out
     assert "at most $1000000" in out
+
+
+def test_settle_retries_a_database_that_is_briefly_busy(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmlab._errors import StoreError
+    from llmlab.monitor import _budgets
+
+    set_budget("b", "1", period="total", store=store)
+    held = reserve_budget("openai", "gpt-4o", {}, None, Decimal("0.5"), store=store)
+    real = _budgets.settle_ledger
+    failures = iter([True, True])
+
+    def flaky(*args: object, **kw: object) -> object:
+        if next(failures, False):
+            busy = StoreError("database is locked; retry")
+            busy.kind, busy.retryable = "locked", True
+            raise busy
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_budgets, "settle_ledger", flaky)
+    held.settle(Decimal("0.2"))
+    (status,) = budget_status(store=store)
+    assert (status.spent, status.reserved) == (Decimal("0.2"), Decimal("0"))

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
-from llmlab._errors import BudgetExceeded, ConfigError, InputError, NotFoundError
+from llmlab._errors import BudgetExceeded, ConfigError, InputError, NotFoundError, StoreError
 from llmlab.monitor._alerts import budget_refusal_alert, budget_threshold_alerts
 from llmlab.monitor._holders import Holder, dead_reservations, owner, release_dead
 from llmlab.monitor._stores import store_of
@@ -72,6 +72,7 @@ SCOPES: tuple[str, ...] = ("all", "model", "provider", "prompt", "tag")
 PERIODS: tuple[str, ...] = ("hour", "day", "month", "run", "total")
 CACHE_TTL_S = 2.0
 MAX_LIMIT = Decimal(1_000_000)
+SETTLE_ATTEMPTS = 5
 WAIT_ENV = "LLMLAB_BUDGET_WAIT_S"
 DEFAULT_WAIT_S = 5.0
 """How long a call that does not fit only because of other calls' reservations waits
@@ -175,7 +176,15 @@ class Reservation:
         store = store_of(self.store)
         amount = as_money(actual_cost) if actual_cost is not None else None
         try:
-            after = settle_ledger(store, self.id, amount, self.entries)
+            for attempt in range(SETTLE_ATTEMPTS):
+                try:
+                    after = settle_ledger(store, self.id, amount, self.entries)
+                    break
+                except StoreError as exc:
+                    # A busy database must not lose a paid call's cost from the ledger.
+                    if not exc.retryable or attempt == SETTLE_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.05 * 2**attempt)
         finally:
             store.component(Holder, Holder).drop(self.id)
         if amount is not None:
