@@ -220,11 +220,11 @@ def test_settle_retries_a_database_that_is_briefly_busy(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from llmlab._errors import StoreError
-    from llmlab.monitor import _budgets
+    from llmlab.monitor import _reserve
 
     set_budget("b", "1", period="total", store=store)
     held = reserve_budget("openai", "gpt-4o", {}, None, Decimal("0.5"), store=store)
-    real = _budgets.settle_ledger
+    real = _reserve.settle_ledger
     failures = iter([True, True])
 
     def flaky(*args: object, **kw: object) -> object:
@@ -234,7 +234,7 @@ def test_settle_retries_a_database_that_is_briefly_busy(
             raise busy
         return real(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_budgets, "settle_ledger", flaky)
+    monkeypatch.setattr(_reserve, "settle_ledger", flaky)
     held.settle(Decimal("0.2"))
     (status,) = budget_status(store=store)
     assert (status.spent, status.reserved) == (Decimal("0.2"), Decimal("0"))

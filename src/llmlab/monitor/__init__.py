@@ -11,14 +11,9 @@ from llmlab.monitor._alerts import Alert, configure_alerts, flush_alerts, recent
 from llmlab.monitor._budgets import (
     Budget,
     BudgetStatus,
-    Reservation,
-    UnpricedRefused,
-    areserve_budget,
     budget_status,
     list_budget_definitions,
-    release_budget,
     remove_budget,
-    reserve_budget,
     set_budget,
 )
 from llmlab.monitor._capture import capture_content
@@ -38,6 +33,14 @@ from llmlab.monitor._recorder import (
     remove_batch_listener,
 )
 from llmlab.monitor._reprice import RepriceReport, reprice_calls
+from llmlab.monitor._reserve import (
+    Reservation,
+    UnpricedRefused,
+    areserve_budget,
+    charge_budget,
+    release_budget,
+    reserve_budget,
+)
 from llmlab.monitor._rollups import rebuild_rollups
 from llmlab.monitor._stats import GROUP_BY, GroupStats, StatsReport, call_stats
 from llmlab.monitor._window import parse_window
@@ -58,6 +61,7 @@ __all__ = [
     "Reservation",
     "UnpricedRefused",
     "areserve_budget",
+    "charge_budget",
     "release_budget",
     "RepriceReport",
     "StatsReport",

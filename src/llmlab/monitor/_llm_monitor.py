@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from llmlab.monitor._budgets import charge_budget
 from llmlab.monitor._record import CallRecord, new_call_id
 from llmlab.monitor._recorder import flush, record
+from llmlab.monitor._reserve import charge_budget
 from llmlab.monitor._stats import call_stats
 from llmlab.pricing import price_tokens
 from llmlab.store import Store
