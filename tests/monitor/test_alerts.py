@@ -76,7 +76,7 @@ def test_hard_budget_alerts_once_when_it_first_refuses(store: Store) -> None:
     assert alert.value == pytest.approx(0.9)
 
 
-def test_down_webhook_does_not_slow_calls_and_is_dropped_with_warning(
+def test_down_webhook_does_not_slow_calls_and_is_marked_failed_with_warning(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     configure_alerts(closed_port_url(), attempts=3, backoff_s=0.05)
@@ -87,7 +87,9 @@ def test_down_webhook_does_not_slow_calls_and_is_dropped_with_warning(
         elapsed = time.perf_counter() - started
         assert flush_alerts(10)
     assert elapsed < 0.5
-    assert "failed after 3 attempt(s)" in caplog.text and "dropped alert" in caplog.text
+    assert "failed after 3 attempt(s)" in caplog.text and "marked failed" in caplog.text
+    (alert,) = recent_alerts(store=store)
+    assert alert.delivery_state == "failed" and "ConnectError" in (alert.last_error or "")
 
 
 def test_slow_webhook_does_not_slow_calls(store: Store) -> None:

@@ -158,7 +158,7 @@ def test_soft_budget_never_refuses(store: Store) -> None:
 
 
 def test_unpriced_call_reserves_nothing_but_real_cost_counts(store: Store) -> None:
-    set_budget("b", "1", store=store)
+    set_budget("b", "1", allow_unpriced=True, store=store)
     res = reserve_budget("openai", "new-model", {}, None, None, store=store)
     assert res.active
     res.settle(Decimal("0.4"))

@@ -13,11 +13,13 @@ from llmlab.cli._console import stdout_console
 from llmlab.cli._store import cli_store
 from llmlab.monitor import (
     check_alert_rules,
+    flush_alerts,
     list_rules,
     recent_alerts,
     remove_alert_rule,
     set_alert_rule,
 )
+from llmlab.store import AlertRow
 
 __all__ = ["alerts"]
 
@@ -39,7 +41,7 @@ def list_command(
         typer.echo(json.dumps([a.to_dict() for a in found], indent=2))
         return
     table = Table(title=f"{len(found)} alert(s)" if found else "no alerts")
-    for name in ("time (UTC)", "kind", "source", "message", "sent to"):
+    for name in ("time (UTC)", "kind", "source", "message", "webhook delivery"):
         table.add_column(name)
     for a in found:
         table.add_row(
@@ -47,9 +49,30 @@ def list_command(
             a.kind,
             a.source,
             a.message,
-            a.delivery,
+            _delivery(a),
         )
     _console.print(table)
+
+
+def _delivery(a: AlertRow) -> str:
+    """The true state of an alert's webhook delivery."""
+    if a.delivery != "webhook":
+        return "log only"
+    if a.delivery_state == "delivered":
+        return f"delivered (attempt {a.attempts})"
+    if a.delivery_state == "failed":
+        return f"failed: {a.last_error} (after {a.attempts} attempt(s))"
+    tried = f", {a.attempts} failed: {a.last_error}" if a.attempts else ""
+    return f"pending{tried}"
+
+
+@alerts.command("flush")
+def flush_command(
+    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait at most.")] = 30.0,
+) -> None:
+    """Send the pending webhook alerts now (those of processes that were killed)."""
+    done = flush_alerts(wait, store=cli_store())
+    typer.echo("no alert pending" if done else "some alerts are still pending")
 
 
 @alerts.command("rules")

@@ -12,7 +12,7 @@ from rich.table import Table
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
 from llmlab.cli._store import cli_store
-from llmlab.monitor import budget_status, remove_budget, set_budget
+from llmlab.monitor import budget_status, release_budget, remove_budget, set_budget
 from llmlab.pricing import dollars, plain_decimal
 
 __all__ = ["budgets"]
@@ -40,8 +40,15 @@ def set_command(
         list[float] | None,
         typer.Option(help="Alert at this fraction of the limit (repeat). Default 0.8 and 1.0."),
     ] = None,
+    allow_unpriced: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unpriced",
+            help="Let a hard budget pass calls to models without a price (counted as $0).",
+        ),
+    ] = False,
 ) -> None:
-    """Create or replace a budget."""
+    """Create or replace a budget (a new one counts what its period already spent)."""
     budget = set_budget(
         name,
         limit,
@@ -50,9 +57,12 @@ def set_command(
         period=period,
         hard=not soft,
         thresholds=tuple(threshold) if threshold else (0.8, 1.0),
+        allow_unpriced=allow_unpriced,
         store=cli_store(),
     )
     kind = "hard" if budget.hard else "soft"
+    if budget.hard and budget.allow_unpriced:
+        kind = "hard (unpriced models allowed)"
     typer.echo(
         f"budget {budget.name!r}: {kind}, {dollars(budget.limit)} per {budget.period}, "
         f"scope {budget.scope_label}"
@@ -79,6 +89,7 @@ def list_command(
                         "limit": plain_decimal(s.budget.limit),
                         "hard": s.budget.hard,
                         "thresholds": list(s.budget.thresholds),
+                        "allow_unpriced": s.budget.allow_unpriced,
                         "spent": plain_decimal(s.spent),
                         "reserved": plain_decimal(s.reserved),
                         "used": round(s.used_fraction, 6),
@@ -114,6 +125,23 @@ def remove_command(name: Annotated[str, typer.Argument(help="The budget's name."
     """Delete a budget and its ledger."""
     remove_budget(name, store=cli_store())
     typer.echo(f"removed budget {name!r}")
+
+
+@budgets.command("release")
+def release_command(
+    name: Annotated[str, typer.Argument(help="The budget's name.")],
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Release every reservation, also those of calls still running "
+            "(they then count only their real cost).",
+        ),
+    ] = False,
+) -> None:
+    """Release reservations held by processes that are gone (killed mid-call)."""
+    count, money = release_budget(name, everything=everything, store=cli_store())
+    typer.echo(f"budget {name!r}: released {count} reservation(s), {dollars(money)}")
 
 
 def _dollars(value: Decimal) -> str:

@@ -121,6 +121,8 @@ def _cost(row: CallRow) -> str:
     cost = row.cost
     if cost is None:
         return "unpriced"
+    if row.cost_status == "estimated":
+        return f"~{dollars(cost)} (estimated)"
     return dollars(cost)
 
 
@@ -182,9 +184,9 @@ def _stats_tables(title: str, rows: list[GroupStats], by: str | None) -> list[Ta
     key = by or "window"
     volume = Table(title=title)
     for name in (key, "calls", "errors", "tokens in/out", "cost", "$/call", "$/1k tok",
-                 "unpriced", "cache saved"):  # fmt: skip
+                 "unpriced", "cache hits", "cache saved"):  # fmt: skip
         volume.add_column(name, justify="left" if name == key else "right", overflow="fold")
-    latency = Table(title="latency and time to first token (TTFT)")
+    latency = Table(title="latency and time to first token (TTFT), cache hits left out")
     for name in (key, "p50", "p95", "p99", "TTFT p50", "TTFT p95", "TTFT p99", "out tok/s"):
         latency.add_column(name, justify="left" if name == key else "right", overflow="fold")
     tokens = Table(title="tokens by kind (input includes cache read and write)")
@@ -201,6 +203,7 @@ def _stats_tables(title: str, rows: list[GroupStats], by: str | None) -> list[Ta
             _money(g.cost_per_call),
             _money(g.cost_per_1k_tokens),
             str(g.unpriced),
+            str(g.cache_hits),
             _money(g.cache_savings),
             style=style,
         )

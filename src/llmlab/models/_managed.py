@@ -40,7 +40,7 @@ from llmlab.models._pool import ProviderPool
 from llmlab.models._registry import split_model_name
 from llmlab.models._retry import RetryPolicy, with_retries
 from llmlab.models._types import Request, Response, TextDelta
-from llmlab.monitor import Reservation, record, reserve_budget
+from llmlab.monitor import Reservation, areserve_budget, record
 from llmlab.pricing import LOCAL_PROVIDERS, PriceQuote, max_cost, price_tokens
 
 if TYPE_CHECKING:
@@ -164,7 +164,8 @@ class Model:
         """Answer ``request`` through the managed path; see the module docstring."""
         start = time.perf_counter()
         call = CallInProgress(self.provider, self.name, request, streamed=False)
-        reservation = self._reserve(call, request, start)
+        worst = self._worst_case(request)
+        reservation = await self._reserve(call, request, start, worst)
         key: str | None = None
         hit: Response | None = None
         try:
@@ -180,13 +181,13 @@ class Model:
                     on_failure=call.count_failure,
                 )
         except BaseException as exc:
-            self._fail(call, exc, start, reservation)
+            self._fail(call, exc, start, reservation, worst)
             raise
         if hit is not None:
-            return self._succeed(call, hit, start, reservation, cache_hit=True)
+            return self._succeed(call, hit, start, reservation, worst, cache_hit=True)
         if key is not None:
             await self._cache_put(key, response)
-        return self._succeed(call, response, start, reservation)
+        return self._succeed(call, response, start, reservation, worst)
 
     async def stream(self, request: Request) -> AsyncIterator[TextDelta | Response]:
         """Stream ``request``: text pieces as they come, then the recorded ``Response``.
@@ -197,7 +198,8 @@ class Model:
         """
         start = time.perf_counter()
         call = CallInProgress(self.provider, self.name, request, streamed=True)
-        reservation = self._reserve(call, request, start)
+        worst = self._worst_case(request)
+        reservation = await self._reserve(call, request, start, worst)
         response: Response | None = None
         key: str | None = None
         try:
@@ -227,15 +229,15 @@ class Model:
                         item = await self._next_piece(pieces)
                     response = item
         except BaseException as exc:
-            self._fail(call, exc, start, reservation)
+            self._fail(call, exc, start, reservation, worst)
             raise
         if hit is not None:
-            yield self._succeed(call, hit, start, reservation, cache_hit=True)
+            yield self._succeed(call, hit, start, reservation, worst, cache_hit=True)
             return
         if key is not None:
             await self._cache_put(key, response)
         # Recorded before it is handed over, so a consumer that stops here loses nothing.
-        yield self._succeed(call, response, start, reservation)
+        yield self._succeed(call, response, start, reservation, worst)
 
     async def _attempt(self, request: Request) -> Response:
         model = self._pool.get()
@@ -297,15 +299,17 @@ class Model:
         output_tokens = request.max_tokens or DEFAULT_MAX_OUTPUT_TOKENS
         return self._rates[0] * input_tokens + self._rates[1] * output_tokens
 
-    def _reserve(self, call: CallInProgress, request: Request, start: float) -> Reservation:
+    async def _reserve(
+        self, call: CallInProgress, request: Request, start: float, worst: Decimal | None
+    ) -> Reservation:
         try:
             links = current_links()
-            return reserve_budget(
+            return await areserve_budget(
                 self.provider,
                 self.name,
                 request.tags,
                 links.prompt_name,
-                self._worst_case(request),
+                worst,
                 eval_run=links.eval_run,
                 store=self.store,
             )
@@ -319,6 +323,7 @@ class Model:
         response: Response,
         start: float,
         reservation: Reservation,
+        worst: Decimal | None,
         *,
         cache_hit: bool = False,
     ) -> Response:
@@ -334,11 +339,13 @@ class Model:
             source: str | None = "response cache"
             currency = "USD"
         elif not response.usage_reported and self.provider not in LOCAL_PROVIDERS:
-            # No token counts came back: what the call cost is unknown, never a silent $0.
-            _warn_no_usage(self.full_name)
-            response.cost = None
-            response.cost_status = "unpriced"
-            source, currency = None, "USD"
+            # No token counts came back: the call is charged its worst case (never below
+            # the truth), marked estimated; a budget counts it, never a silent $0.
+            _warn_no_usage(self.full_name, worst)
+            response.cost = worst
+            response.cost_status = "estimated" if worst is not None else "unpriced"
+            source = "usage not reported: worst case charged" if worst is not None else None
+            currency = "USD"
         else:
             quote = self._price(response, call)
             response.cost = quote.cost
@@ -370,10 +377,17 @@ class Model:
             return PriceQuote(None, "USD", "unpriced", None)
 
     def _fail(
-        self, call: CallInProgress, exc: BaseException, start: float, reservation: Reservation
+        self,
+        call: CallInProgress,
+        exc: BaseException,
+        start: float,
+        reservation: Reservation,
+        worst: Decimal | None,
     ) -> None:
         record(call.failed(exc, time.perf_counter() - start), store=self.store)
-        _settle(reservation, None)
+        # A stream that broke after text came was answered (and billed) with unknown usage:
+        # the budget keeps its worst case. A call with no answer was not billed.
+        _settle(reservation, worst if call.ttft_s is not None else None)
 
     async def _cache_get(self, key: str) -> Response | None:
         assert self.cache is not None
@@ -406,13 +420,20 @@ class Model:
 _no_usage_warned: set[str] = set()
 
 
-def _warn_no_usage(full_name: str) -> None:
+def _warn_no_usage(full_name: str, worst: Decimal | None) -> None:
     if full_name in _no_usage_warned:
         return
     _no_usage_warned.add(full_name)
+    if worst is None:
+        log.warning(
+            "%s answered without token usage: its calls are recorded as unpriced "
+            "(cost unknown, not $0)",
+            full_name,
+        )
+        return
     log.warning(
-        "%s answered without token usage: its calls are recorded as unpriced "
-        "(cost unknown, not $0)",
+        "%s answered without token usage: each such call is charged its worst case "
+        "(input size and max_tokens) and marked 'estimated'",
         full_name,
     )
 

@@ -17,7 +17,7 @@ __all__ = [
 ]
 
 Role = Literal["system", "user", "assistant"]
-CostStatus = Literal["priced", "unpriced", "local"]
+CostStatus = Literal["priced", "unpriced", "local", "estimated"]
 
 
 class Message(BaseModel):

@@ -1,25 +1,37 @@
 """Alerts: recorded once per crossing, logged, and POSTed to a webhook when configured.
 
-The webhook (``LLMLAB_ALERT_WEBHOOK`` or :func:`configure_alerts`) is called from one
-background thread: a call that raises an alert only puts it on a bounded queue, so a down
-or slow webhook never slows model calls. Each alert is tried a few times with backoff and
-then dropped with a logged warning.
+The webhook (``LLMLAB_ALERT_WEBHOOK`` or :func:`configure_alerts`) is fed from a durable
+outbox: the alert row itself, stored ``pending`` in the same write that records it. One
+background thread per store (:class:`Outbox`) POSTs it, so a down or slow webhook never
+slows model calls; failures are retried with backoff, then marked ``failed`` with the
+reason; closing the store (at exit too) waits, bounded, for due deliveries, and what is
+still pending is sent by the next process that uses the store. ``alerts list`` shows
+each alert's delivery state.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from llmlab.monitor._stores import store_of
-from llmlab.store import AlertRow, SpentAfter, Store, insert_alert, list_alerts
+from llmlab.store import (
+    AlertRow,
+    SpentAfter,
+    Store,
+    claim_delivery,
+    due_deliveries,
+    insert_alert,
+    list_alerts,
+    pending_deliveries,
+    set_delivery,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -28,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Alert",
+    "Outbox",
     "budget_threshold_alerts",
     "configure_alerts",
     "emit_alert",
@@ -37,7 +50,6 @@ __all__ = [
 
 log = logging.getLogger("llmlab.monitor")
 WEBHOOK_ENV = "LLMLAB_ALERT_WEBHOOK"
-QUEUE_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +79,10 @@ class Alert:
 @dataclass(slots=True)
 class _Settings:
     webhook_url: str | None = None
-    attempts: int = 3
+    attempts: int = 5
     backoff_s: float = 0.5
     timeout_s: float = 2.0
+    exit_wait_s: float = 5.0
 
 
 _settings = _Settings()
@@ -79,16 +92,26 @@ _explicit = False
 def configure_alerts(
     webhook_url: str | None = None,
     *,
-    attempts: int = 3,
+    attempts: int = 5,
     backoff_s: float = 0.5,
     timeout_s: float = 2.0,
+    exit_wait_s: float = 5.0,
 ) -> None:
-    """Send alerts to ``webhook_url`` (None: only the log), with these retry bounds."""
+    """Send alerts to ``webhook_url`` (None: only the log).
+
+    Args:
+        webhook_url: where alerts are POSTed as JSON.
+        attempts: tries per alert before it is marked failed (4xx other than 429: one).
+        backoff_s: the wait after the first failure, doubled after each next one.
+        timeout_s: the limit of one POST.
+        exit_wait_s: how long closing the store (at exit) waits for due deliveries.
+    """
     global _explicit
     _settings.webhook_url = webhook_url
     _settings.attempts = max(1, attempts)
     _settings.backoff_s = backoff_s
     _settings.timeout_s = timeout_s
+    _settings.exit_wait_s = exit_wait_s
     _explicit = True
 
 
@@ -98,29 +121,38 @@ def _webhook_url() -> str | None:
     return os.environ.get(WEBHOOK_ENV) or None
 
 
-class _Sender:
-    """The one background thread that POSTs alerts."""
+def _body(row: AlertRow) -> dict[str, Any]:
+    return Alert(
+        row.kind, row.source, row.value, row.limit_value, row.message, row.created_at
+    ).to_dict()
 
-    def __init__(self) -> None:
-        self.queue: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(QUEUE_SIZE)
-        self.pending = 0
-        self.cond = threading.Condition()
-        self.thread = threading.Thread(target=self._run, name="llmlab-alerts", daemon=True)
-        self.thread.start()
 
-    def submit(self, url: str, body: dict[str, Any]) -> None:
-        with self.cond:
-            self.pending += 1
-        try:
-            self.queue.put_nowait((url, body))
-        except queue.Full:
-            self._done()
-            log.warning("alert queue full; dropped alert: %s", body.get("message"))
+class Outbox:
+    """Delivers the store's pending webhook alerts (a store component).
 
-    def _done(self) -> None:
-        with self.cond:
-            self.pending -= 1
-            self.cond.notify_all()
+    Alerts wait in the ``alerts`` table (state ``pending``) until delivered: one
+    background thread POSTs them, retrying with backoff; closing the store (also at
+    interpreter exit) waits up to ``exit_wait_s`` for the deliveries due by then. A
+    delivery is claimed in the database before it is sent, so processes sharing the
+    store do not send it twice; the claim of a process that died expires and another
+    process sends it.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._inflight = 0
+
+    def kick(self) -> None:
+        """Deliver what is due now (from the background thread)."""
+        with self._lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, name="llmlab-alerts", daemon=True)
+                self._thread.start()
+        self._wake.set()
 
     def _run(self) -> None:
         # Lazy: httpx (~0.1 s to import) is needed only once a webhook alert is sent; this
@@ -128,57 +160,135 @@ class _Sender:
         import httpx
 
         with httpx.Client() as client:
-            while True:
-                url, body = self.queue.get()
+            while not self._stop.is_set():
+                self._wake.clear()
                 try:
-                    self._deliver(client, url, body)
-                finally:
-                    self._done()
+                    wait = self.deliver_due(client)
+                except Exception as exc:  # the store is busy or gone: try again later
+                    log.warning("alert delivery failed: %s", exc)
+                    wait = 5.0
+                self._wake.wait(wait if wait is not None else 60.0)
 
-    def _deliver(self, client: httpx.Client, url: str, body: dict[str, Any]) -> None:
-        import httpx  # already loaded by _run
+    def deliver_due(self, client: httpx.Client) -> float | None:
+        """Send every due delivery once; seconds until the next one is due (None: none)."""
+        url = _webhook_url()
+        if url is None:
+            return None
+        while True:
+            now = datetime.now(UTC)
+            due = due_deliveries(self.store, now)
+            if not due:
+                break
+            for row in due:
+                if self._stop.is_set() and threading.current_thread() is self._thread:
+                    return None  # closing: the closing thread finishes the work
+                self._deliver(client, url, row, now)
+        count, soonest = pending_deliveries(self.store)
+        if not count or soonest is None:
+            return None if not count else 0.0
+        return max(0.0, (soonest - datetime.now(UTC)).total_seconds())
 
+    def _deliver(self, client: httpx.Client, url: str, row: AlertRow, now: datetime) -> None:
+        assert row.id is not None
+        claim = now + timedelta(seconds=_settings.timeout_s + 5)
+        if not claim_delivery(self.store, row, claim):
+            return
+        attempts = row.attempts + 1
         error = ""
-        for attempt in range(_settings.attempts):
-            if attempt:
-                time.sleep(_settings.backoff_s * 2 ** (attempt - 1))
-            try:
-                response = client.post(url, json=body, timeout=_settings.timeout_s)
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                continue
+        retry = True
+        import httpx  # loaded already: the client passed in is an httpx.Client
+
+        with self._lock:
+            self._inflight += 1
+        try:
+            response = client.post(url, json=_body(row), timeout=_settings.timeout_s)
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            response = None
+        finally:
+            with self._lock:
+                self._inflight -= 1
+        if response is not None:
             if response.status_code < 300:
+                set_delivery(self.store, row.id, state="delivered", attempts=attempts)
                 return
             error = f"HTTP {response.status_code}"
-            if response.status_code < 500 and response.status_code != 429:
-                break
+            retry = response.status_code >= 500 or response.status_code in (408, 429)
+        if retry and attempts < _settings.attempts:
+            delay = _settings.backoff_s * 2 ** (attempts - 1)
+            set_delivery(
+                self.store,
+                row.id,
+                state="pending",
+                attempts=attempts,
+                next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                error=error,
+            )
+            return
+        set_delivery(self.store, row.id, state="failed", attempts=attempts, error=error)
         log.warning(
-            "alert webhook failed after %d attempt(s) (%s); dropped alert: %s",
-            _settings.attempts,
+            "alert webhook failed after %d attempt(s) (%s); alert %d marked failed "
+            "(see `llmlab alerts list`): %s",
+            attempts,
             error,
-            body.get("message"),
+            row.id,
+            row.message,
         )
 
-    def wait(self, timeout: float) -> bool:
-        with self.cond:
-            return self.cond.wait_for(lambda: self.pending == 0, timeout)
+    def flush(self, timeout: float) -> bool:
+        """Deliver in this thread what is due within ``timeout``; True when nothing is
+        left pending."""
+        deadline = time.monotonic() + timeout
+        import httpx  # lazy: only a store with webhook alerts pays for it
+
+        with httpx.Client() as client:
+            while True:
+                wait = self.deliver_due(client)
+                if wait is None:
+                    return pending_deliveries(self.store)[0] == 0
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if wait > left and not self._inflight:
+                    return False  # nothing comes due in time (nor is being sent here)
+                # A delivery this process is sending ends before its claim: poll for it.
+                time.sleep(min(max(wait, 0.01), 0.05 if self._inflight else left))
+
+    def close(self) -> None:
+        """Stop the thread, then wait (bounded) for the deliveries due meanwhile."""
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=_settings.timeout_s + 1)
+        if _webhook_url() is None:
+            return
+        try:
+            if not self.flush(_settings.exit_wait_s):
+                count = pending_deliveries(self.store)[0]
+                if count:
+                    log.warning(
+                        "%d alert(s) not delivered yet; they stay pending and are sent "
+                        "by the next llmlab process using %s",
+                        count,
+                        self.store.safe_url,
+                    )
+        except Exception as exc:
+            log.warning("alert delivery at exit failed: %s", exc)
+
+    def after_fork(self) -> None:
+        """A forked child starts its own thread when it needs one."""
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = None
 
 
-_sender: _Sender | None = None
-_sender_lock = threading.Lock()
-
-
-def _get_sender() -> _Sender:
-    global _sender
-    with _sender_lock:
-        if _sender is None:
-            _sender = _Sender()
-        return _sender
-
-
-def flush_alerts(timeout: float = 10.0) -> bool:
-    """Wait until queued webhook deliveries finished (sent or dropped); False on timeout."""
-    return _sender.wait(timeout) if _sender is not None else True
+def flush_alerts(timeout: float = 10.0, *, store: Store | None = None) -> bool:
+    """Deliver the pending webhook alerts of ``store`` that are due within ``timeout``
+    seconds; True when none is left pending (delivered or marked failed)."""
+    handle = store_of(store)
+    return handle.component(Outbox, Outbox).flush(timeout)
 
 
 def emit_alert(
@@ -205,6 +315,7 @@ def emit_alert(
             limit_value=limit,
             message=message,
             delivery="webhook" if url else "log",
+            delivery_state="pending" if url else "",
         ),
     )
     if not inserted:
@@ -212,7 +323,7 @@ def emit_alert(
     alert = Alert(kind, source, value, limit, message, now)
     log.warning("llmlab alert: %s", message)
     if url:
-        _get_sender().submit(url, alert.to_dict())
+        store.component(Outbox, Outbox).kick()
     return alert
 
 

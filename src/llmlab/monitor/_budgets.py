@@ -7,10 +7,11 @@ budget refuses a call that could take spent + outstanding reservations past the 
 (:class:`~llmlab.BudgetExceeded`); a *soft* one only alerts. The check is atomic across
 threads and processes (see ``llmlab.store``).
 
-With no budgets defined, :func:`reserve_budget` touches no database: the budget list is
-cached in-process for ``CACHE_TTL_S`` seconds (a budget set by another process applies
-within that time) and refreshed at once when budgets change in this one; the cache is a
-component of the store handle. The ledger counts exact money (``llmlab.store._money``).
+With no budgets defined, reserving (``llmlab.monitor._reserve``) touches no database: the
+budget list is cached in-process for ``CACHE_TTL_S`` seconds (a budget set by another
+process applies within that time) and refreshed at once when budgets change in this one;
+the cache is a component of the store handle. The ledger counts exact money
+(``llmlab.store._money``).
 """
 
 from __future__ import annotations
@@ -20,26 +21,21 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
-from llmlab._errors import BudgetExceeded, InputError, NotFoundError
-from llmlab.monitor._alerts import budget_refusal_alert, budget_threshold_alerts
+from llmlab._errors import InputError, NotFoundError
 from llmlab.monitor._stores import store_of
 from llmlab.store import (
     BudgetRow,
-    LedgerEntry,
     Store,
     as_money,
     delete_budget,
     latest_eval_run_id,
     list_budgets,
     read_usage,
-    release_stale_reservations,
-    reserve_ledger,
-    settle_ledger,
     upsert_budget,
 )
 
@@ -47,13 +43,11 @@ __all__ = [
     "Budget",
     "BudgetStatus",
     "Period",
-    "Reservation",
     "Scope",
     "budget_status",
     "list_budget_definitions",
     "period_key",
     "remove_budget",
-    "reserve_budget",
     "set_budget",
 ]
 
@@ -62,8 +56,7 @@ Period = Literal["hour", "day", "month", "run", "total"]
 SCOPES: tuple[str, ...] = ("all", "model", "provider", "prompt", "tag")
 PERIODS: tuple[str, ...] = ("hour", "day", "month", "run", "total")
 CACHE_TTL_S = 2.0
-# A reservation older than this belongs to a process that died mid-call.
-STALE_RESERVATION = timedelta(hours=1)
+MAX_LIMIT = Decimal(1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +71,7 @@ class Budget:
     limit: Decimal
     hard: bool
     thresholds: tuple[float, ...]
+    allow_unpriced: bool = False
 
     def matches(
         self, provider: str, model: str, tags: Mapping[str, str], prompt_name: str | None
@@ -116,38 +110,6 @@ class BudgetStatus:
     def used_fraction(self) -> float:
         """(spent + reserved) / limit."""
         return float((self.spent + self.reserved) / self.budget.limit)
-
-
-@dataclass(slots=True)
-class Reservation:
-    """Money held for one call; :meth:`settle` it with the real cost, or :meth:`release`."""
-
-    id: str
-    store: Store | None = None
-    entries: tuple[LedgerEntry, ...] = ()
-    _done: bool = field(default=False, repr=False)
-
-    @property
-    def active(self) -> bool:
-        """False when no budget applied (nothing to settle)."""
-        return bool(self.entries) and not self._done
-
-    def settle(self, actual_cost: Decimal | None) -> None:
-        """Replace the reservation by the call's real cost (None or failure: release)."""
-        if self._done:
-            return
-        self._done = True
-        if not self.entries:
-            return
-        store = store_of(self.store)
-        amount = as_money(actual_cost) if actual_cost is not None else None
-        after = settle_ledger(store, self.id, amount)
-        if amount is not None:
-            budget_threshold_alerts(store, after, _budgets_for(store))
-
-    def release(self) -> None:
-        """Give the held money back: the call did not run or cost nothing."""
-        self.settle(None)
 
 
 def period_key(
@@ -230,77 +192,8 @@ def _to_budget(row: BudgetRow) -> Budget:
         limit=_plain(row.limit),
         hard=row.hard,
         thresholds=row.thresholds,
+        allow_unpriced=row.allow_unpriced,
     )
-
-
-def reserve_budget(
-    provider: str,
-    model: str,
-    tags: Mapping[str, str] | None,
-    prompt_name: str | None,
-    max_cost: Decimal | None,
-    *,
-    eval_run: str | None = None,
-    store: Store | None = None,
-) -> Reservation:
-    """Hold ``max_cost`` against every budget the call falls under.
-
-    Args:
-        provider: e.g. ``"openai"``.
-        model: the requested model, without the provider.
-        tags: the call's tags.
-        prompt_name: the prompt the call renders, if any.
-        max_cost: the call's worst case (input size and max_tokens); None when the model is
-            unpriced — then nothing is held and only the real cost counts.
-        eval_run: the eval run the call belongs to, for ``run`` budgets.
-        store: the store (default: the default handle).
-
-    Raises:
-        BudgetExceeded: a hard budget has no room for ``max_cost``.
-    """
-    handle = store_of(store)
-    found = _budgets_for(handle)
-    if not found:
-        return Reservation("", handle)
-    applying = [
-        (b, key)
-        for b in found
-        if b.matches(provider, model, tags or {}, prompt_name)
-        and (key := period_key(b.period, eval_run=eval_run)) is not None
-    ]
-    if not applying:
-        return Reservation("", handle)
-    rid = _new_id()
-    amount = as_money(max_cost) if max_cost is not None else Decimal(0)
-    entries = tuple(
-        LedgerEntry(
-            budget=b.name,
-            period_key=key,
-            amount=amount,
-            limit=b.limit if b.hard else None,
-        )
-        for b, key in applying
-    )
-    shortfall = reserve_ledger(handle, rid, entries)
-    if shortfall is not None:
-        # Reservations of a crashed process would block the budget forever: reclaim, retry.
-        cutoff = datetime.now(UTC) - STALE_RESERVATION
-        if release_stale_reservations(handle, shortfall.budget, cutoff):
-            shortfall = reserve_ledger(handle, rid, entries)
-    if shortfall is not None:
-        refused = BudgetExceeded(
-            shortfall.budget,
-            spent=_plain(shortfall.spent),
-            reserved=_plain(shortfall.reserved),
-            limit=_plain(shortfall.limit),
-            requested=_plain(shortfall.requested),
-        )
-        for b, key in applying:
-            if b.name == shortfall.budget:
-                used = float((shortfall.spent + shortfall.reserved) / shortfall.limit)
-                budget_refusal_alert(handle, b, key, used, str(refused))
-        raise refused
-    return Reservation(rid, handle, entries)
 
 
 def set_budget(
@@ -312,6 +205,7 @@ def set_budget(
     period: str = "month",
     hard: bool = True,
     thresholds: Sequence[float] = (0.8, 1.0),
+    allow_unpriced: bool = False,
     store: Store | None = None,
 ) -> Budget:
     """Create or replace a budget.
@@ -326,6 +220,11 @@ def set_budget(
             an eval run are not counted) or ``total`` (the budget's whole life).
         hard: refuse calls past the limit (else only alert).
         thresholds: fractions of the limit that raise an alert once per period.
+        allow_unpriced: let a hard budget pass calls to models without a price (their
+            cost is unknown and counts nothing); by default it refuses them.
+
+    A new budget starts from what the recorded calls it covers already spent in its
+    current period; replacing a budget with the same scope and period keeps its ledger.
 
     Raises:
         InputError: a bad limit, scope, value, period or threshold.
@@ -356,11 +255,26 @@ def set_budget(
         hard=hard,
         thresholds=tuple(sorted(set(thresholds))),
         created_at=datetime.now(UTC),
+        allow_unpriced=allow_unpriced,
     )
     handle = store_of(store)
-    upsert_budget(handle, row)
+    upsert_budget(handle, row, _current_period(period, row.created_at))
     invalidate_budget_cache(handle)
     return _to_budget(row)
+
+
+def _current_period(period: str, now: datetime) -> tuple[str, datetime | None] | None:
+    """The current period's key and start (None for ``run``: each run starts at $0)."""
+    key = period_key(period, now)
+    if key is None:
+        return None
+    if period == "hour":
+        return key, now.replace(minute=0, second=0, microsecond=0)
+    if period == "day":
+        return key, now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "month":
+        return key, now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return key, None
 
 
 def _parse_limit(limit: Decimal | str | int) -> Decimal:
@@ -372,6 +286,9 @@ def _parse_limit(limit: Decimal | str | int) -> Decimal:
         ) from None
     if not amount.is_finite() or amount <= 0:
         raise InputError(f"budget limit must be more than $0, got {limit}")
+    if amount > MAX_LIMIT:
+        # The ledger sums exact pico-dollars in 64-bit integers on SQLite (about $9.2M).
+        raise InputError(f"budget limit {limit} is too large: give at most ${MAX_LIMIT}")
     money = as_money(amount)
     if money == 0:
         raise InputError(f"budget limit {limit} is below one pico-dollar")

@@ -18,6 +18,7 @@ from typing import Any
 
 from llmlab.monitor._record import CallRecord, new_call_id
 from llmlab.monitor._recorder import flush, record
+from llmlab.monitor._reserve import charge_budget
 from llmlab.monitor._stats import call_stats
 from llmlab.pricing import price_tokens
 from llmlab.store import Store
@@ -104,6 +105,8 @@ class LLMMonitor:
             tags=dict(self.tags),
         )
         record(rec, store=self.store)
+        # Already made and paid: not refusable, but its spend counts against budgets.
+        charge_budget(provider, name, rec.tags, None, rec.cost, store=self.store)
         return rec
 
     def get_stats(self, last_hours: float = 1) -> dict[str, Any]:

@@ -53,6 +53,7 @@ COUNTERS: tuple[str, ...] = (
     "ok_calls",
     "ok_output_tokens",
     "ttft_count",
+    "cache_hits",
 )
 FLOATS: tuple[str, ...] = ("ok_duration_s", "ttft_sum_s")
 _COUNTER_INDEX = {name: i for i, name in enumerate(COUNTERS)}

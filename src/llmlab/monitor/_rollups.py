@@ -83,7 +83,9 @@ def _merge(existing: Sequence[Any], delta: Sequence[Any]) -> tuple[Any, ...]:
 def _row_vector(r: Mapping[str, Any]) -> tuple[list[float], int, int]:
     """A call's contribution in ``_VALUES`` order, and its latency / TTFT buckets (-1: none)."""
     status = r.get("status", "ok")
-    ok = status == "ok"
+    hit = bool(r.get("cache_hit"))
+    # Latency and TTFT describe calls a provider answered: cache hits are counted apart.
+    ok = status == "ok" and not hit
     cost = r.get("cost")
     tin, tout = int(r.get("input_tokens") or 0), int(r.get("output_tokens") or 0)
     duration = float(r.get("duration_s") or 0.0)
@@ -104,6 +106,7 @@ def _row_vector(r: Mapping[str, Any]) -> tuple[list[float], int, int]:
         "ok_duration_s": duration if ok else 0.0,
         "ok_output_tokens": tout if ok else 0,
         "ttft_count": int(ttft is not None),
+        "cache_hits": int(hit),
         "ttft_sum_s": float(ttft) if ttft is not None else 0.0,
     }
     vector = [named[name] for name in _VALUES[:_N_SUMS]]
@@ -196,7 +199,7 @@ def columns_from_stats(rows: Sequence[tuple[Any, ...]]) -> CallColumns:
     (start, provider, model, pname, pver, exp, arm, run, tags_text, status, cstatus) = list(
         zip(*rows, strict=True)
     )[:11]
-    cost, tin, tout, cr, cw, rs, duration, ttft = list(zip(*rows, strict=True))[11:]
+    cost, tin, tout, cr, cw, rs, duration, ttft, cache_hit = list(zip(*rows, strict=True))[11:]
     tag_cache: dict[str | None, dict[str, Any]] = {}
     dims = []
     for i, text in enumerate(tags_text):
@@ -207,7 +210,8 @@ def columns_from_stats(rows: Sequence[tuple[Any, ...]]) -> CallColumns:
             call_dims(provider[i], model[i], pname[i], pver[i], exp[i], arm[i], run[i], tags)
         )
     st = np.array(status)
-    ok = st == "ok"
+    hits = np.array([bool(h) for h in cache_hit])
+    ok = (st == "ok") & ~hits  # timed calls: cache hits are counted apart
     cost_p = np.array([-1 if v is None else int(v) for v in cost], np.int64)
     t_in, t_out = _num(tin), _num(tout)
     dur = _num(duration)
@@ -230,6 +234,7 @@ def columns_from_stats(rows: Sequence[tuple[Any, ...]]) -> CallColumns:
             ok,
             np.where(ok, t_out, 0),
             has_ttft,
+            hits,
         ]
     ).astype(np.int64)
     ints[:, COST] = np.where(priced, cost_p, 0)

@@ -64,6 +64,7 @@ class GroupStats:
     cost_per_call: Decimal | None  # per priced call (not unpriced, not refused)
     cost_per_1k_tokens: Decimal | None  # over the tokens of priced calls
     unpriced: int
+    cache_hits: int
     latency_mean_s: float | None
     latency_p50_s: float | None
     latency_p95_s: float | None
@@ -335,6 +336,7 @@ def _figures(
         cost_per_call=(cost / priced_calls).quantize(_NANO) if priced_calls > 0 else None,
         cost_per_1k_tokens=(cost * 1000 / priced_tokens).quantize(_NANO) if priced_tokens else None,
         unpriced=g["unpriced"],
+        cache_hits=g["cache_hits"],
         latency_mean_s=ok_duration / ok_calls if ok_calls else None,
         latency_p50_s=lat[0],
         latency_p95_s=lat[1],

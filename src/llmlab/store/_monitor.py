@@ -1,4 +1,4 @@
-"""SQL for budgets, their ledger and alerts (the rules live in ``llmlab.monitor``).
+"""SQL for budgets and their ledger (the rules live in ``llmlab.monitor``).
 
 The budget check is one atomic statement per budget, inside a transaction that takes the
 write lock first (SQLite ``BEGIN IMMEDIATE``; PostgreSQL row locks from ``UPDATE``)::
@@ -13,43 +13,38 @@ is the exact ``Money`` type: ``Decimal`` dollars in Python, exact sums in SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
 from llmlab.store._handle import Store
+from llmlab.store._tables_calls import calls
 from llmlab.store._tables_monitor import (
-    alert_rules,
-    alerts,
     budget_reservations,
     budget_usage,
     budgets,
 )
 
 __all__ = [
-    "AlertRow",
-    "AlertRuleRow",
     "BudgetRow",
     "BudgetShortfall",
     "LedgerEntry",
-    "delete_alert_rule",
+    "Owner",
+    "ReservationRow",
     "delete_budget",
-    "insert_alert",
-    "list_alert_rules",
-    "list_alerts",
     "list_budgets",
     "read_usage",
-    "release_stale_reservations",
+    "heartbeat_reservations",
+    "list_reservations",
+    "release_reservations",
+    "spent_by_calls",
     "reserve_ledger",
-    "set_rule_firing",
     "settle_ledger",
     "SpentAfter",
-    "upsert_alert_rule",
     "upsert_budget",
 ]
 
@@ -67,6 +62,29 @@ class BudgetRow:
     hard: bool
     thresholds: tuple[float, ...]
     created_at: datetime
+    allow_unpriced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRow:
+    """One outstanding reservation against one budget, with who holds it."""
+
+    id: str
+    budget: str
+    period_key: str
+    amount: Decimal
+    created_at: datetime
+    owner_pid: int
+    owner_host: str
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The process a reservation belongs to."""
+
+    pid: int
+    host: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,42 +117,15 @@ class SpentAfter:
     spent: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class AlertRow:
-    """One row of ``alerts`` (``id`` None before it is inserted)."""
+def upsert_budget(
+    store: Store, row: BudgetRow, period: tuple[str, datetime | None] | None = None
+) -> None:
+    """Create or replace a budget by name.
 
-    created_at: datetime
-    kind: str
-    source: str
-    dedupe_key: str
-    value: float
-    limit_value: float
-    message: str
-    delivery: str
-    id: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (``created_at`` as ISO text)."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in _ALERT_FIELDS}
-        out["created_at"] = self.created_at.isoformat()
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRuleRow:
-    """One row of ``alert_rules``."""
-
-    name: str
-    metric: str
-    window_s: int
-    limit_value: float
-    min_calls: int
-    firing: bool
-    created_at: datetime
-
-
-def upsert_budget(store: Store, row: BudgetRow) -> None:
-    """Create or replace a budget by name."""
+    A new budget (or one whose scope or period changed) starts its ledger from the money
+    the calls it covers already spent in ``period`` (its current period key and start,
+    None: since ever); a budget replaced with the same scope and period keeps its ledger.
+    """
     values = {
         "name": row.name,
         "scope": row.scope,
@@ -144,11 +135,68 @@ def upsert_budget(store: Store, row: BudgetRow) -> None:
         "limit_amount": row.limit,
         "hard": row.hard,
         "thresholds": list(row.thresholds),
+        "allow_unpriced": row.allow_unpriced,
         "created_at": row.created_at,
     }
+    b = budgets.c
     with store.write() as conn:
-        conn.execute(delete(budgets).where(budgets.c.name == row.name))
+        old = conn.execute(
+            select(b.scope, b.scope_key, b.scope_value, b.period).where(b.name == row.name)
+        ).first()
+        same = old is not None and tuple(old) == (
+            row.scope,
+            row.scope_key,
+            row.scope_value,
+            row.period,
+        )
+        conn.execute(delete(budgets).where(b.name == row.name))
         conn.execute(insert(budgets).values(**values))
+        if same:
+            return
+        conn.execute(delete(budget_usage).where(budget_usage.c.budget == row.name))
+        conn.execute(delete(budget_reservations).where(budget_reservations.c.budget == row.name))
+        if period is None:
+            return
+        key, since = period
+        conn.execute(
+            insert(budget_usage).values(
+                budget=row.name,
+                period_key=key,
+                spent=spent_by_calls(conn, row, since),
+                reserved=Decimal(0),
+                calls=0,
+            )
+        )
+
+
+def spent_by_calls(conn: Connection, row: BudgetRow, since: datetime | None) -> Decimal:
+    """What the recorded calls in a budget's scope cost since ``since`` (refused calls
+    and unpriced ones count nothing)."""
+    c = calls.c
+    cond = [c.cost.is_not(None), c.status != "refused"]
+    if since is not None:
+        cond.append(c.started_at >= since)
+    value = row.scope_value or ""
+    if row.scope == "model":
+        provider, sep, model = value.partition("/")
+        by_model = c.requested_model == value
+        cond.append(
+            or_(by_model, and_(c.provider == provider, c.requested_model == model))
+            if sep
+            else by_model
+        )
+    elif row.scope == "provider":
+        cond.append(c.provider == value)
+    elif row.scope == "prompt":
+        cond.append(c.prompt_name == value)
+    if row.scope != "tag":
+        total = conn.execute(select(func.sum(c.cost)).where(*cond)).scalar()
+        return Decimal(total) if total is not None else Decimal(0)
+    found = Decimal(0)
+    for cost, tags in conn.execute(select(c.cost, c.tags).where(*cond)):
+        if isinstance(tags, dict) and tags.get(row.scope_key) == value:
+            found += cost
+    return found
 
 
 def delete_budget(store: Store, name: str) -> bool:
@@ -165,7 +213,7 @@ def list_budgets(store: Store) -> list[BudgetRow]:
     b = budgets.c
     stmt = select(
         b.name, b.scope, b.scope_key, b.scope_value, b.period, b.limit_amount, b.hard,
-        b.thresholds, b.created_at,
+        b.thresholds, b.created_at, b.allow_unpriced,
     ).order_by(b.name)  # fmt: skip
     with store.read() as conn:
         rows = conn.execute(stmt).all()
@@ -180,8 +228,9 @@ def list_budgets(store: Store) -> list[BudgetRow]:
             hard=bool(hard),
             thresholds=tuple(float(t) for t in (thresholds or [])),
             created_at=created_at,
+            allow_unpriced=bool(allow),
         )
-        for name, scope, key, value, period, limit, hard, thresholds, created_at in rows
+        for name, scope, key, value, period, limit, hard, thresholds, created_at, allow in rows
     ]
 
 
@@ -233,20 +282,24 @@ class _Refused(Exception):
 
 
 def reserve_ledger(
-    store: Store, reservation_id: str, entries: Sequence[LedgerEntry]
+    store: Store, reservation_id: str, entries: Sequence[LedgerEntry], owner: Owner
 ) -> BudgetShortfall | None:
     """Reserve every entry atomically; on a hard limit's refusal reserve none of them."""
     now = datetime.now(UTC)
     try:
         with store.write() as conn:
-            _reserve_all(conn, reservation_id, entries, now)
+            _reserve_all(conn, reservation_id, entries, now, owner)
     except _Refused as refused:
         return refused.shortfall
     return None
 
 
 def _reserve_all(
-    conn: Connection, reservation_id: str, entries: Sequence[LedgerEntry], now: datetime
+    conn: Connection,
+    reservation_id: str,
+    entries: Sequence[LedgerEntry],
+    now: datetime,
+    owner: Owner,
 ) -> None:
     _ensure_usage_rows(conn, entries)
     for entry in entries:
@@ -276,25 +329,45 @@ def _reserve_all(
                 period_key=entry.period_key,
                 amount=entry.amount,
                 created_at=now,
+                owner_pid=owner.pid,
+                owner_host=owner.host,
+                heartbeat_at=now,
             )
         )
 
 
-def settle_ledger(store: Store, reservation_id: str, actual: Decimal | None) -> list[SpentAfter]:
+def settle_ledger(
+    store: Store,
+    reservation_id: str,
+    actual: Decimal | None,
+    entries: Sequence[LedgerEntry] = (),
+) -> list[SpentAfter]:
     """Replace a reservation by the real cost (None: release it, nothing spent).
 
-    Returns the spend after it of each budget the call counted against.
+    ``entries`` are what was reserved: a cost is still added to a budget whose
+    reservation was released meanwhile (its holder was taken for dead), so money spent
+    is never lost from the ledger. Returns the spend after it of each budget the call
+    counted against.
     """
     out: list[SpentAfter] = []
+    r = budget_reservations.c
     with store.write() as conn:
         rows = conn.execute(
-            select(
-                budget_reservations.c.budget,
-                budget_reservations.c.period_key,
-                budget_reservations.c.amount,
-            ).where(budget_reservations.c.id == reservation_id)
+            select(r.budget, r.period_key, r.amount).where(r.id == reservation_id)
         ).all()
-        for budget, period_key, amount in rows:
+        held = {(str(b), str(k)): amount for b, k, amount in rows}
+        targets = list(held)
+        if actual is not None:
+            targets += [
+                (e.budget, e.period_key) for e in entries if (e.budget, e.period_key) not in held
+            ]
+        if actual is not None and len(targets) > len(held):
+            _ensure_usage_rows(
+                conn,
+                [LedgerEntry(b, k, Decimal(0), None) for b, k in targets if (b, k) not in held],
+            )
+        for budget, period_key in targets:
+            amount = held.get((budget, period_key), Decimal(0))
             spent_add = actual if actual is not None else Decimal(0)
             conn.execute(
                 update(budget_usage)
@@ -309,102 +382,61 @@ def settle_ledger(store: Store, reservation_id: str, actual: Decimal | None) -> 
                 select(budget_usage.c.spent).where(
                     budget_usage.c.budget == budget, budget_usage.c.period_key == period_key
                 )
-            ).scalar_one()
-            out.append(SpentAfter(str(budget), str(period_key), spent))
-        conn.execute(delete(budget_reservations).where(budget_reservations.c.id == reservation_id))
+            ).scalar()
+            if spent is not None:
+                out.append(SpentAfter(budget, period_key, spent))
+        conn.execute(delete(budget_reservations).where(r.id == reservation_id))
     return out
 
 
-def release_stale_reservations(store: Store, budget: str, older_than: datetime) -> int:
-    """Release reservations left by processes that died mid-call; returns how many."""
-    with store.write() as conn:
-        rows = conn.execute(
-            select(
-                budget_reservations.c.id,
-                budget_reservations.c.period_key,
-                budget_reservations.c.amount,
-            ).where(
-                budget_reservations.c.budget == budget,
-                budget_reservations.c.created_at < older_than,
-            )
-        ).all()
-        for rid, period_key, amount in rows:
-            conn.execute(
-                update(budget_usage)
-                .where(budget_usage.c.budget == budget, budget_usage.c.period_key == period_key)
-                .values(reserved=budget_usage.c.reserved - amount)
-            )
-            conn.execute(
-                delete(budget_reservations).where(
-                    budget_reservations.c.id == rid, budget_reservations.c.budget == budget
-                )
-            )
-    return len(rows)
-
-
-def insert_alert(store: Store, row: AlertRow) -> bool:
-    """Insert an alert unless one with the same ``dedupe_key`` exists; True if inserted."""
-    values = {name: getattr(row, name) for name in _ALERT_FIELDS if name != "id"}
-    try:
-        with store.write() as conn:
-            exists = conn.execute(
-                select(alerts.c.id).where(alerts.c.dedupe_key == row.dedupe_key)
-            ).first()
-            if exists is not None:
-                return False
-            conn.execute(insert(alerts).values(**values))
-    except IntegrityError:
-        return False
-    return True
-
-
-_ALERT_FIELDS = tuple(f.name for f in fields(AlertRow))
-_RULE_FIELDS = tuple(f.name for f in fields(AlertRuleRow))
-
-
-def list_alerts(store: Store, limit: int = 50) -> list[AlertRow]:
-    """The newest alerts first."""
-    stmt = (
-        select(*(alerts.c[name] for name in _ALERT_FIELDS))
-        .order_by(alerts.c.created_at.desc(), alerts.c.id.desc())
-        .limit(limit)
-    )
-    with store.read() as conn:
-        return [AlertRow(*row) for row in conn.execute(stmt).all()]
-
-
-def upsert_alert_rule(store: Store, row: AlertRuleRow) -> None:
-    """Create or replace an alert rule by name."""
-    values = {name: getattr(row, name) for name in _RULE_FIELDS}
-    with store.write() as conn:
-        conn.execute(delete(alert_rules).where(alert_rules.c.name == row.name))
-        conn.execute(insert(alert_rules).values(**values))
-
-
-def delete_alert_rule(store: Store, name: str) -> bool:
-    """Delete a rule; False when there was none."""
-    with store.write() as conn:
-        return bool(conn.execute(delete(alert_rules).where(alert_rules.c.name == name)).rowcount)
-
-
-def list_alert_rules(store: Store) -> list[AlertRuleRow]:
-    """Every alert rule, by name."""
-    stmt = select(*(alert_rules.c[name] for name in _RULE_FIELDS)).order_by(alert_rules.c.name)
+def list_reservations(store: Store, budget: str | None = None) -> list[ReservationRow]:
+    """Outstanding reservations (of one budget), oldest first."""
+    r = budget_reservations.c
+    stmt = select(
+        r.id, r.budget, r.period_key, r.amount, r.created_at, r.owner_pid, r.owner_host,
+        r.heartbeat_at,
+    ).order_by(r.created_at)  # fmt: skip
+    if budget is not None:
+        stmt = stmt.where(r.budget == budget)
     with store.read() as conn:
         return [
-            AlertRuleRow(
-                name, metric, int(window), float(limit), int(min_calls), bool(firing), created
-            )
-            for name, metric, window, limit, min_calls, firing, created in conn.execute(stmt)
+            ReservationRow(str(i), str(b), str(k), a, c, int(pid), str(host), hb)
+            for i, b, k, a, c, pid, host, hb in conn.execute(stmt).all()
         ]
 
 
-def set_rule_firing(store: Store, name: str, firing: bool) -> bool:
-    """Flip a rule's state; True when it changed (so the crossing is reported once)."""
+def release_reservations(store: Store, found: Sequence[ReservationRow]) -> Decimal:
+    """Release these reservations (their money is no longer held); returns how much was
+    released (reservations already settled or released are skipped)."""
+    released = Decimal(0)
+    r = budget_reservations.c
     with store.write() as conn:
-        changed = conn.execute(
-            update(alert_rules)
-            .where(alert_rules.c.name == name, alert_rules.c.firing == (not firing))
-            .values(firing=firing)
-        ).rowcount
-    return bool(changed)
+        for row in found:
+            gone = conn.execute(
+                delete(budget_reservations).where(r.id == row.id, r.budget == row.budget)
+            ).rowcount
+            if not gone:
+                continue
+            conn.execute(
+                update(budget_usage)
+                .where(
+                    budget_usage.c.budget == row.budget,
+                    budget_usage.c.period_key == row.period_key,
+                )
+                .values(reserved=budget_usage.c.reserved - row.amount)
+            )
+            released += row.amount
+    return released
+
+
+def heartbeat_reservations(store: Store, ids: Sequence[str]) -> None:
+    """Mark these reservations' holder as alive now."""
+    if not ids:
+        return
+    r = budget_reservations.c
+    with store.write() as conn:
+        conn.execute(
+            update(budget_reservations)
+            .where(r.id.in_(list(ids)))
+            .values(heartbeat_at=datetime.now(UTC))
+        )

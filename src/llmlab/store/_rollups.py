@@ -225,6 +225,7 @@ CALL_STAT_COLUMNS: tuple[str, ...] = (
     "reasoning_tokens",
     "duration_s",
     "ttft_s",
+    "cache_hit",
 )
 
 
@@ -262,6 +263,7 @@ def stream_call_stats(
         c.reasoning_tokens,
         c.duration_s,
         c.ttft_s,
+        c.cache_hit,
     )
     if since is not None:
         stmt = stmt.where(c.started_at >= since)

@@ -58,6 +58,8 @@ call_rollups = Table(
     Column("ok_duration_s", Float, nullable=False, default=0.0),
     Column("ok_output_tokens", BigInteger, nullable=False, default=0),
     Column("ttft_count", BigInteger, nullable=False, default=0),
+    # Answered from the response cache: counted here, left out of latency and TTFT.
+    Column("cache_hits", BigInteger, nullable=False, default=0),
     Column("ttft_sum_s", Float, nullable=False, default=0.0),
     Column("latency_hist", LargeBinary, nullable=False),
     Column("ttft_hist", LargeBinary, nullable=False),
@@ -75,6 +77,8 @@ budgets = Table(
     Column("limit_amount", MONEY, nullable=False),
     Column("hard", Boolean, nullable=False, default=True),
     Column("thresholds", JSON, nullable=False, default=list),  # fractions, e.g. [0.8, 1.0]
+    # A hard budget refuses calls to unpriced models unless this is set.
+    Column("allow_unpriced", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -97,6 +101,11 @@ budget_reservations = Table(
     Column("period_key", String(80), nullable=False),
     Column("amount", MONEY, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Who holds it: a reservation whose process is gone (same host, pid not alive) or
+    # whose heartbeat is older than the lease is released by the next call that needs room.
+    Column("owner_pid", Integer, nullable=False, default=0),
+    Column("owner_host", String(255), nullable=False, default=""),
+    Column("heartbeat_at", UtcDateTime(), nullable=False),
     Index("ix_budget_reservations_budget_created", "budget", "created_at"),
 )
 
@@ -124,5 +133,13 @@ alerts = Table(
     Column("limit_value", Float, nullable=False),
     Column("message", Text, nullable=False),
     Column("delivery", String(16), nullable=False, default="logged"),
+    # The webhook outbox: state pending | delivered | failed ("" when only logged). The
+    # URL is not stored (webhook URLs are secrets): the configured webhook gets it.
+    Column("delivery_state", String(16), nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
     Index("ix_alerts_created_at", "created_at"),
+    Index("ix_alerts_delivery_state", "delivery_state", "next_attempt_at"),
 )

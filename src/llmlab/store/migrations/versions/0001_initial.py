@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-30 06:25:23.331357
+Create Date: 2026-11-30 06:35:27.854630
 """
 
 from __future__ import annotations
@@ -44,11 +44,19 @@ def upgrade() -> None:
         sa.Column("limit_value", sa.Float(), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("delivery", sa.String(length=16), nullable=False),
+        sa.Column("delivery_state", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
+        sa.Column("delivered_at", UtcDateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_alerts_dedupe_key")),
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index("ix_alerts_created_at", ["created_at"], unique=False)
+        batch_op.create_index(
+            "ix_alerts_delivery_state", ["delivery_state", "next_attempt_at"], unique=False
+        )
 
     op.create_table(
         "budget_reservations",
@@ -57,6 +65,9 @@ def upgrade() -> None:
         sa.Column("period_key", sa.String(length=80), nullable=False),
         sa.Column("amount", Money(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("owner_pid", sa.Integer(), nullable=False),
+        sa.Column("owner_host", sa.String(length=255), nullable=False),
+        sa.Column("heartbeat_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", "budget", name=op.f("pk_budget_reservations")),
     )
     with op.batch_alter_table("budget_reservations", schema=None) as batch_op:
@@ -83,6 +94,7 @@ def upgrade() -> None:
         sa.Column("limit_amount", Money(), nullable=False),
         sa.Column("hard", sa.Boolean(), nullable=False),
         sa.Column("thresholds", sa.JSON(), nullable=False),
+        sa.Column("allow_unpriced", sa.Boolean(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_budgets")),
     )
@@ -107,6 +119,7 @@ def upgrade() -> None:
         sa.Column("ok_duration_s", sa.Float(), nullable=False),
         sa.Column("ok_output_tokens", sa.BigInteger(), nullable=False),
         sa.Column("ttft_count", sa.BigInteger(), nullable=False),
+        sa.Column("cache_hits", sa.BigInteger(), nullable=False),
         sa.Column("ttft_sum_s", sa.Float(), nullable=False),
         sa.Column("latency_hist", sa.LargeBinary(), nullable=False),
         sa.Column("ttft_hist", sa.LargeBinary(), nullable=False),
@@ -433,6 +446,7 @@ def downgrade() -> None:
 
     op.drop_table("budget_reservations")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_index("ix_alerts_delivery_state")
         batch_op.drop_index("ix_alerts_created_at")
 
     op.drop_table("alerts")
