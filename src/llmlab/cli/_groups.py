@@ -11,6 +11,7 @@ import llmlab.cli._budgets  # noqa: F401
 import llmlab.cli._db  # noqa: F401
 import llmlab.cli._eval  # noqa: F401
 import llmlab.cli._experiments  # noqa: F401
+import llmlab.cli._labs  # noqa: F401
 import llmlab.cli._models  # noqa: F401
 import llmlab.cli._monitor  # noqa: F401
 import llmlab.cli._prompts  # noqa: F401

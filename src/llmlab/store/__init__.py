@@ -35,6 +35,16 @@ from llmlab.store._handle import (
     set_default_store,
     using_store,
 )
+from llmlab.store._labs import (
+    LabAttemptRow,
+    LabProgressRow,
+    add_lab_attempt,
+    get_lab_progress,
+    lab_attempt_rows,
+    lab_progress_rows,
+    mark_lab_started,
+    update_lab_progress,
+)
 from llmlab.store._metadata import MONEY, Money, UtcDateTime, money_float, money_scaled
 from llmlab.store._migrate import current_revision, head_revision, upgrade
 from llmlab.store._monitor import (
@@ -91,6 +101,14 @@ from llmlab.store._schema import metadata
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
+    "LabAttemptRow",
+    "LabProgressRow",
+    "add_lab_attempt",
+    "get_lab_progress",
+    "lab_attempt_rows",
+    "lab_progress_rows",
+    "mark_lab_started",
+    "update_lab_progress",
     "Store",
     "default_store",
     "open_store",
