@@ -49,12 +49,15 @@ def _compare(key: str, mine: Any, truth: Any, tolerance: float) -> CriterionResu
         )
     gap = abs(float(mine) - float(truth))
     ok = gap <= tolerance or math.isclose(float(mine), float(truth), rel_tol=1e-9)
+    # The tool's figure is shown only once the learner's matches: otherwise the check
+    # would hand out the answer. The direction is a fair clue.
+    direction = "too high" if float(mine) > float(truth) else "too low"
     return CriterionResult(
         name=name,
         passed=ok,
-        measured=f"yours {_show(mine)}, tool {_show(truth)}",
-        bar=f"needs ± {tolerance:g}",
-        distance="" if ok else f"off by {gap:.4g}",
+        measured=f"yours {_show(mine)}" + (f", tool {_show(truth)}" if ok else ""),
+        bar=f"must match the tool's recomputation ± {tolerance:g}",
+        distance="" if ok else f"{direction} by more than {tolerance:g}",
     )
 
 

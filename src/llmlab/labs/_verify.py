@@ -50,10 +50,12 @@ def _stage(lab: Lab, overlay: Path | None, want_pass: bool, model: str | None) -
             report = check_lab(lab, lab_dir, model=model)
         except LlmlabError as exc:
             return False, f"error: {exc}"
-    failed = [f"{c.name}: {c.measured}" for c in report.criteria if c.gating and not c.passed]
+    gating = [c for c in report.criteria if c.gating]
+    failed = [c for c in gating if not c.passed]
     if report.passed:
-        return want_pass, "passed"
-    return not want_pass, "not yet: " + "; ".join(failed)
+        return want_pass, f"passed ({len(gating)} criteria)"
+    first = f"{failed[0].name}: {failed[0].measured}"
+    return not want_pass, f"not yet ({len(gating) - len(failed)}/{len(gating)} met; {first})"
 
 
 def verify_labs(
