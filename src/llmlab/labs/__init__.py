@@ -7,6 +7,13 @@ reference solution and hidden held-out data); grading runs the criteria its
 
 from llmlab.labs._grade import DEFAULT_LAB_MODEL, check_lab, record_attempt
 from llmlab.labs._lab import CURRICULUM, TRACKS, Criterion, Lab, find_lab, load_labs
+from llmlab.labs._learner import (
+    call_learner,
+    learner_callable,
+    load_learner_module,
+    load_learner_toml,
+    load_learner_yaml,
+)
 from llmlab.labs._progress import (
     LabStatus,
     Status,
@@ -49,6 +56,7 @@ __all__ = [
     "LabStatus",
     "Status",
     "VerifyResult",
+    "call_learner",
     "check_lab",
     "copy_starter",
     "find_lab",
@@ -56,8 +64,12 @@ __all__ = [
     "fraction_text",
     "lab_in_folder",
     "lab_statuses",
+    "learner_callable",
     "learner_files",
     "load_labs",
+    "load_learner_module",
+    "load_learner_toml",
+    "load_learner_yaml",
     "next_lab",
     "progress_of",
     "record_attempt",
