@@ -22,7 +22,7 @@ def test_list_shows_every_lab_not_started_and_the_next(
     code, out, _ = run(capsys, "labs", "list", "--json")
     assert code == 0
     data = json.loads(out)
-    assert data["total"] == len(load_labs()) >= 7
+    assert data["total"] == len(load_labs()) >= 10
     assert data["done"] == 0
     assert data["next"] == 1
     assert {lab["status"] for lab in data["labs"]} == {"not started"}

@@ -5,6 +5,7 @@ reference solution and hidden held-out data); grading runs the criteria its
 ``lab.toml`` names. ``llmlab labs`` is the command line over this package.
 """
 
+from llmlab.labs._context import GradeContext, Kind, criterion_kind, criterion_kinds
 from llmlab.labs._grade import DEFAULT_LAB_MODEL, check_lab, record_attempt
 from llmlab.labs._lab import CURRICULUM, TRACKS, Criterion, Lab, find_lab, load_labs
 from llmlab.labs._learner import (
@@ -52,6 +53,8 @@ __all__ = [
     "CopyResult",
     "Criterion",
     "CriterionResult",
+    "GradeContext",
+    "Kind",
     "Lab",
     "LabStatus",
     "Status",
@@ -59,6 +62,8 @@ __all__ = [
     "call_learner",
     "check_lab",
     "copy_starter",
+    "criterion_kind",
+    "criterion_kinds",
     "find_lab",
     "find_workspace",
     "fraction_text",

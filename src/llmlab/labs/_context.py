@@ -13,7 +13,7 @@ from llmlab.labs._lab import Lab
 from llmlab.labs._learner import load_learner_module
 from llmlab.labs._results import CriterionResult
 
-__all__ = ["GradeContext", "Kind", "criterion_kind", "kinds", "lab_callable"]
+__all__ = ["GradeContext", "Kind", "criterion_kind", "criterion_kinds", "lab_callable"]
 
 GRADING_SEED = 1234
 
@@ -51,7 +51,7 @@ def criterion_kind(name: str) -> Callable[[Kind], Kind]:
     return register
 
 
-def kinds() -> dict[str, Kind]:
+def criterion_kinds() -> dict[str, Kind]:
     """Every registered kind, by name."""
     return dict(_KINDS)
 

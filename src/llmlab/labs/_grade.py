@@ -10,7 +10,7 @@ import llmlab.labs._kinds_answers  # noqa: F401  (registers the kinds)
 import llmlab.labs._kinds_prompt  # noqa: F401
 import llmlab.labs._kinds_python  # noqa: F401
 from llmlab._errors import ConfigError, InputError
-from llmlab.labs._context import GradeContext, kinds
+from llmlab.labs._context import GradeContext, criterion_kinds
 from llmlab.labs._lab import Lab
 from llmlab.labs._results import CheckReport, CriterionResult
 from llmlab.models import default_model_name
@@ -37,7 +37,7 @@ def check_lab(lab: Lab, lab_dir: Path, *, model: str | None = None) -> CheckRepo
         )
     name = model or (DEFAULT_LAB_MODEL if lab.uses_model else default_model_name())
     ctx = GradeContext(lab=lab, lab_dir=lab_dir, model=name)
-    registered = kinds()
+    registered = criterion_kinds()
     started = time.monotonic()
     results: list[CriterionResult] = []
     for criterion in lab.criteria:

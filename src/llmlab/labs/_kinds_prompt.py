@@ -209,11 +209,14 @@ def _baseline(
     )
     diff = test.difference
     k_base, k = sum(r.passed for r in base), sum(r.passed for r in runs)
+    price = float(params.get("price_per_mtok", 0.15))  # a hosted small model's input price
+    per_million = f"${tokens * price:,.0f} vs ${base_tokens * price:,.0f} per million calls"
     return [
         CriterionResult(
             name="input tokens per call",
             passed=cut >= need_cut,
-            measured=f"{tokens:.0f} vs baseline {base_tokens:.0f} (cut {percent(cut)})",
+            measured=f"{tokens:.0f} vs baseline {base_tokens:.0f} (cut {percent(cut)}; "
+            f"{per_million} at ${price:g}/M tokens)",
             bar=f"needs a cut ≥ {percent(need_cut)}",
             distance=""
             if cut >= need_cut
