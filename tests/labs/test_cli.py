@@ -184,3 +184,20 @@ def test_numbers_are_checked_against_the_tools_recomputation(
 def test_unknown_lab_is_an_input_error(learner: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "labs", "start", "99")
     assert code == 2 and "unknown lab '99'" in err
+
+
+def test_start_into_another_folder_keeps_one_workspace(
+    learner: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = learner.parent / "elsewhere" / "intervals"
+    code, _, _ = run(capsys, "labs", "start", "6", "--dir", str(elsewhere))
+    assert code == 0 and (elsewhere / "answers.toml").is_file()
+    apply_solution("6", elsewhere)
+    assert run(capsys, "labs", "check", "6")[0] == 0  # found from the workspace
+    monkeypatch.chdir(elsewhere)
+    assert run(capsys, "labs", "check")[0] == 0  # found from inside the folder
+    monkeypatch.chdir(learner)
+    data = json.loads(run(capsys, "labs", "progress", "--json")[1])
+    lab6 = next(lab for lab in data["labs"] if lab["number"] == 6)
+    assert lab6["status"] == "done" and lab6["attempts"] == 2
+    assert lab6["dir"] == str(elsewhere.resolve())

@@ -98,20 +98,20 @@ def _lab_dir(workspace: Path, lab: Lab) -> Path:
     return Path(row.lab_dir) if row is not None else workspace / lab.name
 
 
-def _current(number: str | None) -> tuple[Lab, Path]:
-    """The lab a command is about, and the learner's folder for it."""
+def _current(number: str | None) -> tuple[Lab, Path, Path]:
+    """The lab a command is about, the learner's folder for it, and the workspace."""
     cli_store()
+    here = lab_in_folder(Path.cwd())
+    if here is not None and (number is None or find_lab(number) is here[0]):
+        return here
     workspace = _workspace()
     if number is not None:
         lab = find_lab(number)
-        return lab, _lab_dir(workspace, lab)
-    here = lab_in_folder(Path.cwd())
-    if here is not None:
-        return here
+        return lab, _lab_dir(workspace, lab), workspace
     status = next_lab(lab_statuses(workspace))
     if status is None or status.status != "in progress" or status.progress is None:
         raise InputError("say which lab (`llmlab labs check 1`), or run it inside a lab folder")
-    return status.lab, Path(status.progress.lab_dir)
+    return status.lab, Path(status.progress.lab_dir), workspace
 
 
 def _status_table(statuses: list[LabStatus]) -> Table:
@@ -188,9 +188,7 @@ def start_command(
     lab = find_lab(number)
     workspace = _workspace()
     lab_dir = (directory or _lab_dir(workspace, lab)).resolve()
-    if directory is not None:
-        workspace = lab_dir.parent
-    copied = copy_starter(lab, lab_dir)
+    copied = copy_starter(lab, lab_dir, workspace)
     start_progress(workspace, lab, lab_dir)
     _console.print(lab.brief, markup=False)
     _console.print(f"files in {lab_dir}: {', '.join(copied.copied) or 'none new'}")
@@ -206,8 +204,7 @@ def check_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Grade your files: exit 0 passed, 1 not yet, 2 a file is wrong (file:line)."""
-    lab, lab_dir = _current(number)
-    workspace = lab_dir.parent
+    lab, lab_dir, workspace = _current(number)
     if progress_of(workspace, lab) is None:
         start_progress(workspace, lab, lab_dir)
     if lab.uses_model and not as_json and lab.seconds >= 10:
@@ -231,8 +228,8 @@ def check_command(
 @labs.command("hint")
 def hint_command(number: _OptionalNumber = None) -> None:
     """The lab's hints so far, and one more each time."""
-    lab, lab_dir = _current(number)
-    hints = show_hint(lab_dir.parent, lab)
+    lab, _, workspace = _current(number)
+    hints = show_hint(workspace, lab)
     for index, hint in enumerate(hints, 1):
         _console.print(f"hint {index}/{len(lab.hints)}: {hint}", markup=False)
     if len(hints) == len(lab.hints):
@@ -249,8 +246,7 @@ def watch_command(
     ] = None,
 ) -> None:
     """Check now and again on every save; Enter re-checks, q quits."""
-    lab, lab_dir = _current(number)
-    workspace = lab_dir.parent
+    lab, lab_dir, workspace = _current(number)
 
     def check() -> None:
         started = time.monotonic()
@@ -284,10 +280,10 @@ def reset_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Put the starter files back (your edits to them are lost)."""
-    lab, lab_dir = _current(number)
+    lab, lab_dir, workspace = _current(number)
     if not yes:
         typer.confirm(f"Overwrite your files in {lab_dir} with the starter?", abort=True)
-    restored = reset_starter(lab, lab_dir)
+    restored = reset_starter(lab, lab_dir, workspace)
     _console.print(f"restored {', '.join(restored)} in {lab_dir}")
 
 
@@ -300,8 +296,8 @@ def solution_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """The reference solution: once the lab passes, or with --reveal."""
-    lab, lab_dir = _current(number)
-    row = progress_of(lab_dir.parent, lab)
+    lab, _, workspace = _current(number)
+    row = progress_of(workspace, lab)
     if row is None or row.passed_at is None:
         if not reveal:
             raise InputError(
@@ -310,7 +306,7 @@ def solution_command(
             )
         if not yes:
             typer.confirm("Show the solution before you have passed?", abort=True)
-    reveal_solution(lab_dir.parent, lab)
+    reveal_solution(workspace, lab)
     for name in solution_files(lab):
         _console.rule(name)
         _console.print((lab.solution / name).read_text(encoding="utf-8"), markup=False)

@@ -72,12 +72,23 @@ def learner_files(lab: Lab, lab_dir: Path) -> list[Path]:
     return [lab_dir / name for name in lab.files]
 
 
+def _marker(folder: Path) -> dict[str, str]:
+    marker = folder / MARKER
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        return {"lab": str(data["lab"]), "workspace": str(data.get("workspace", folder.parent))}
+    except (ValueError, KeyError, TypeError):
+        raise InputError(
+            "the lab marker is damaged; run `llmlab labs start` again", path=marker
+        ) from None
+
+
 def find_workspace(start: Path) -> Path:
-    """The workspace for a folder: the one above a lab folder, or ``./llmlab-labs``."""
+    """The workspace for a folder: the one a lab folder was started in, or ``./llmlab-labs``."""
     here = start.resolve()
     for folder in (here, *here.parents):
         if (folder / MARKER).is_file():
-            return folder.parent
+            return Path(_marker(folder)["workspace"])
         if folder.name == WORKSPACE_DIR:
             return folder
         if (folder / WORKSPACE_DIR).is_dir():
@@ -85,26 +96,23 @@ def find_workspace(start: Path) -> Path:
     return here / WORKSPACE_DIR
 
 
-def lab_in_folder(start: Path) -> tuple[Lab, Path] | None:
-    """The lab whose folder holds ``start`` (through its marker), if any."""
+def lab_in_folder(start: Path) -> tuple[Lab, Path, Path] | None:
+    """The lab whose folder holds ``start`` (through its marker): lab, folder, workspace."""
     here = start.resolve()
     for folder in (here, *here.parents):
-        marker = folder / MARKER
-        if marker.is_file():
-            try:
-                slug = json.loads(marker.read_text(encoding="utf-8"))["lab"]
-            except (ValueError, KeyError):
-                raise InputError(
-                    "the lab marker is damaged; run `labs start` again", path=marker
-                ) from None
+        if (folder / MARKER).is_file():
+            data = _marker(folder)
             for lab in load_labs():
-                if lab.slug == slug:
-                    return lab, folder
+                if lab.slug == data["lab"]:
+                    return lab, folder, Path(data["workspace"])
     return None
 
 
-def copy_starter(lab: Lab, lab_dir: Path) -> CopyResult:
-    """Copy the starter into ``lab_dir``; files already there are never overwritten."""
+def copy_starter(lab: Lab, lab_dir: Path, workspace: Path | None = None) -> CopyResult:
+    """Copy the starter into ``lab_dir``; files already there are never overwritten.
+
+    ``workspace`` (default: the folder above) is what progress is kept under.
+    """
     lab_dir.mkdir(parents=True, exist_ok=True)
     copied: list[str] = []
     kept: list[str] = []
@@ -117,12 +125,17 @@ def copy_starter(lab: Lab, lab_dir: Path) -> CopyResult:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         copied.append(name)
-    marker = {"version": 1, "lab": lab.slug, "number": lab.number}
+    marker = {
+        "version": 1,
+        "lab": lab.slug,
+        "number": lab.number,
+        "workspace": str(workspace or lab_dir.resolve().parent),
+    }
     (lab_dir / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     return CopyResult(lab_dir=lab_dir, copied=tuple(copied), kept=tuple(kept))
 
 
-def reset_starter(lab: Lab, lab_dir: Path) -> list[str]:
+def reset_starter(lab: Lab, lab_dir: Path, workspace: Path | None = None) -> list[str]:
     """Put every starter file back as it was (the learner's edits are lost)."""
     restored = []
     for name in starter_files(lab):
@@ -130,5 +143,5 @@ def reset_starter(lab: Lab, lab_dir: Path) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(lab.starter / name, target)
         restored.append(name)
-    copy_starter(lab, lab_dir)  # the marker
+    copy_starter(lab, lab_dir, workspace)  # the marker
     return restored
