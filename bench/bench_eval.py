@@ -11,6 +11,9 @@ Reproduce (from the repository root)::
 
     .venv/bin/python bench/bench_eval.py            # prints a Markdown table
     .venv/bin/python bench/bench_eval.py --cases 2000 --modes llmlab,bare-httpx
+    # memory flat in the number of cases (under a minute): peak RSS at 1k vs 10k
+    .venv/bin/python bench/bench_eval.py --cases 1000 --modes llmlab-scripted
+    .venv/bin/python bench/bench_eval.py --cases 10000 --modes llmlab-scripted
 
 Not a test: numbers depend on the machine. Goals (issue 3): llmlab's CPU per case <= the
 bare loop's, wall <= 1.2x the bare loop's, peak RSS <= 150 MB.
@@ -32,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = ("llmlab", "llmlab-httpx", "bare-httpx", "bare-aiohttp")
-"""``llmlab`` runs on its default transport (aiohttp); ``llmlab-httpx`` on the SDK's own."""
+MODES = ("llmlab", "llmlab-httpx", "bare-httpx", "bare-aiohttp", "llmlab-scripted")
+"""``llmlab`` runs on its default transport (aiohttp); ``llmlab-httpx`` on the SDK's own;
+``llmlab-scripted`` on the scripted model (no HTTP: the runner, the store and the call
+recording alone; not among the default modes)."""
 SUITE = """\
 name: bench
 prompt: "{{ input }}"
@@ -84,19 +89,51 @@ async def bare(base_url: str, folder: Path, concurrency: int, aiohttp: bool) -> 
     return {"cases": len(rows), "passed": passed, "wall_s": wall, "cpu_s": cpu}
 
 
+async def llmlab_scripted(folder: Path, concurrency: int) -> dict[str, Any]:
+    import llmlab as lab
+    from llmlab.evals import load_suite, run_eval
+    from llmlab.models import scripted
+
+    bot = scripted("bench", function=lambda request: "echo " + request.messages[-1].content)
+    store = lab.open()
+    suite = load_suite(folder / "suite.yaml")
+    start_cpu, start = _cpu(), time.perf_counter()
+    run = await run_eval(
+        suite,
+        model="scripted/bench",
+        concurrency=concurrency,
+        cache=False,
+        resume=False,
+        store=store,
+        # The scripted model keeps every request it saw; a real provider keeps none.
+        progress=lambda state: bot.history.clear(),
+    )
+    wall, cpu = time.perf_counter() - start, _cpu() - start_cpu
+    store.close()
+    return {
+        "cases": run.summary["cases"],
+        "passed": run.summary["passed"],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "results": run.summary["results"],
+    }
+
+
 async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    import llmlab as lab
     from llmlab.evals import load_suite, run_eval
     from llmlab.models import get_model
-    from llmlab.store import get_engine
 
     suite = load_suite(folder / "suite.yaml")
     options: dict[str, Any] = {"base_url": base_url, "api_key": "sk-bench"}
     if httpx:
         options["http_client"] = "httpx"
-    # Set-up before the clock, as the bare loop imports its SDK first: create and migrate
+    # Set-up before the clock, as the bare loop imports its SDK first: open and migrate
     # the store, and load the provider (which imports the SDK).
-    get_engine()
-    get_model("openai/gpt-4o-mini", db=None, **options)
+    store = lab.open()
+    get_model("openai/gpt-4o-mini", store=store, **options)
     start_cpu, start = _cpu(), time.perf_counter()
     run = await run_eval(
         suite,
@@ -105,12 +142,12 @@ async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> 
         cache=False,
         resume=False,
         model_options=options,
+        store=store,
     )
     wall, cpu = time.perf_counter() - start, _cpu() - start_cpu
-    with get_engine().connect() as conn:
-        from sqlalchemy import text
-
+    with store.read() as conn:
         calls = conn.execute(text("select count(*) from calls")).scalar_one()
+    store.close()
     return {
         "cases": run.summary["cases"],
         "passed": run.summary["passed"],
@@ -122,7 +159,9 @@ async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> 
 
 
 def worker(mode: str, base_url: str, folder: Path, concurrency: int) -> None:
-    if mode.startswith("llmlab"):
+    if mode == "llmlab-scripted":
+        result = asyncio.run(llmlab_scripted(folder, concurrency))
+    elif mode.startswith("llmlab"):
         result = asyncio.run(llmlab(base_url, folder, concurrency, mode.endswith("httpx")))
     else:
         result = asyncio.run(bare(base_url, folder, concurrency, mode.endswith("aiohttp")))
@@ -151,7 +190,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--latency-ms", type=float, default=100.0)
-    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--modes", default=",".join(MODES[:4]))
     parser.add_argument("--json-out", type=Path, default=None)
     parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)

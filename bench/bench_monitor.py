@@ -37,7 +37,7 @@ from sqlalchemy import text  # noqa: E402
 
 from llmlab.monitor import call_stats, rebuild_rollups  # noqa: E402
 from llmlab.monitor._histogram import RELATIVE_ERROR  # noqa: E402
-from llmlab.store import close_engines, get_engine, insert_calls  # noqa: E402
+from llmlab.store import Store, insert_calls  # noqa: E402
 from llmlab.store._calls import CALL_COLUMNS  # noqa: E402
 
 # (provider, model, $ per input token, $ per output token, median latency s)
@@ -114,17 +114,16 @@ def synthetic_rows(n: int, days: int, seed: int, chunk: int) -> Iterator[list[di
         yield rows
 
 
-def exact_percentiles(url: str, since: datetime | None) -> dict[str, float]:
+def exact_percentiles(store: Store, since: datetime | None) -> dict[str, float]:
     """Nearest-rank latency percentiles of the raw rows (the ground truth)."""
-    engine = get_engine(url)
     sql = "SELECT duration_s FROM calls WHERE status = 'ok'"
     params: dict[str, Any] = {}
     if since is not None:
         sql += " AND started_at >= :since"
         params["since"] = (
-            since if engine.dialect.name != "sqlite" else since.strftime("%Y-%m-%d %H:%M:%S.%f")
+            since if store.dialect != "sqlite" else since.strftime("%Y-%m-%d %H:%M:%S.%f")
         )
-    with engine.connect() as conn:
+    with store.read() as conn:
         values = np.sort(np.fromiter((r[0] for r in conn.execute(text(sql), params)), float))
     return {
         f"p{q}": float(values[max(1, math.ceil(q / 100 * len(values))) - 1]) for q in (50, 95, 99)
@@ -143,18 +142,17 @@ def timed(fn: Any, repeat: int) -> tuple[float, list[float], list[float], Any]:
     return wall[0], wall[1:], cpu[1:], result
 
 
-def ingest(url: str, args: argparse.Namespace) -> dict[str, Any]:
+def ingest(store: Store, args: argparse.Namespace) -> dict[str, Any]:
     """Bulk-insert the synthetic calls, then build the rollups; the figures."""
-    engine = get_engine(url)
     t0 = time.perf_counter()
     insert_s = 0.0
     for rows in synthetic_rows(args.calls, args.days, 1, args.chunk):
         t = time.perf_counter()
-        insert_calls(engine, rows)
+        insert_calls(store, rows)
         insert_s += time.perf_counter() - t
     total_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    rebuilt = rebuild_rollups(url)
+    rebuilt = rebuild_rollups(store=store)
     rollup_s = time.perf_counter() - t1
     assert rebuilt == args.calls, (rebuilt, args.calls)
     return {
@@ -166,7 +164,7 @@ def ingest(url: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def measure(url: str, repeat: int) -> dict[str, Any]:
+def measure(store: Store, repeat: int) -> dict[str, Any]:
     """Time the stats queries and compare their percentiles with the exact ones."""
     queries: dict[str, Any] = {}
     percentiles: dict[str, Any] = {}
@@ -175,7 +173,7 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
     for label, since in windows.items():
         for by in (None, "model", "hour"):
             cold, warm, cpu, report = timed(
-                lambda s=since, b=by: call_stats(s, now, by=b, url=url), repeat
+                lambda s=since, b=by: call_stats(s, now, by=b, store=store), repeat
             )
             queries[f"{label}, by {by or '-'}"] = {
                 "cold_ms": round(cold, 1),
@@ -185,8 +183,8 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
                 "groups": len(report.groups),
                 "calls": report.total.calls,
             }
-        exact = exact_percentiles(url, since)
-        total = call_stats(since, now, url=url).total
+        exact = exact_percentiles(store, since)
+        total = call_stats(since, now, store=store).total
         approx = {
             "p50": total.latency_p50_s,
             "p95": total.latency_p95_s,
@@ -220,8 +218,8 @@ def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="llmlab-bench-")
     url = args.db or f"sqlite:///{tmp.name}/bench.db"
-    engine = get_engine(url)
-    with engine.begin() as conn:
+    store = Store(url)
+    with store.write() as conn:
         if args.reset:
             conn.execute(text("DELETE FROM calls"))
             conn.execute(text("DELETE FROM call_rollups"))
@@ -229,19 +227,19 @@ def main() -> None:
     if stored and not args.queries_only:
         sys.exit(f"{args.db} already holds calls; pass --reset to empty it (destroys them)")
     results: dict[str, Any] = {
-        "backend": engine.dialect.name,
+        "backend": store.dialect,
         "calls": stored if args.queries_only else args.calls,
         "days": args.days,
         "relative_error_bound": round(RELATIVE_ERROR, 5),
     }
     if not args.queries_only:
-        results.update(ingest(url, args))
-    with engine.connect() as conn:
+        results.update(ingest(store, args))
+    with store.read() as conn:
         results["rollup_rows"] = conn.execute(
             text("SELECT count(*) FROM call_rollups")
         ).scalar_one()
-    results.update(measure(url, args.repeat))
-    close_engines()
+    results.update(measure(store, args.repeat))
+    store.close()
     tmp.cleanup()
     print(json.dumps(results, indent=2))
     if args.json_out:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -31,9 +30,8 @@ from llmlab.prompts import (  # noqa: E402
     PromptRegistry,
     PromptVersion,
     assign,
-    clear_prompt_cache,
 )
-from llmlab.store import close_engines  # noqa: E402
+from llmlab.store import Store, using_store  # noqa: E402
 
 TYPICAL = """\
 You are a support assistant for {{ product }}.
@@ -69,14 +67,16 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=20_000, help="calls per round")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["LLMLAB_DB"] = str(Path(tmp) / "bench.db")
-        clear_prompt_cache()
-        registry = PromptRegistry()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Store(str(Path(tmp) / "bench.db")) as store,
+        using_store(store),  # assign() below uses the default handle, as a user's code would
+    ):
+        registry = PromptRegistry(store)
         registry.register("support", PromptVersion("Old: {{ question }}"), set_active=True)
         typical = registry.register("support", PromptVersion(TYPICAL, {"tone": "friendly"}))
         registry.promote("support", typical.version or 0)
-        Experiments().create(
+        Experiments(store).create(
             "support-tone", "support", {"control": 1, "new": 2}, {"control": 9, "new": 1}
         )
         assert registry.get("support@production").version == 2
@@ -111,8 +111,6 @@ def main() -> int:
                 10.0,
             ),
         }
-        clear_prompt_cache()
-        close_engines()
     if args.json:
         print(json.dumps({k: {"us": round(v, 2), "goal_us": g} for k, (v, g) in figures.items()}))
         return 0

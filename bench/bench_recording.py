@@ -28,7 +28,7 @@ from sqlalchemy import text  # noqa: E402
 
 import llmlab.monitor._recorder as _recorder  # noqa: E402
 from llmlab.monitor import CallRecord, flush, new_call_id, record  # noqa: E402
-from llmlab.store import close_engines, get_engine, insert_calls  # noqa: E402
+from llmlab.store import Store, insert_calls  # noqa: E402
 
 
 def make_record(n: int) -> CallRecord:
@@ -55,7 +55,7 @@ def make_record(n: int) -> CallRecord:
     )
 
 
-def bench_caller(url: str, calls: int) -> dict[str, float]:
+def bench_caller(store: Store, calls: int) -> dict[str, float]:
     """Time each record() call while the background writer is busy writing."""
     records = [make_record(n) for n in range(calls)]
     samples: list[float] = []
@@ -63,11 +63,11 @@ def bench_caller(url: str, calls: int) -> dict[str, float]:
     start = time.perf_counter()
     for rec in records:
         t0 = clock()
-        record(rec, url)
+        record(rec, store)
         samples.append(clock() - t0)
     elapsed = time.perf_counter() - start
     flushed_at = time.perf_counter()
-    flush(url)
+    flush(store)
     done = time.perf_counter()
     samples.sort()
     return {
@@ -81,17 +81,16 @@ def bench_caller(url: str, calls: int) -> dict[str, float]:
     }
 
 
-def bench_ingest(url: str, calls: int, batch: int) -> tuple[float, float]:
+def bench_ingest(store: Store, calls: int, batch: int) -> tuple[float, float]:
     """insert_calls() in batches, as the writer thread does: rows per wall and CPU second.
 
     The CPU figure (this thread's CPU time, SQLite's work included) is what an unshared
     core achieves; the wall figure suffers when other processes share the machine.
     """
     writer_rows = [_row(make_record(n)) for n in range(calls)]
-    engine = get_engine(url)
     start, cpu_start = time.perf_counter(), time.thread_time()
     for first in range(0, calls, batch):
-        insert_calls(engine, writer_rows[first : first + batch])
+        insert_calls(store, writer_rows[first : first + batch])
     wall, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
     return calls / wall, calls / cpu
 
@@ -108,19 +107,19 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or str(Path(tmp) / "bench.db")
-        engine = get_engine(url)  # create and migrate outside the timings
-        _recorder._writer_for(url)
-        ingest, ingest_cpu = bench_ingest(url, args.calls, args.batch)
+        store = Store(url)  # create and migrate outside the timings
+        _recorder.recorder(store)
+        ingest, ingest_cpu = bench_ingest(store, args.calls, args.batch)
         hooks = list(_recorder._hooks)
         _recorder._hooks.clear()  # the recorder alone
         try:
-            alone = bench_caller(url, args.calls)
+            alone = bench_caller(store, args.calls)
         finally:
             _recorder._hooks.extend(hooks)
-        shipped = bench_caller(url, args.calls)  # with the hooks llmlab registers (rollups)
-        with engine.connect() as conn:
+        shipped = bench_caller(store, args.calls)  # with the hooks llmlab registers (rollups)
+        with store.read() as conn:
             total = conn.execute(text("SELECT count(*) FROM calls")).scalar_one()
-        close_engines()
+        store.close()
     print(f"database: {'SQLite (temporary file)' if not args.db else args.db.split('@')[-1]}")
     print(f"calls: {args.calls:,} per measurement, batch {args.batch}; rows in store {total:,}")
     print(f"batch hooks registered by llmlab: {[hook.__qualname__ for hook in hooks]}")

@@ -44,7 +44,7 @@ def main() -> int:
         old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{Path(tmp) / 'empty.db'}")
-        event.listen(engine, "connect", sqlite_on_connect)
+        event.listen(engine, "connect", sqlite_on_connect(30.0))
         event.listen(engine, "begin", sqlite_on_begin)
         try:
             with engine.begin() as conn:

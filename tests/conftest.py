@@ -9,8 +9,6 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from llmlab.store import close_engines
-
 # --- PostgreSQL ---------------------------------------------------------------------------
 # Tests marked ``postgres`` run against the server named by LLMLAB_TEST_PG_URL (started by
 # scripts/start-postgres.sh, which .ci/run calls) and are skipped when it is unset.
@@ -34,7 +32,6 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         yield admin.url.set(database=name).render_as_string(hide_password=False)
-        close_engines()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:

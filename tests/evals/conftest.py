@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llmlab.store import close_engines
+from llmlab.store import Store
 from llmlab.testing import WireServer
 
 SUITE_YAML = """\
@@ -36,10 +36,9 @@ def write_suite(folder: Path, n: int, *, fail_every: int = 0, extra: str = "") -
 
 @pytest.fixture
 def openai_env(
-    wire_server: WireServer, llmlab_db: str, monkeypatch: pytest.MonkeyPatch
+    wire_server: WireServer, llmlab_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[WireServer]:
-    """OPENAI_BASE_URL and a dummy key for the wire server; a fresh store."""
+    """OPENAI_BASE_URL and a dummy key for the wire server; a fresh store (the default)."""
     monkeypatch.setenv("OPENAI_BASE_URL", wire_server.openai_base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-evals")
     yield wire_server
-    close_engines()

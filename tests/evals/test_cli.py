@@ -86,6 +86,21 @@ def test_input_errors_exit_2_with_file_and_line(
     assert f"{tmp_path / 'samples.jsonl'}:2: not valid JSON" in err
     code, _, err = cli(capsys, "eval", "show", "no-such-run")
     assert code == 2 and "unknown eval run 'no-such-run'" in err
+    code, _, err = cli(capsys, "eval", "run", str(suite), "--model-option", "max_retries")
+    assert code == 2 and "--model-option 'max_retries': expected KEY=VALUE" in err
+
+
+def test_model_options_are_typed(
+    openai_env: WireServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = str(write_suite(tmp_path, 4))
+    openai_env.faults.add("500", 1)
+    # max_retries=0 is read as the number 0: the one injected 500 errors its case.
+    code, data = cli_json(
+        capsys, "eval", "run", suite, *MODEL, "--no-cache", "--model-option", "max_retries=0"
+    )
+    assert code == 1 and data["summary"]["errors"]["results"] == 1
+    assert data["gate"]["reasons"] == ["pass rate 75.0% is below the required 100.0%"]
 
 
 def test_unknown_baseline_fails_before_any_call(
@@ -127,6 +142,8 @@ def test_gate_fails_on_a_significant_regression(
     assert code == 1
     assert data["threshold_met"] and data["baseline"]["regression"]
     assert data["baseline"]["verdict"].startswith("A better on pass rate")
+    assert not data["gate"]["passed"] and data["gate"]["regression"]
+    assert data["gate"]["reasons"][0].startswith("significant regression against")
     code, comparison = cli_json(capsys, "eval", "compare", baseline["run_id"], data["run_id"])
     assert comparison["tests"][0]["a_only_passed"] == 12
     assert comparison["tests"][0]["p_adjusted"] < 0.001

@@ -94,7 +94,7 @@ async def test_unknown_run_lists_nearest_and_prefix_must_be_unique(llmlab_db: st
     assert info.value.candidates[0] == runs[2].id
     with pytest.raises(InputError, match=r"'alpha' is ambiguous: 2 runs start with it"):
         show_run("alpha")
-    assert show_run("alphab")["run"]["id"] == runs[1].id
+    assert show_run("alphab").run.id == runs[1].id
 
 
 async def test_rescore_with_a_judge_uses_the_suites_judge_model(llmlab_db: str) -> None:

@@ -12,11 +12,12 @@ from llmlab.evals import (
     Includes,
     ModelGraded,
     load_suite,
+    result_input,
     run_eval,
     show_run,
 )
 from llmlab.models import Request, scripted
-from llmlab.store import CallFilter, get_engine, get_eval_results, recent_calls
+from llmlab.store import CallFilter, Store, get_eval_results, recent_calls
 from llmlab.testing import WireServer
 
 from .conftest import write_suite
@@ -25,7 +26,7 @@ MODEL = "openai/gpt-4o-mini"
 
 
 async def test_minimal_suite_runs_and_links_every_call(
-    openai_env: WireServer, llmlab_db: str, tmp_path: Path
+    openai_env: WireServer, llmlab_store: Store, tmp_path: Path
 ) -> None:
     suite = load_suite(write_suite(tmp_path, 20, fail_every=5))
     run = await run_eval(suite, model=MODEL, concurrency=100, cache=False)
@@ -33,15 +34,16 @@ async def test_minimal_suite_runs_and_links_every_call(
     assert run.summary["cases"] == 20 and run.summary["passed"] == 16
     assert run.pass_rate == 0.8 and not run.threshold_met  # min_pass_rate defaults to 1.0
     assert openai_env.count("/v1/chat/completions") == 20
-    results = get_eval_results(get_engine(llmlab_db), run.id)
-    assert sorted(int(r["case_id"]) for r in results) == list(range(20))
-    failed = [r for r in results if not r["passed"]]
-    assert {r["case_id"] for r in failed} == {"0", "5", "10", "15"}
-    assert failed[0]["output"] == "echo: say w0" and failed[0]["score"] == 0.0
-    calls = recent_calls(get_engine(llmlab_db), CallFilter(eval_run=run.id), limit=100)
+    results = get_eval_results(llmlab_store, run.id)
+    assert sorted(int(r.case_id) for r in results) == list(range(20))
+    failed = [r for r in results if not r.passed]
+    assert {r.case_id for r in failed} == {"0", "5", "10", "15"}
+    assert failed[0].output == "echo: say w0" and failed[0].score == 0.0
+    assert failed[0].case_data["input"] == "say w0" and failed[0].prompt == "say w0"
+    calls = recent_calls(llmlab_store.engine, CallFilter(eval_run=run.id), limit=100)
     assert len(calls) == 20
     assert {(c["sample_id"], c["epoch"]) for c in calls} == {(str(i), 1) for i in range(20)}
-    assert {r["call_id"] for r in results} == {c["id"] for c in calls}
+    assert {r.call_id for r in results} == {c["id"] for c in calls}
 
 
 async def test_429_storm_finishes_with_backoff(openai_env: WireServer, tmp_path: Path) -> None:
@@ -59,7 +61,7 @@ async def test_429_storm_finishes_with_backoff(openai_env: WireServer, tmp_path:
 
 
 async def test_injected_5xx_are_recorded_per_case(
-    openai_env: WireServer, llmlab_db: str, tmp_path: Path
+    openai_env: WireServer, llmlab_store: Store, tmp_path: Path
 ) -> None:
     suite = load_suite(write_suite(tmp_path, 20))
     openai_env.faults.add("500", 3)
@@ -70,11 +72,11 @@ async def test_injected_5xx_are_recorded_per_case(
     assert run.status == "finished"
     assert run.summary["results"] == 20
     assert run.summary["errors"]["results"] == 5 and run.summary["errored_cases"] == 5
-    errors = [r for r in get_eval_results(get_engine(llmlab_db), run.id) if r["status"] == "error"]
+    errors = [r for r in get_eval_results(llmlab_store, run.id) if r.status == "error"]
     assert len(errors) == 5
-    assert all(r["output"] is None and r["errored"] and not r["passed"] for r in errors)
-    assert sum("500" in r["error"] for r in errors) == 3
-    assert sum("503" in r["error"] for r in errors) == 2
+    assert all(r.output is None and r.errored and not r.passed for r in errors)
+    assert sum("500" in (r.error or "") for r in errors) == 3
+    assert sum("503" in (r.error or "") for r in errors) == 2
 
 
 async def test_slow_case_does_not_stall_the_others(tmp_path: Path, llmlab_db: str) -> None:
@@ -98,7 +100,7 @@ async def test_slow_case_does_not_stall_the_others(tmp_path: Path, llmlab_db: st
 
 
 async def test_garbage_judge_verdicts_are_errored_scores(
-    openai_env: WireServer, tmp_path: Path, llmlab_db: str
+    openai_env: WireServer, tmp_path: Path, llmlab_store: Store
 ) -> None:
     openai_env.replies.set(
         lambda prompt: "I'd say it is fine!" if prompt.startswith("You are grading") else "ok"
@@ -109,11 +111,11 @@ async def test_garbage_judge_verdicts_are_errored_scores(
     assert run.status == "finished" and run.summary["results"] == 6
     assert run.summary["errored_cases"] == 6 and run.summary["passed"] == 0
     assert run.summary["judge"]["calls"] == 6
-    results = get_eval_results(get_engine(llmlab_db), run.id)
-    assert all("unparsable judge verdict" in r["error"] for r in results)
-    assert all(r["output"] == "ok" for r in results)
+    results = get_eval_results(llmlab_store, run.id)
+    assert all("unparsable judge verdict" in (r.error or "") for r in results)
+    assert all(r.output == "ok" for r in results)
     judge_calls = recent_calls(
-        get_engine(llmlab_db), CallFilter(eval_run=run.id, tags={"role": "judge"}), limit=50
+        llmlab_store.engine, CallFilter(eval_run=run.id, tags={"role": "judge"}), limit=50
     )
     assert len(judge_calls) == 6
 
@@ -198,8 +200,9 @@ async def test_show_run_lists_failed_cases_with_input(tmp_path: Path, llmlab_db:
     )
     run = await run_eval(suite, model="scripted/half")
     shown = show_run(run.id, failed_only=True)
-    assert [r["case_id"] for r in shown["results"]] == ["0", "2", "3"]
-    assert shown["results"][0]["input"] == "v0"
+    assert [r.case_id for r in shown.results] == ["0", "2", "3"]
+    assert result_input(shown.results[0]) == "v0"
+    assert shown.to_dict()["results"][0]["input"] == "v0"
 
 
 async def test_missing_field_of_custom_or_judge_scorer_fails_before_any_call(

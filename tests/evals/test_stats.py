@@ -154,18 +154,12 @@ def test_paired_bootstrap_of_identical_samples_is_zero(values: list[float]) -> N
 
 def test_summary_reports_pass_at_the_suites_k() -> None:
     from llmlab.evals import summarize
+    from llmlab.store import EvalResultRow
 
     rows = [
-        {
-            "case_id": c,
-            "epoch": e,
-            "score": float(ok),
-            "passed": ok,
-            "errored": False,
-            "status": "ok",
-            "cost": None,
-            "judge_cost": None,
-        }
+        EvalResultRow(
+            run_id="r", case_id=c, epoch=e, status="ok", score=float(ok), passed=ok, errored=False
+        )
         for c, outcomes in (("a", [True, False, False]), ("b", [True, True, True]))
         for e, ok in enumerate(outcomes, start=1)
     ]
@@ -174,3 +168,45 @@ def test_summary_reports_pass_at_the_suites_k() -> None:
     assert trials["pass^2"] == pytest.approx((0.0 + 1.0) / 2)
     assert "pass@3" not in trials
     assert "pass@3" in summarize(rows, epochs=3)["trials"]
+
+
+def test_summary_folds_cases_and_needs_each_cases_trials_together() -> None:
+    from llmlab.evals import reduce_cases, summarize
+    from llmlab.store import EvalResultRow
+
+    def row(case: str, epoch: int, ok: bool, tag: str) -> EvalResultRow:
+        return EvalResultRow(
+            run_id="r",
+            case_id=case,
+            epoch=epoch,
+            status="ok",
+            score=1.0 if ok else 0.25,
+            passed=ok,
+            errored=False,
+            scores={"exact": 1.0 if ok else 0.0, "length": 0.5},
+            tags=[tag],
+        )
+
+    rows = [
+        row("a", 1, True, "x"),
+        row("a", 2, False, "x"),
+        row("b", 1, True, "x"),
+        row("b", 2, True, "x"),
+        row("c", 1, False, "y"),
+        row("c", 2, False, "y"),
+    ]
+    s = summarize(rows, epochs=2, threshold=0.6)
+    outcomes = reduce_cases(rows, threshold=0.6)
+    assert s["cases"] == 3 and s["passed"] == sum(o.passed for o in outcomes.values()) == 2
+    assert s["mean_score"] == pytest.approx(sum(o.score for o in outcomes.values()) / 3)
+    assert s["tags"]["x"]["n"] == 2 and s["tags"]["y"] == {
+        "n": 1,
+        "passed": 0,
+        "pass_rate": 0.0,
+        "ci": s["tags"]["y"]["ci"],
+    }
+    assert s["scorers"] == {"exact": pytest.approx(0.5), "length": pytest.approx(0.5)}
+    assert s["trials"]["consistency"] == pytest.approx(2 / 3)  # b always, c never, a flips
+    assert s["trials"]["mean_flip_rate"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="results of case 'a' are not together"):
+        summarize([rows[0], rows[2], rows[1]])

@@ -1,4 +1,5 @@
-"""Fixtures for the model tests: a fresh store, fake keys, the wire server, clean caches."""
+"""Fixtures for the model tests: a fresh store (with its own models and scripts), fake
+keys, the wire server."""
 
 from __future__ import annotations
 
@@ -7,18 +8,15 @@ from typing import Any
 
 import pytest
 
-import llmlab.models._managed as managed
-import llmlab.models._scripted as scripted_module
 from llmlab.monitor import flush
-from llmlab.monitor._budgets import invalidate_budget_cache
-from llmlab.store import close_engines, get_engine, recent_calls
+from llmlab.store import Store, recent_calls
 from llmlab.testing import WireServer
 
 from .models_support import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY
 
 
 @pytest.fixture(autouse=True)
-def _isolated(llmlab_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated(llmlab_store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_OPENAI_KEY)
     monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_ANTHROPIC_KEY)
     for name in (
@@ -32,13 +30,9 @@ def _isolated(llmlab_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
         "LLMLAB_PRICES",
     ):
         monkeypatch.delenv(name, raising=False)
-    invalidate_budget_cache()
+    # Models and scripts live in the test's store, which the plugin closes afterwards.
     yield
-    managed._models.clear()
-    scripted_module._instances.clear()
-    flush()
-    invalidate_budget_cache()
-    close_engines()
+    flush(llmlab_store)
 
 
 @pytest.fixture
@@ -56,12 +50,12 @@ async def close_after() -> AsyncIterator[Callable[[Any], Any]]:
 
 
 @pytest.fixture
-def calls(llmlab_db: str) -> Callable[[], list[dict[str, Any]]]:
+def calls(llmlab_store: Store) -> Callable[[], list[dict[str, Any]]]:
     """Flush the recorder, then the recorded calls, oldest first."""
 
     def read() -> list[dict[str, Any]]:
-        assert flush(llmlab_db)
-        return list(reversed(recent_calls(get_engine(llmlab_db), limit=1000)))
+        assert flush(llmlab_store)
+        return list(reversed([c.to_dict() for c in recent_calls(llmlab_store, limit=1000)]))
 
     return read
 

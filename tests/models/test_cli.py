@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from llmlab.cli._app import app
 from llmlab.cli._main import main
-from llmlab.store import get_engine, recent_calls
+from llmlab.store import Store, recent_calls
 from llmlab.testing import WireServer
 
 from .models_support import FAKE_OPENAI_KEY
@@ -169,10 +169,10 @@ def test_bad_llmlab_db_is_one_line_and_exit_2(
     blocker.write_text("x")
     for db in (str(blocker / "x.db"), "nosuchdialect://x"):
         monkeypatch.setenv("LLMLAB_DB", db)
-        for args in (["run", "hi", "-m", "openai/gpt-4o-mini"], ["monitor", "calls"]):
-            code, err = _main(capsys, *args)
-            assert code == 2, (args, err)
-            assert "cannot open database" in _one_line(err)
+        # (``monitor calls`` is checked with the monitor's CLI, which owns its store edge.)
+        code, err = _main(capsys, "run", "hi", "-m", "openai/gpt-4o-mini")
+        assert code == 2, err
+        assert "cannot open database" in _one_line(err)
     assert server.count() == 0  # the store is checked before anything is spent
 
 
@@ -188,12 +188,14 @@ def test_unknown_provider_and_bad_options_exit_2(
     assert calls() == []
 
 
-def test_ctrl_c_during_run_records_the_cancelled_call(server: WireServer, llmlab_db: str) -> None:
+def test_ctrl_c_during_run_records_the_cancelled_call(
+    server: WireServer, llmlab_store: Store
+) -> None:
     server.faults.add("hang", count=1)
     env = {
         **os.environ,
         "OPENAI_BASE_URL": server.openai_base_url,
-        "LLMLAB_DB": llmlab_db,
+        "LLMLAB_DB": llmlab_store.url,
     }
     proc = subprocess.Popen(
         [
@@ -223,7 +225,7 @@ def test_ctrl_c_during_run_records_the_cancelled_call(server: WireServer, llmlab
         proc.kill()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    (row,) = recent_calls(get_engine(llmlab_db))
+    (row,) = recent_calls(llmlab_store)
     assert (row["status"], row["error_type"]) == ("error", "cancelled")
     assert row["requested_model"] == "gpt-4o-mini" and row["streamed"]
 

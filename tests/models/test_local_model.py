@@ -7,8 +7,9 @@ import socket
 
 import pytest
 
-from llmlab import monitor, store
+from llmlab import monitor
 from llmlab.models import Request, TextDelta, get_model
+from llmlab.store import Store, recent_calls
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,7 +30,7 @@ QUESTION = Request.of(
 
 
 async def test_local_model_answers_offline_and_is_recorded_with_exact_tokens(
-    llmlab_db: str, monkeypatch: pytest.MonkeyPatch
+    llmlab_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_network(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"the embedded model tried to reach the network: {args}")
@@ -55,8 +56,8 @@ async def test_local_model_answers_offline_and_is_recorded_with_exact_tokens(
     else:
         assert response.finish_reason == "length" and response.usage.output_tokens == 24
 
-    monitor.flush()
-    rows = store.recent_calls(store.get_engine(), limit=10)
+    monitor.flush(llmlab_store)
+    rows = recent_calls(llmlab_store, limit=10)
     assert len(rows) == 1
     row = rows[0]
     assert row["provider"] == "local"

@@ -13,7 +13,7 @@ import llmlab.models._registry as registry
 from llmlab import ConfigError, UnknownModelError
 from llmlab.models import (
     DEFAULT_MODEL,
-    Model,
+    Provider,
     Request,
     Response,
     default_model_name,
@@ -95,20 +95,20 @@ def test_missing_optional_dependency_names_the_extra(fresh_registry: registry._R
         get_model("local/smollm2")
 
 
-class EchoModel(Model):
+class EchoModel(Provider):
     async def generate(self, request: Request) -> Response:
         return Response(text=f"{self.name}: {request.messages[-1].content}", model=self.name)
 
 
 async def test_provider_registered_in_code(calls: Callable[[], list[dict[str, object]]]) -> None:
-    def create(model_name: str, /, **options: object) -> Model:
+    def create(model_name: str, /, **options: object) -> Provider:
         return EchoModel("echo-test", model_name)
 
     register_provider("echo-test", create)
     try:
         assert "echo-test" in provider_names()
         model = get_model("echo-test/m1")
-        assert isinstance(model.provider_model, EchoModel)
+        assert model.full_name == "echo-test/m1"
         assert (await model.generate(Request.of("hi"))).text == "m1: hi"
     finally:
         registry._registry._factories.pop("echo-test", None)
@@ -125,9 +125,9 @@ def test_entry_point_plugin_from_an_installed_distribution(
     (tmp_path / "llmlab_fake_plugin_mod.py").write_text(
         textwrap.dedent(
             """
-            from llmlab.models import Model, Response
+            from llmlab.models import Provider, Response
 
-            class Shouting(Model):
+            class Shouting(Provider):
                 async def generate(self, request):
                     return Response(text=request.messages[-1].content.upper(), model=self.name)
 

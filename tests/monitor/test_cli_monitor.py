@@ -11,17 +11,16 @@ import pytest
 
 from llmlab.cli import main
 from llmlab.monitor import flush, record
-from llmlab.store import close_engines
+from llmlab.store import Store
 
 from ._calls import make_calls
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    path = str(tmp_path / "cli.db")
-    monkeypatch.setenv("LLMLAB_DB", path)
+def db(store: Store, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's store (``LLMLAB_DB``, the default handle) for the CLI to open."""
     monkeypatch.setenv("COLUMNS", "250")
-    return path
+    return store.url
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -30,16 +29,14 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         code = 0
     except SystemExit as exit_:
         code = int(exit_.code or 0)
-    finally:
-        close_engines()
     out, err = capsys.readouterr()
     return code, out, err
 
 
 def _seed(db: str, n: int = 60) -> None:
     for c in make_calls(n, start=datetime.now(UTC) - timedelta(hours=30), span=timedelta(hours=29)):
-        record(c, url=db)
-    flush(url=db)
+        record(c)  # into the default handle: the test's store
+    flush()
 
 
 def test_stats_table_and_json(db: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,10 +10,11 @@ import pytest
 
 from llmlab.monitor import CallRecord, LLMMonitor, call_stats, new_call_id, record
 from llmlab.monitor._llm_monitor import guess_provider
+from llmlab.store import Store
 
 
-def test_seed_usage_as_written(db_url: str) -> None:
-    monitor = LLMMonitor(url=db_url)
+def test_seed_usage_as_written(store: Store) -> None:
+    monitor = LLMMonitor()  # the seed's shape: the default handle (this test's store)
     assert monitor.get_stats(last_hours=1) == {"error": "No data in time window"}
     cost = monitor.calculate_cost("claude-3-5-sonnet-20241022", 1000, 500)
     assert cost == Decimal("0.0105")  # $3 / $15 per million tokens
@@ -28,8 +29,8 @@ def test_seed_usage_as_written(db_url: str) -> None:
     assert stats["unpriced_calls"] == 0
 
 
-def test_unknown_model_is_unpriced_not_free(db_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    monitor = LLMMonitor(url=db_url)
+def test_unknown_model_is_unpriced_not_free(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    monitor = LLMMonitor(store=store)
     with caplog.at_level(logging.WARNING):
         assert monitor.calculate_cost("house-model-7", 10, 10) is None
     assert "house-model-7" in caplog.text and "unpriced" in caplog.text
@@ -37,7 +38,7 @@ def test_unknown_model_is_unpriced_not_free(db_url: str, caplog: pytest.LogCaptu
     assert rec.cost is None and rec.cost_status == "unpriced"
     stats = monitor.get_stats()
     assert stats["unpriced_calls"] == 1 and stats["total_cost"] == 0
-    assert call_stats(url=db_url, by="model").groups[0].key == "unknown/house-model-7"
+    assert call_stats(store=store, by="model").groups[0].key == "unknown/house-model-7"
 
 
 def test_provider_guess() -> None:
@@ -47,8 +48,8 @@ def test_provider_guess() -> None:
     assert guess_provider("whatever")[0] == "unknown"
 
 
-def test_get_stats_counts_only_the_last_hours(db_url: str) -> None:
-    monitor = LLMMonitor(url=db_url)
+def test_get_stats_counts_only_the_last_hours(store: Store) -> None:
+    monitor = LLMMonitor(store=store)
     earlier = datetime.now(UTC) - timedelta(hours=3)
     record(
         CallRecord(
@@ -60,7 +61,7 @@ def test_get_stats_counts_only_the_last_hours(db_url: str) -> None:
             input_tokens=7,
             output_tokens=3,
         ),
-        url=db_url,
+        store=store,
     )
     assert monitor.get_stats(last_hours=1) == {"error": "No data in time window"}
     monitor.record_call("claude-3-haiku-20240307", 100, 20, 200.0, "p")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,35 +17,28 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmlab.monitor import _otel, disable_otel, enable_otel, flush, record
+from llmlab.store import Store
 
 from ._calls import make_calls
 from ._receiver import receiver
 
 
-@pytest.fixture(autouse=True)
-def _reset_otel() -> Iterator[None]:
-    _otel._state.clear()
-    yield
-    disable_otel()
-    _otel._state.clear()
-
-
-def test_calls_become_genai_spans_and_metrics(db_url: str) -> None:
+def test_calls_become_genai_spans_and_metrics(store: Store) -> None:
     spans = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
     try:
-        enable_otel(tracer_provider, meter_provider)
+        enable_otel(tracer_provider, meter_provider, store=store)
         calls = make_calls(6, start=datetime.now(UTC) - timedelta(minutes=1), span=timedelta(0))
         calls[0].status = "ok"
         calls[0].resolved_model = "gpt-4o-mini-2024-07-18"
         calls[0].prompt_name, calls[0].prompt_version = "summarize", 3
         calls[0].cache_write_tokens = 5
         for c in calls:
-            record(c, url=db_url)
-        flush(url=db_url)
+            record(c, store=store)
+        flush(store=store)
         finished: dict[Any, Any] = {
             dict(s.attributes or {})["llmlab.call_id"]: s for s in spans.get_finished_spans()
         }
@@ -84,24 +77,42 @@ def test_calls_become_genai_spans_and_metrics(db_url: str) -> None:
         types = {p.attributes["gen_ai.token.type"] for p in usage.data.data_points}
         assert types == {"input", "output"}
     finally:
-        disable_otel()
+        disable_otel(store=store)
         tracer_provider.shutdown()
         meter_provider.shutdown()
 
 
 def test_otlp_http_export_when_endpoint_is_set(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with receiver() as collector:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url)
         for c in make_calls(3, start=datetime.now(UTC), span=timedelta(0)):
-            record(c, url=db_url)
-        flush(url=db_url)
-        disable_otel()  # shuts the providers down: flushes spans and metrics
+            record(c, store=store)
+        flush(store=store)
+        disable_otel(store=store)  # shuts the providers down: flushes spans and metrics
         assert collector.wait_for("/v1/traces", 1)
         assert collector.wait_for("/v1/metrics", 1)
 
 
-def test_no_export_without_endpoint(db_url: str) -> None:
-    assert _otel.export_rows([]) == 0
-    assert _otel._current() is None
+def test_no_export_without_endpoint(store: Store) -> None:
+    assert _otel.export_rows([], store=store) == 0
+    assert _otel._state(store).current() is None
+
+
+def test_export_belongs_to_the_store(store: Store, tmp_path: Path) -> None:
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    with Store(str(tmp_path / "other.db")) as other:
+        enable_otel(tracer_provider, meter_provider, store=other)
+        for c in make_calls(2, start=datetime.now(UTC), span=timedelta(0)):
+            record(c, store=store)  # not exported: export is on for the other store
+        assert flush(store=store)
+        assert spans.get_finished_spans() == ()
+        record(make_calls(1, start=datetime.now(UTC), span=timedelta(0))[0], store=other)
+        assert flush(store=other)
+        assert len(spans.get_finished_spans()) == 1
+    tracer_provider.shutdown()
+    meter_provider.shutdown()

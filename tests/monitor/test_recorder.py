@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 import llmlab.monitor._recorder as _recorder
 from llmlab.monitor import (
@@ -26,7 +26,7 @@ from llmlab.monitor import (
     remove_batch_hook,
     remove_batch_listener,
 )
-from llmlab.store import CALL_COLUMNS, get_engine, recent_calls
+from llmlab.store import CALL_COLUMNS, Store, recent_calls
 
 
 def make(n: int = 0, **changes: Any) -> CallRecord:
@@ -50,7 +50,7 @@ def test_call_record_fields_are_the_calls_columns() -> None:
     assert {f.name for f in dataclasses.fields(CallRecord)} == set(CALL_COLUMNS)
 
 
-def test_record_then_flush_writes_every_field(db_url: str) -> None:
+def test_record_then_flush_writes_every_field(store: Store) -> None:
     rec = make(
         ttft_s=0.125,
         duration_s=1.5,
@@ -63,43 +63,42 @@ def test_record_then_flush_writes_every_field(db_url: str) -> None:
         cache_hit=True,
         streamed=True,
     )
-    record(rec, db_url)
-    assert flush(db_url)
-    [row] = recent_calls(get_engine(db_url))
-    assert row == dataclasses.asdict(rec)
+    record(rec, store)
+    assert flush(store)
+    [row] = recent_calls(store)
+    assert row.to_dict() == dataclasses.asdict(rec)
 
 
-def test_many_records_are_written_in_batches(db_url: str) -> None:
+def test_many_records_are_written_in_batches(store: Store) -> None:
     batches: list[int] = []
 
-    def listener(_engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
+    def listener(_store: Store, rows: Sequence[Mapping[str, Any]]) -> None:
         batches.append(len(rows))
 
     add_batch_listener(listener)
     try:
         for n in range(1_234):
-            record(make(n), db_url)
-        assert flush(db_url)
+            record(make(n), store)
+        assert flush(store)
     finally:
         remove_batch_listener(listener)
     assert sum(batches) == 1_234
     assert max(batches) <= _recorder.BATCH_SIZE
     assert len(batches) < 100  # batched, not one transaction per call
-    with get_engine(db_url).connect() as conn:
+    with store.read() as conn:
         assert conn.execute(text("SELECT count(*) FROM calls")).scalar() == 1_234
 
 
-def test_rows_are_written_without_flush(db_url: str) -> None:
-    record(make(), db_url)
-    engine = get_engine(db_url)
+def test_rows_are_written_without_flush(store: Store) -> None:
+    record(make(), store)
     for _ in range(200):
-        if recent_calls(engine):
+        if recent_calls(store):
             break
         time.sleep(0.01)
-    assert len(recent_calls(engine)) == 1
+    assert len(recent_calls(store)) == 1
 
 
-def test_hook_runs_in_the_insert_transaction(db_url: str) -> None:
+def test_hook_runs_in_the_insert_transaction(store: Store) -> None:
     seen: list[int] = []
 
     def hook(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -108,15 +107,15 @@ def test_hook_runs_in_the_insert_transaction(db_url: str) -> None:
 
     add_batch_hook(hook)
     try:
-        record(make(), db_url)
-        flush(db_url)
+        record(make(), store)
+        flush(store)
     finally:
         remove_batch_hook(hook)
     assert seen == [1]
 
 
 def test_failing_hook_does_not_lose_calls(
-    db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(_recorder, "RETRY_DELAYS_S", (0.0, 0.0, 0.0))
 
@@ -125,22 +124,22 @@ def test_failing_hook_does_not_lose_calls(
 
     add_batch_hook(broken)
     try:
-        record(make(), db_url)
-        flush(db_url)
+        record(make(), store)
+        flush(store)
     finally:
         remove_batch_hook(broken)
-    assert len(recent_calls(get_engine(db_url))) == 1
+    assert len(recent_calls(store)) == 1
     assert "rollup bug" in caplog.text
 
 
-def test_content_capture_can_be_switched_off(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_content_capture_can_be_switched_off(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLMLAB_CAPTURE_CONTENT", "0")
-    record(make(), db_url)
-    flush(db_url)
-    [row] = recent_calls(get_engine(db_url))
-    assert row["request"] is None
-    assert row["response_text"] is None
-    assert row["input_tokens"] == 100
+    record(make(), store)
+    flush(store)
+    [row] = recent_calls(store)
+    assert row.request is None
+    assert row.response_text is None
+    assert row.input_tokens == 100
 
 
 def test_unreachable_database_is_retried_then_saved_and_logged(
@@ -148,13 +147,13 @@ def test_unreachable_database_is_retried_then_saved_and_logged(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(_recorder, "RETRY_DELAYS_S", (0.0, 0.01))
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    url = str(blocker / "x.db")  # a folder that cannot exist
     rec = make(tags={"k": "v"})
     caplog.set_level(logging.WARNING, logger="llmlab.monitor")
-    record(rec, url)
-    assert flush(url, timeout=30)
+    with Store(str(tmp_path / "gone.db")) as broken:
+        with broken.write() as conn:  # the database stops accepting calls
+            conn.execute(text("DROP TABLE calls"))
+        record(rec, broken)
+        assert flush(broken, timeout=30)
     attempts = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(attempts) == 3
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
@@ -169,22 +168,83 @@ def test_unreachable_database_is_retried_then_saved_and_logged(
 
 
 def test_a_bad_row_does_not_sink_its_batch(
-    any_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    any_store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     first = make()
-    record(first, any_url)
-    assert flush(any_url)
+    record(first, any_store)
+    assert flush(any_store)
     long_name = "m" * 500  # longer than the column: stored shortened, not rejected
-    record(make(requested_model=long_name), any_url)
-    record(dataclasses.replace(make(), id=first.id), any_url)  # duplicate id
+    record(make(requested_model=long_name), any_store)
+    record(dataclasses.replace(make(), id=first.id), any_store)  # duplicate id
     floating = make(cost=0.5)  # type: ignore[arg-type]  # money is never a float
-    record(floating, any_url)
-    record(make(), any_url)
-    assert flush(any_url)
-    rows = recent_calls(get_engine(any_url), limit=10)
+    record(floating, any_store)
+    record(make(), any_store)
+    assert flush(any_store)
+    rows = recent_calls(any_store, limit=10)
     assert len(rows) == 3
-    assert any(r["requested_model"].startswith("mmm") for r in rows)
+    assert any(r.requested_model.startswith("mmm") for r in rows)
     spilled = (tmp_path / ".llmlab" / "unwritten-calls.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["id"] for line in spilled) == sorted([first.id, floating.id])
     assert "saved them to" in caplog.text
+
+
+def test_closing_the_store_writes_what_is_queued(tmp_path: Path) -> None:
+    url = str(tmp_path / "closing.db")
+    with Store(url) as store:
+        recs = [make(n) for n in range(50)]
+        for rec in recs:
+            record(rec, store)
+        recorder = store.peek(_recorder.Recorder)
+        assert recorder is not None and recorder.thread is not None
+    # closed: everything written, the writer thread stopped
+    assert not recorder.thread.is_alive()
+    with Store(url) as again:
+        assert {r.id for r in recent_calls(again, limit=100)} == {r.id for r in recs}
+
+
+def test_each_store_has_its_own_recorder(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "a.db")) as a, Store(str(tmp_path / "b.db")) as b:
+        record(make(), a)
+        record(make(), a)
+        record(make(), b)
+        assert flush(a) and flush(b)
+        assert len(recent_calls(a)) == 2 and len(recent_calls(b)) == 1
+        assert a.peek(_recorder.Recorder) is not b.peek(_recorder.Recorder)
+
+
+def test_a_forked_child_starts_with_an_empty_queue(
+    any_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    store = any_store
+    parent = [make(n) for n in range(2000)]
+    for rec in parent:
+        record(rec, store)
+    # A forked child cannot write an SQLite file whose connections its parent had open
+    # (SQLite's own rule, see the store handle's fork notes): the child writes only to
+    # PostgreSQL here; on both, it must start without the parent's queued rows.
+    child_writes = store.dialect != "sqlite"
+    pid = os.fork()
+    if pid == 0:  # the child: none of the parent's rows, a writer of its own
+        code = 1
+        try:
+            queued = len(_recorder.recorder(store).queue)
+            code = 0 if queued == 0 else 2
+            if code == 0 and child_writes:
+                record(make(99_999), store)
+                code = 0 if flush(store, timeout=30) else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert flush(store)
+    rows = recent_calls(store, limit=5000)
+    assert len(rows) == 2000 + child_writes  # every parent row once (and the child's)
+    assert {r.id for r in rows} >= {r.id for r in parent}
+    assert not (tmp_path / ".llmlab" / "unwritten-calls.jsonl").exists()  # no duplicates

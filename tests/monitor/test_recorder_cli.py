@@ -11,6 +11,7 @@ import pytest
 
 from llmlab.cli import main
 from llmlab.monitor import CallRecord, flush, record
+from llmlab.store import Store
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -24,8 +25,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def recorded(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("LLMLAB_DB", db_url)
+def recorded(db_url: str) -> str:
     t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
     common: dict[str, Any] = {"input_tokens": 1200, "output_tokens": 34, "duration_s": 1.25}
     record(
@@ -100,9 +100,8 @@ def test_bad_tag_filter_is_a_usage_error(recorded: str, capsys: pytest.CaptureFi
 
 
 def test_tiny_costs_print_as_plain_decimals(
-    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LLMLAB_DB", db_url)
     monkeypatch.setenv("COLUMNS", "200")
     record(
         CallRecord(

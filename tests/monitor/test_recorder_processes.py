@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from llmlab.store import get_engine
+from llmlab.store import Store
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -23,12 +23,18 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 WORKER = textwrap.dedent(
     """
     import asyncio, sys
+    import llmlab
     from llmlab.models import Request, call_links, get_model, scripted
     from llmlab.monitor import flush
 
     url, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    scripted(f"worker-{worker}", function=lambda request: "ok " + request.messages[-1].content)
-    model = get_model(f"scripted/worker-{worker}", db=url)
+    store = llmlab.open(url)
+    scripted(
+        f"worker-{worker}",
+        function=lambda request: "ok " + request.messages[-1].content,
+        store=store,
+    )
+    model = get_model(f"scripted/worker-{worker}", store=store)
 
     async def main():
         for n in range(count):
@@ -39,7 +45,8 @@ WORKER = textwrap.dedent(
                     await model.generate(Request.of(f"question {n}"))
 
     asyncio.run(main())
-    assert flush(url)
+    assert flush(store)
+    store.close()
     """
 )
 
@@ -67,7 +74,7 @@ def _run_workers(url: str, processes: int, count: int) -> None:
 
 
 def _count(url: str) -> list[tuple[str, int, int]]:
-    with get_engine(url).connect() as conn:
+    with Store(url) as store, store.read() as conn:
         query = text(
             "SELECT requested_model, count(*), count(DISTINCT sample_id) FROM calls "
             "WHERE status = 'ok' GROUP BY requested_model ORDER BY requested_model"
@@ -79,7 +86,7 @@ EXPECTED = [(f"worker-{i}", 2_000, 2_000) for i in range(4)]
 
 
 def _total(url: str) -> int:
-    with get_engine(url).connect() as conn:
+    with Store(url) as store, store.read() as conn:
         return int(conn.execute(text("SELECT count(*) FROM calls")).scalar_one())
 
 
@@ -101,12 +108,14 @@ EXITING = textwrap.dedent(
     """
     import os, signal, sys, time
     from datetime import UTC, datetime
+    import llmlab
     from llmlab.monitor import CallRecord, new_call_id, record
 
     url, how = sys.argv[1], sys.argv[2]
+    store = llmlab.open(url)  # never closed by the script: exit must flush it
     for n in range(300):
         record(CallRecord(id=new_call_id(), started_at=datetime.now(UTC), provider="scripted",
-                          requested_model="m", input_tokens=n), url)
+                          requested_model="m", input_tokens=n), store)
     if how == "ctrl-c":
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(5)
@@ -129,6 +138,6 @@ def test_queued_rows_are_written_at_exit(tmp_path: Path, how: str) -> None:
         assert "KeyboardInterrupt" in proc.stderr
     else:
         assert proc.returncode == 0, proc.stderr
-    with get_engine(url).connect() as conn:
+    with Store(url) as store, store.read() as conn:
         query = text("SELECT count(*), count(DISTINCT input_tokens) FROM calls")
         assert tuple(conn.execute(query).one()) == (300, 300)

@@ -21,9 +21,10 @@ from llmlab.monitor import (
     record,
     reprice_calls,
 )
+from llmlab.store import Store
 
 
-def _house_calls(url: str, n: int) -> None:
+def _house_calls(store: Store, n: int) -> None:
     start = datetime.now(UTC) - timedelta(days=2)
     for i in range(n):
         record(
@@ -38,66 +39,66 @@ def _house_calls(url: str, n: int) -> None:
                 cost_status="unpriced",
                 duration_s=0.5,
             ),
-            url=url,
+            store=store,
         )
-    flush(url=url)
+    flush(store=store)
 
 
 def test_reprice_after_adding_a_price(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _house_calls(db_url, 10)
-    assert call_stats(url=db_url).total.unpriced == 10
+    _house_calls(store, 10)
+    assert call_stats(store=store).total.unpriced == 10
     prices = tmp_path / "prices.yaml"
     prices.write_text(
         "version: 1\nprices:\n  openai-compatible/house-7b:\n    input: 0.10\n    output: 0.20\n"
     )
     monkeypatch.setenv("LLMLAB_PRICES", str(prices))
 
-    dry = reprice_calls(dry_run=True, url=db_url)
+    dry = reprice_calls(dry_run=True, store=store)
     assert (dry.examined, dry.changed) == (10, 10)
     assert dry.new_cost - dry.old_cost == Decimal("2.0")  # 10 x (0.10 + 0.10)
     assert dry.models["openai-compatible/house-7b"].newly_priced == 10
-    assert call_stats(url=db_url).total.unpriced == 10  # nothing written
+    assert call_stats(store=store).total.unpriced == 10  # nothing written
 
-    done = reprice_calls(url=db_url)
+    done = reprice_calls(store=store)
     assert done.changed == 10 and not done.dry_run
-    total = call_stats(url=db_url).total  # rollups were fixed too
+    total = call_stats(store=store).total  # rollups were fixed too
     assert total.unpriced == 0 and total.cost == Decimal("2")
-    assert reprice_calls(url=db_url).changed == 0  # idempotent
-    rows = [json.loads(line) for line in _export(db_url, "jsonl").splitlines()]
+    assert reprice_calls(store=store).changed == 0  # idempotent
+    rows = [json.loads(line) for line in _export(store, "jsonl").splitlines()]
     assert all(r["price_source"].startswith("override") for r in rows)
     assert all(Decimal(r["cost"]) == Decimal("0.2") for r in rows)
 
 
-def _export(url: str, fmt: str, **kw: object) -> str:
+def _export(store: Store, fmt: str, **kw: object) -> str:
     out = io.StringIO()
-    export_calls(out, format=fmt, url=url, **kw)  # type: ignore[arg-type]
+    export_calls(out, format=fmt, store=store, **kw)  # type: ignore[arg-type]
     return out.getvalue()
 
 
-def test_export_csv_and_jsonl_with_window(db_url: str) -> None:
-    _house_calls(db_url, 5)
-    lines = _export(db_url, "jsonl").splitlines()
+def test_export_csv_and_jsonl_with_window(store: Store) -> None:
+    _house_calls(store, 5)
+    lines = _export(store, "jsonl").splitlines()
     assert len(lines) == 5
     first = json.loads(lines[0])
     assert first["requested_model"] == "house-7b" and first["cost"] is None
-    rows = list(csv.DictReader(io.StringIO(_export(db_url, "csv"))))
+    rows = list(csv.DictReader(io.StringIO(_export(store, "csv"))))
     assert len(rows) == 5 and rows[0]["tags"] == "{}" and rows[0]["cost"] == ""
     assert rows == sorted(rows, key=lambda r: r["started_at"])
     since = (datetime.now(UTC) - timedelta(days=2) + timedelta(minutes=60)).isoformat()
-    assert len(_export(db_url, "jsonl", since=since).splitlines()) == 3
-    no_content = json.loads(_export(db_url, "jsonl", content=False).splitlines()[0])
+    assert len(_export(store, "jsonl", since=since).splitlines()) == 3
+    no_content = json.loads(_export(store, "jsonl", content=False).splitlines()[0])
     assert "request" not in no_content and "response_text" not in no_content
 
 
-def test_export_bad_format(db_url: str) -> None:
+def test_export_bad_format(store: Store) -> None:
     with pytest.raises(InputError, match="csv, jsonl"):
-        _export(db_url, "xml")
+        _export(store, "xml")
 
 
 def test_reprice_leaves_unbilled_calls_alone(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start = datetime.now(UTC) - timedelta(hours=3)
     unbilled = {
@@ -117,16 +118,16 @@ def test_reprice_leaves_unbilled_calls_alone(
                 output_tokens=500_000,
                 **fields,  # type: ignore[arg-type]
             ),
-            url=db_url,
+            store=store,
         )
-    flush(url=db_url)
+    flush(store=store)
     prices = tmp_path / "prices.yaml"
     prices.write_text(
         "version: 1\nprices:\n  openai-compatible/house-7b:\n    input: 0.10\n    output: 0.20\n"
     )
     monkeypatch.setenv("LLMLAB_PRICES", str(prices))
 
-    report = reprice_calls(url=db_url)
+    report = reprice_calls(store=store)
     assert (report.examined, report.changed) == (4, 0)
-    rows = [json.loads(line) for line in _export(db_url, "jsonl").splitlines()]
+    rows = [json.loads(line) for line in _export(store, "jsonl").splitlines()]
     assert sorted(r["cost"] for r in rows if r["cost"] is not None) == ["0", "0", "0"]

@@ -12,6 +12,7 @@ import pytest
 from llmlab.monitor import CallRecord, GroupStats, call_stats, flush, new_call_id, record
 from llmlab.monitor import _histogram as hist
 from llmlab.pricing import price_tokens
+from llmlab.store import Store
 
 from ._calls import nearest_rank
 
@@ -94,28 +95,27 @@ def _check(t: GroupStats, inside: list[CallRecord]) -> None:
             assert abs(found / exact - 1) <= hist.RELATIVE_ERROR + 1e-9, (name, q)
 
 
-def test_every_figure_equals_the_raw_rows(any_url: str) -> None:
+def test_every_figure_equals_the_raw_rows(any_store: Store) -> None:
     now = datetime.now(UTC)
     old = _calls(400, now - timedelta(days=3), timedelta(days=2))  # rollups: days and hours
     this_hour = now.replace(minute=0, second=0, microsecond=0)
     recent = _calls(60, this_hour, max(now - this_hour, timedelta(seconds=1)) * 0.9)
     for c in [*old, *recent]:
-        record(c, url=any_url)
-    assert flush(url=any_url)
-    _check(call_stats(url=any_url).total, [*old, *recent])
-    _check(call_stats(since=this_hour, url=any_url).total, recent)
+        record(c, store=any_store)
+    assert flush(store=any_store)
+    _check(call_stats(store=any_store).total, [*old, *recent])
+    _check(call_stats(since=this_hour, store=any_store).total, recent)
     since = now - timedelta(days=2, hours=7, minutes=13)
-    _check(
-        call_stats(since, url=any_url).total, [c for c in [*old, *recent] if c.started_at >= since]
-    )
+    wanted = [c for c in [*old, *recent] if c.started_at >= since]
+    _check(call_stats(since, store=any_store).total, wanted)
 
 
-def test_cache_savings_and_every_group_by(db_url: str) -> None:
+def test_cache_savings_and_every_group_by(store: Store) -> None:
     calls = _calls(120, datetime.now(UTC) - timedelta(hours=20), timedelta(hours=18))
     for c in calls:
-        record(c, url=db_url)
-    assert flush(url=db_url)
-    by_model = {g.key: g for g in call_stats(url=db_url, by="model").groups}
+        record(c, store=store)
+    assert flush(store=store)
+    by_model = {g.key: g for g in call_stats(store=store, by="model").groups}
     total_savings = Decimal(0)
     for provider, model in _MODELS:
         cached = sum(c.cache_read_tokens for c in calls if c.requested_model == model)
@@ -126,10 +126,10 @@ def test_cache_savings_and_every_group_by(db_url: str) -> None:
         assert full is not None and paid is not None and full > paid
         assert by_model[f"{provider}/{model}"].cache_savings == full - paid
         total_savings += full - paid
-    assert call_stats(url=db_url).total.cache_savings == total_savings
+    assert call_stats(store=store).total.cache_savings == total_savings
 
     def counts(by: str) -> dict[str, int]:
-        return {g.key: g.calls for g in call_stats(url=db_url, by=by).groups}
+        return {g.key: g.calls for g in call_stats(store=store, by=by).groups}
 
     assert counts("provider") == {"openai": 60, "anthropic": 60}
     assert counts("prompt") == {"summarize@1": 60, "summarize@2": 60}

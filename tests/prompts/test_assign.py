@@ -79,7 +79,7 @@ def test_three_arms_ramp_moves_only_from_shrinking_arms() -> None:
     assert new.fractions() == pytest.approx({"a": 0.2, "b": 0.5, "c": 0.3})
     # ramp back and forth: allocation stays a valid cover of the space
     back = new.ramp({"a": 0.4, "b": 0.3, "c": 0.3})
-    assert Allocation.from_segments(back.as_json()) == back
+    assert Allocation.from_segments(back.segments) == back
 
 
 def test_zero_weight_empties_an_arm() -> None:

@@ -13,7 +13,7 @@ import pytest
 from llmlab.cli import main
 from llmlab.models import Request, scripted
 from llmlab.monitor import CallRecord, new_call_id
-from llmlab.store import get_engine, insert_calls
+from llmlab.store import Store, insert_calls
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -25,7 +25,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_add_list_show_render_diff_label_rollback(
-    store: str, capsys: pytest.CaptureFixture[str]
+    store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(
         capsys,
@@ -101,7 +101,7 @@ def test_add_list_show_render_diff_label_rollback(
     assert [v["version"] for v in json.loads(out)] == [1]
 
 
-def test_errors_are_one_line_exit_2(store: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_are_one_line_exit_2(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "prompts", "add", "greet", "-t", "Hello {{ name }}")
     code, _, err = run(capsys, "prompts", "show", "gret")
     assert code == 2 and "did you mean: greet" in err and "Traceback" not in err
@@ -111,7 +111,7 @@ def test_errors_are_one_line_exit_2(store: str, capsys: pytest.CaptureFixture[st
     assert code == 2 and "--template" in err
 
 
-def test_push_pull(store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_push_pull(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "prompts"
     folder.mkdir()
     (folder / "sum.yaml").write_text("template: 'Sum {{ x }}'\nlabels: [production]\n")
@@ -125,7 +125,7 @@ def test_push_pull(store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_compare_promotes_only_when_b_wins(
-    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def reply(request: Request) -> str:
         text = request.messages[-1].content
@@ -178,7 +178,7 @@ def test_compare_promotes_only_when_b_wins(
     assert result["comparison"]["tests"][0]["b_only_passed"] == 30
 
 
-def test_experiments_commands(store: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_experiments_commands(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "prompts", "add", "greet", "-t", "Hello {{ name }}")
     run(capsys, "prompts", "add", "greet", "-t", "Hi {{ name }}")
     code, out, _ = run(
@@ -214,7 +214,7 @@ def test_experiments_commands(store: str, capsys: pytest.CaptureFixture[str]) ->
     assert code == 2 and "did you mean: tone" in err
 
 
-def test_add_from_files(store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_add_from_files(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "t.txt").write_text("Plain {name}\n")
     code, out, _ = run(capsys, "prompts", "add", "plain", "--file", str(tmp_path / "t.txt"))
     assert code == 0 and out.startswith("plain:1 #")
@@ -227,7 +227,9 @@ def test_add_from_files(store: str, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and "set them in the file" in err
 
 
-def test_report_table_with_one_call_per_arm(store: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_table_with_one_call_per_arm(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
     # one call gives a mean without an interval; the table shows the mean, not a crash
     run(capsys, "prompts", "add", "greet", "-t", "Hello {{ name }}")
     run(capsys, "prompts", "add", "greet", "-t", "Hi {{ name }}")
@@ -254,7 +256,7 @@ def test_report_table_with_one_call_per_arm(store: str, capsys: pytest.CaptureFi
         }
         for v, arm in ((1, "a"), (2, "b"))
     ]
-    insert_calls(get_engine(), rows)
+    insert_calls(store, rows)
     code, out, err = run(capsys, "experiments", "report", "one")
     assert code == 0, err
     assert "0.25" in out and "0.5" in out

@@ -8,7 +8,7 @@ from llmlab.evals import EvalSuite, Includes, Interval
 from llmlab.models import Request, scripted
 from llmlab.prompts import PromptRegistry, PromptVersion, compare_prompt_versions, version_metrics
 from llmlab.prompts._compare import MetricDelta, _gate
-from llmlab.store import CallFilter, get_engine, recent_calls
+from llmlab.store import CallFilter, recent_calls
 
 
 def answer(request: Request) -> str:
@@ -52,11 +52,11 @@ async def test_b_better_is_promoted_and_calls_are_linked(
     assert versions.get("qa").version == 2
     assert set(result.deltas) >= {"input_tokens", "output_tokens", "duration_s"}
     assert result.deltas["output_tokens"].difference.estimate > 0  # B writes more words
-    linked = recent_calls(get_engine(), CallFilter(prompt="qa@2"), limit=1000)
+    linked = recent_calls(versions.store, CallFilter(prompt="qa@2"), limit=1000)
     assert len(linked) == 40
     assert {c["prompt_hash"] for c in linked} == {result.b.version_hash}
     assert all(c["eval_run"] == result.run_b.id for c in linked)
-    assert result.as_dict()["b"]["run"] == result.run_b.id
+    assert result.to_dict()["b"]["run"] == result.run_b.id
 
 
 async def test_worse_or_over_budget_is_not_promoted(
@@ -80,7 +80,7 @@ async def test_show_metrics_link_eval_quality_to_versions(
     versions: PromptRegistry, suite: EvalSuite
 ) -> None:
     await compare_prompt_versions("qa", 1, 2, suite, model="scripted/ab-qa")
-    metrics = version_metrics(get_engine(), "qa")
+    metrics = version_metrics("qa", store=versions.store)
     (calls_1, quality_1), (calls_2, quality_2) = metrics[1], metrics[2]
     assert calls_1.calls == calls_2.calls == 40
     assert quality_1 is not None and quality_2 is not None

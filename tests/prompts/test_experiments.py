@@ -15,11 +15,10 @@ from llmlab.prompts import (
     assign,
     call_experiment,
     call_experiment_sync,
-    clear_prompt_cache,
     experiment_report,
     record_feedback,
 )
-from llmlab.store import CallFilter, get_engine, recent_calls
+from llmlab.store import CallFilter, Store, recent_calls
 
 
 @pytest.fixture
@@ -35,8 +34,8 @@ def test_create_assign_sticky_and_accurate(two_versions: PromptRegistry) -> None
     assert [(a.name, a.version) for a in exp.arms] == [("control", 1), ("warm", 2)]
     units = [f"u{i}" for i in range(20_000)]
     first = [exps.assign("tone", u) for u in units]
-    clear_prompt_cache()  # a fresh process: same store, empty caches
-    again = [Experiments().assign("tone", u) for u in units[:500]]
+    with Store(exps.store.url) as other:  # another process: same database, empty caches
+        again = [Experiments(other).assign("tone", u) for u in units[:500]]
     assert again == first[:500]
     assert assign("tone", units[0]) == first[0]
     observed = [first.count("control"), first.count("warm")]
@@ -98,7 +97,7 @@ async def test_calls_record_exposure_links_and_feedback_report(
             await call_experiment("tone", unit, {"name": "Ada"}, model="scripted/exp-report"),
         )
     flush()
-    rows = recent_calls(get_engine(), CallFilter(experiment="tone"), limit=1000)
+    rows = recent_calls(two_versions.store, CallFilter(experiment="tone"), limit=1000)
     assert len(rows) == 60
     for row in rows:
         expected_version = 2 if row["arm"] == "warm" else 1
@@ -115,7 +114,7 @@ async def test_calls_record_exposure_links_and_feedback_report(
     assert by_arm["control"].metrics.calls + by_arm["warm"].metrics.calls == 60
     assert by_arm["warm"].quality.mean == pytest.approx(0.9)
     assert "warm better than control on quality" in report.verdict
-    assert report.as_dict()["arms"][1]["quality_vs_control"]["estimate"] > 0.5
+    assert report.to_dict()["arms"][1]["quality_vs_control"]["estimate"] > 0.5
 
 
 def test_sync_call_and_unknown_feedback(two_versions: PromptRegistry) -> None:

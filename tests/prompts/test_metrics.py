@@ -11,7 +11,7 @@ import pytest
 from llmlab.monitor import CallRecord, new_call_id
 from llmlab.prompts import Experiments, PromptRegistry, PromptVersion, experiment_report
 from llmlab.prompts import version_metrics as metrics_of
-from llmlab.store import get_engine, insert_calls
+from llmlab.store import insert_calls
 
 
 def call(version: int, cost: str | None, duration: float, **links: object) -> dict[str, object]:
@@ -36,8 +36,8 @@ def test_version_metrics_totals_are_exact_decimals(registry: PromptRegistry) -> 
     registry.register("p", PromptVersion("b"))
     rows = [call(1, "0.000123", 0.5 + i / 100) for i in range(10)]
     rows += [call(2, None, 1.0), call(2, "0.1", 2.0), call(2, "0.2", 3.0)]
-    insert_calls(get_engine(), rows)
-    metrics = metrics_of(get_engine(), "p")
+    insert_calls(registry.store, rows)
+    metrics = metrics_of("p", store=registry.store)
     one, two = metrics[1][0], metrics[2][0]
     assert one.calls == 10 and one.total_cost == Decimal("0.00123")
     assert one.latency_s.mean == pytest.approx(0.545)
@@ -53,14 +53,14 @@ def test_report_latency_and_cost_differences(registry: PromptRegistry) -> None:
     Experiments().create("e", "p", {"control": 1, "new": 2})
     rows = [call(1, "0.001", 1.0 + (i % 5) / 10, experiment="e", arm="control") for i in range(50)]
     rows += [call(2, "0.002", 2.0 + (i % 5) / 10, experiment="e", arm="new") for i in range(50)]
-    insert_calls(get_engine(), rows)
+    insert_calls(registry.store, rows)
     report = experiment_report("e")
     new = report.arms[1]
     assert new.latency_diff is not None and new.cost_diff is not None
     latency, p = new.latency_diff
     assert latency.estimate == pytest.approx(1.0) and latency.low > 0.9 and p < 0.001
     assert new.cost_diff[0].estimate == pytest.approx(0.001)
-    assert report.as_dict()["arms"][0]["total_cost"] == "0.05"
+    assert report.to_dict()["arms"][0]["total_cost"] == "0.05"
     assert "not enough quality data" in report.verdict
 
 
@@ -81,4 +81,4 @@ def test_one_value_has_a_mean_but_no_interval() -> None:
 
     one = MeanEstimate.of((1, 0.5, 0.25), lower=0.0)
     assert one.mean == 0.5
-    assert one.as_dict() == {"n": 1, "mean": 0.5, "low": None, "high": None}
+    assert one.to_dict() == {"n": 1, "mean": 0.5, "low": None, "high": None}

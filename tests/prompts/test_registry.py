@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 
 import pytest
 
 from llmlab import InputError, NotFoundError
 from llmlab.prompts import (
+    Experiments,
     PromptArchivedWarning,
     PromptRegistry,
     PromptVersion,
+    assign,
     clear_prompt_cache,
+    get_prompt,
+    prompt_registry,
 )
+from llmlab.store import Store
 
 
 def test_seed_registry_example_works_and_survives_the_process(registry: PromptRegistry) -> None:
@@ -35,11 +42,11 @@ def test_seed_registry_example_works_and_survives_the_process(registry: PromptRe
     assert comparison["template_diff"] is True
     assert comparison["v2_metadata"]["quality_score"] == 0.85
     assert "+Text: {text}" in comparison["diff"]["template"]
-    # a new registry with an empty cache reads the same from the store
-    clear_prompt_cache()
-    again = PromptRegistry()
-    assert again.get_active("extraction").version_hash == v1.version_hash
-    assert again.get("extraction:2").metadata["author"] == "engineer_2"
+    # another handle on the same database (another process) reads the same from it
+    with Store(registry.store.url) as other:
+        again = PromptRegistry(other)
+        assert again.get_active("extraction").version_hash == v1.version_hash
+        assert again.get("extraction:2").metadata["author"] == "engineer_2"
 
 
 def test_numbers_and_identical_content(registry: PromptRegistry) -> None:
@@ -110,7 +117,7 @@ def test_label_moves_history_and_rollback(registry: PromptRegistry) -> None:
         registry.set_label("p", "latest", 1)
 
 
-def test_label_seen_by_other_registry_after_ttl(store: str) -> None:
+def test_label_seen_by_other_registry_after_ttl(store: Store) -> None:
     writer = PromptRegistry()
     writer.register("p", PromptVersion("a"), set_active=True)
     writer.register("p", PromptVersion("b"))
@@ -158,10 +165,11 @@ def test_resolving_from_cache_does_not_touch_the_store(
     registry.register("p", PromptVersion("a"), set_active=True)
     registry.get("p@production")
 
-    def no_store(self: PromptRegistry) -> None:
+    def no_store() -> None:
         raise AssertionError("the store was used")
 
-    monkeypatch.setattr(PromptRegistry, "engine", property(no_store))
+    monkeypatch.setattr(registry.store, "read", no_store)
+    monkeypatch.setattr(registry.store, "write", no_store)
     for _ in range(100):
         assert registry.get("p@production").version == 1
         assert registry.get("p").version == 1
@@ -173,3 +181,58 @@ def test_names_cannot_climb_out_of_a_pull_folder(registry: PromptRegistry, name:
     with pytest.raises(InputError, match="invalid prompt name"):
         registry.register(name, PromptVersion("hi"))
     assert registry.register("team/summ.v2", PromptVersion("hi")).version == 1
+
+
+def test_caches_belong_to_the_handle(registry: PromptRegistry) -> None:
+    registry.register("p", PromptVersion("a"), set_active=True)
+    assert prompt_registry() is prompt_registry(store=registry.store)
+    with Store(registry.store.url) as other:
+        mine, theirs = prompt_registry(store=registry.store), prompt_registry(store=other)
+        assert mine is not theirs and theirs.store is other
+        assert theirs.get("p").version == 1
+        slow = PromptRegistry(registry.store, label_ttl_s=60)
+        assert slow.get("p").version == 1
+        # the other handle moves the label; this handle sees it once its cache is cleared
+        theirs.register("p", PromptVersion("b"), set_active=True)
+        assert slow.get("p").version == 1
+        clear_prompt_cache(store=registry.store)
+        assert slow.get("p").version == 2 and mine.get("p").version == 2
+    # closing a handle drops its components: nothing keyed by URL stays behind
+    assert other.peek(PromptRegistry) is None
+
+
+def test_a_closed_handle_is_refused(registry: PromptRegistry) -> None:
+    with Store(registry.store.url) as other:
+        pass
+    with pytest.raises(Exception, match="closed"):
+        PromptRegistry(other)
+
+
+def test_a_forked_child_keeps_the_resolved_versions(registry: PromptRegistry) -> None:
+    registry.register("p", PromptVersion("a"), set_active=True)
+    assert registry.get("p:1").version == 1
+    pid = os.fork()
+    if pid == 0:  # the child: its own connections, the parent's cached versions
+        code = 1
+        try:
+            child = prompt_registry()
+            cached = child.get("p:1") is registry.get("p:1")
+            code = 0 if cached and child.get("p").version == 1 else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_explicit_handle_is_used_not_the_default(
+    registry: PromptRegistry, tmp_path: Path
+) -> None:
+    with Store(f"sqlite:///{tmp_path / 'other.db'}") as other:
+        PromptRegistry(other).register("only-there", PromptVersion("x {{ y }}"))
+        assert get_prompt("only-there", store=other).version == 1
+        with pytest.raises(NotFoundError, match="has no prompts yet"):
+            get_prompt("only-there")  # the default handle is the test's own store
+        Experiments(other).create("e", "only-there", {"a": 1}, salt="s")
+        assert assign("e", "unit", store=other) == "a"
+        with pytest.raises(NotFoundError, match="experiment"):
+            assign("e", "unit")

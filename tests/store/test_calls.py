@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
-from llmlab.store import CALL_COLUMNS, CallFilter, close_engines, get_engine, insert_calls
+from llmlab.store import CALL_COLUMNS, CallFilter, Store, insert_calls
 from llmlab.store import recent_calls as recent
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -45,39 +44,39 @@ def row(n: int, **changes: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     url = (
         str(tmp_path / "calls.db")
         if request.param == "sqlite"
         else request.getfixturevalue("pg_url")
     )
-    yield get_engine(url)
-    close_engines()
+    with Store(url) as store:
+        yield store
 
 
-def test_round_trip_keeps_money_exact_and_times_utc(engine: Engine) -> None:
+def test_round_trip_keeps_money_exact_and_times_utc(store: Store) -> None:
     paris = timezone(timedelta(hours=1))
     started = datetime(2026, 5, 1, 12, 0, tzinfo=paris)
-    insert_calls(engine, [row(1, started_at=started, tags={"user": "ann"}, ttft_s=0.25)])
-    [got] = recent(engine)
-    assert got["cost"] == Decimal("0.000123456789")
-    assert isinstance(got["cost"], Decimal)
-    assert got["started_at"] == started
-    assert got["started_at"].tzinfo is not None
-    assert got["started_at"].utcoffset() == timedelta(0)
-    assert got["tags"] == {"user": "ann"}
-    assert got["ttft_s"] == 0.25
+    insert_calls(store, [row(1, started_at=started, tags={"user": "ann"}, ttft_s=0.25)])
+    [got] = recent(store)
+    assert got.cost == Decimal("0.000123456789")
+    assert isinstance(got.cost, Decimal)
+    assert got.started_at == started
+    assert got.started_at.tzinfo is not None
+    assert got.started_at.utcoffset() == timedelta(0)
+    assert got.tags == {"user": "ann"}
+    assert got.ttft_s == 0.25
 
 
-def test_recent_is_newest_first_with_limit(engine: Engine) -> None:
-    insert_calls(engine, [row(n) for n in range(10)])
-    got = recent(engine, limit=3)
-    assert [r["id"] for r in got] == [row(n)["id"] for n in (9, 8, 7)]
+def test_recent_is_newest_first_with_limit(store: Store) -> None:
+    insert_calls(store, [row(n) for n in range(10)])
+    got = recent(store, limit=3)
+    assert [r.id for r in got] == [row(n)["id"] for n in (9, 8, 7)]
 
 
-def test_filters(engine: Engine) -> None:
+def test_filters(store: Store) -> None:
     insert_calls(
-        engine,
+        store,
         [
             row(1, requested_model="gpt-4o", cost=Decimal("0.5"), tags={"team": "a"}),
             row(2, status="error", error_type="rate_limit", cost=None, cost_status="unpriced"),
@@ -88,7 +87,7 @@ def test_filters(engine: Engine) -> None:
     )
 
     def ids(**filters: Any) -> list[int]:
-        return sorted(int(r["id"][4:]) for r in recent(engine, CallFilter(**filters), limit=100))
+        return sorted(int(r.id[4:]) for r in recent(store, CallFilter(**filters), limit=100))
 
     assert ids(model="gpt-4o") == [1]
     assert ids(model="anthropic/claude-haiku-4-5") == [3]

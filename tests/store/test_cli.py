@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from llmlab.cli import main
-from llmlab.store import close_engines
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -16,8 +15,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         code = 0
     except SystemExit as exit_:
         code = int(exit_.code or 0)
-    finally:
-        close_engines()
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -9,7 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from llmlab.store import current_revision, get_engine, head_revision, metadata, unmigrated_engine
+from llmlab.store import Store, current_revision, head_revision, metadata
+from llmlab.store._migrate import HEAD_REVISION
 
 
 def _schema_diffs(engine: Engine) -> list[Any]:
@@ -19,16 +20,14 @@ def _schema_diffs(engine: Engine) -> list[Any]:
 
 
 def _check_fresh_store(url: str) -> None:
-    raw = unmigrated_engine(url)
-    try:
+    with Store(url, migrate=False) as raw:
         assert current_revision(raw) is None
-        assert inspect(raw).get_table_names() == []
-    finally:
-        raw.dispose()
-    engine = get_engine(url)  # migrates on first use
-    assert current_revision(engine) == head_revision()
-    assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
-    diffs = _schema_diffs(engine)
+        assert inspect(raw.engine).get_table_names() == []
+    with Store(url) as store:  # migrates when opened
+        assert current_revision(store) == head_revision()
+        tables = set(inspect(store.engine).get_table_names())
+        diffs = _schema_diffs(store.engine)
+    assert tables == set(metadata.tables) | {"alembic_version"}
     assert diffs == [], (
         f"the migration does not match the table metadata; run scripts/regen_migration.py: {diffs}"
     )
@@ -45,3 +44,4 @@ def test_postgres_empty_database_migrates_to_the_metadata(pg_url: str) -> None:
 
 def test_head_is_the_single_initial_migration() -> None:
     assert head_revision() == "0001_initial"
+    assert head_revision() == HEAD_REVISION  # the constant that spares loading Alembic

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
+from llmlab.cli._store import cli_store
 from llmlab.monitor import (
     check_alert_rules,
     list_rules,
@@ -33,20 +34,20 @@ def list_command(
     as_json: _Json = False,
 ) -> None:
     """The newest alerts first."""
-    found = recent_alerts(limit=limit)
+    found = recent_alerts(limit=limit, store=cli_store())
     if as_json:
-        typer.echo(json.dumps(found, indent=2))
+        typer.echo(json.dumps([a.to_dict() for a in found], indent=2))
         return
     table = Table(title=f"{len(found)} alert(s)" if found else "no alerts")
     for name in ("time (UTC)", "kind", "source", "message", "sent to"):
         table.add_column(name)
     for a in found:
         table.add_row(
-            a["created_at"][:19].replace("T", " "),
-            a["kind"],
-            a["source"],
-            a["message"],
-            a["delivery"],
+            a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            a.kind,
+            a.source,
+            a.message,
+            a.delivery,
         )
     _console.print(table)
 
@@ -54,9 +55,9 @@ def list_command(
 @alerts.command("rules")
 def rules_command(as_json: _Json = False) -> None:
     """Every latency / error-rate rule."""
-    found = list_rules()
+    found = list_rules(store=cli_store())
     if as_json:
-        typer.echo(json.dumps([r.to_json() for r in found], indent=2))
+        typer.echo(json.dumps([r.to_dict() for r in found], indent=2))
         return
     table = Table(title=f"{len(found)} rule(s)" if found else "no alert rules")
     for name in ("name", "metric", "limit", "window", "min calls", "firing"):
@@ -82,23 +83,25 @@ def add_rule_command(
     min_calls: Annotated[int, typer.Option(help="Ignore windows with fewer calls.")] = 10,
 ) -> None:
     """Create or replace a rule."""
-    rule = set_alert_rule(name, metric, limit, window=window, min_calls=min_calls)
+    rule = set_alert_rule(
+        name, metric, limit, window=window, min_calls=min_calls, store=cli_store()
+    )
     typer.echo(f"rule {rule.name!r}: {rule.metric} > {rule.limit:g} over {rule.window_s} s")
 
 
 @alerts.command("remove-rule")
 def remove_rule_command(name: Annotated[str, typer.Argument(help="The rule's name.")]) -> None:
     """Delete a rule."""
-    remove_alert_rule(name)
+    remove_alert_rule(name, store=cli_store())
     typer.echo(f"removed rule {name!r}")
 
 
 @alerts.command("check")
 def check_command(as_json: _Json = False) -> None:
     """Evaluate every rule now (recording does this every few seconds by itself)."""
-    raised = check_alert_rules()
+    raised = check_alert_rules(store=cli_store())
     if as_json:
-        typer.echo(json.dumps([a.to_json() for a in raised], indent=2))
+        typer.echo(json.dumps([a.to_dict() for a in raised], indent=2))
         return
     for alert in raised:
         typer.echo(alert.message)

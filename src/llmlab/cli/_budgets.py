@@ -11,6 +11,7 @@ from rich.table import Table
 
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
+from llmlab.cli._store import cli_store
 from llmlab.monitor import budget_status, remove_budget, set_budget
 from llmlab.pricing import dollars, plain_decimal
 
@@ -49,6 +50,7 @@ def set_command(
         period=period,
         hard=not soft,
         thresholds=tuple(threshold) if threshold else (0.8, 1.0),
+        store=cli_store(),
     )
     kind = "hard" if budget.hard else "soft"
     typer.echo(
@@ -62,7 +64,7 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every budget with its spend in the current period."""
-    found = budget_status()
+    found = budget_status(store=cli_store())
     if as_json:
         typer.echo(
             json.dumps(
@@ -110,7 +112,7 @@ def list_command(
 @budgets.command("remove")
 def remove_command(name: Annotated[str, typer.Argument(help="The budget's name.")]) -> None:
     """Delete a budget and its ledger."""
-    remove_budget(name)
+    remove_budget(name, store=cli_store())
     typer.echo(f"removed budget {name!r}")
 
 

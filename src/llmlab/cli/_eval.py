@@ -7,12 +7,11 @@ regression against ``--baseline``), 2 input or usage error.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import yaml
@@ -27,9 +26,12 @@ from rich.progress import (
 from llmlab._errors import InputError
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
+from llmlab.cli._options import parse_key_values, print_json
+from llmlab.cli._store import cli_store
 from llmlab.evals import (
     EvalRun,
     compare_runs,
+    gate_run,
     list_runs,
     load_suite,
     rescore_run,
@@ -47,7 +49,7 @@ from llmlab.evals._report import (
     runs_table,
     summary_lines,
 )
-from llmlab.store import get_engine
+from llmlab.store import Store
 
 __all__ = ["eval_app"]
 
@@ -57,20 +59,6 @@ app.add_typer(eval_app, name="eval")
 _console = stdout_console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _dump(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
-
-
-def _model_options(items: list[str] | None) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InputError(f"--model-option {item!r}: expected KEY=VALUE")
-        options[key] = yaml.safe_load(value) if value else ""
-    return options
 
 
 @contextmanager
@@ -102,17 +90,15 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[RunProgress], None] | Non
         yield update
 
 
-def _write_reports(run: EvalRun, junit: Path | None, markdown: Path | None) -> None:
+def _write_reports(store: Store, run: EvalRun, junit: Path | None, markdown: Path | None) -> None:
     if junit is None and markdown is None:
         return
-    shown = show_run(run.id)
-    results = shown["results"]
-    data = run.to_dict()
+    results = show_run(run.id, store=store).results
     if junit is not None:
-        junit.write_text(to_junit(data, results), encoding="utf-8")
+        junit.write_text(to_junit(run, results), encoding="utf-8")
     if markdown is not None:
-        failures = [r for r in results if not r["passed"]]
-        markdown.write_text(to_markdown(data, failures), encoding="utf-8")
+        failures = [r for r in results if not r.passed]
+        markdown.write_text(to_markdown(run, failures), encoding="utf-8")
 
 
 @eval_app.command("run")
@@ -140,9 +126,11 @@ def run_command(
     """Run an eval suite; re-running the same command resumes an interrupted run."""
     if gate and baseline is None:
         raise InputError("--gate needs --baseline RUN")
+    options = parse_key_values(model_option, "--model-option", typed=True)
     suite = load_suite(suite_file)
+    store = cli_store()
     if baseline is not None:  # a mistyped baseline fails now, not after the whole run
-        baseline = str(resolve_run(get_engine(), baseline)["id"])
+        baseline = resolve_run(baseline, store=store).id
     if min_pass_rate is not None:
         suite.min_pass_rate = min_pass_rate
     show_bar = sys.stdout.isatty() and not as_json
@@ -154,26 +142,28 @@ def run_command(
                 concurrency=concurrency,
                 epochs=epochs,
                 cache=not no_cache,
+                store=store,
                 resume=not new,
-                model_options=_model_options(model_option),
+                model_options=options,
                 progress=progress,
             )
         )
-    _write_reports(run, junit, markdown)
-    data = run.to_dict()
-    failed = not run.threshold_met
-    if baseline is not None:
-        comparison = compare_runs(baseline, run.id).to_dict()
-        data["baseline"] = comparison
-        failed = failed or (gate and bool(comparison["regression"]))
+    _write_reports(store, run, junit, markdown)
+    verdict = gate_run(run, baseline=baseline, fail_on_regression=gate, store=store)
     if as_json:
-        _dump(data)
+        data = run.to_dict()
+        if verdict.baseline is not None:
+            data["baseline"] = verdict.baseline.to_dict()
+        data["gate"] = verdict.to_dict() | {"baseline": None}
+        print_json(data)
     else:
-        for line in summary_lines(data):
+        for line in summary_lines(run):
             _console.print(line, soft_wrap=True)
-        if baseline is not None:
-            _console.print(f"vs baseline {baseline}: {data['baseline']['verdict']}")
-    if failed:
+        if verdict.baseline is not None:
+            _console.print(f"vs baseline {baseline}: {verdict.baseline.verdict()}")
+        for reason in verdict.reasons:
+            _console.print(f"gate: {reason}", soft_wrap=True)
+    if not verdict.passed:
         raise typer.Exit(1)
 
 
@@ -184,9 +174,9 @@ def list_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The newest eval runs."""
-    runs = list_runs(limit=limit, name=name)
+    runs = list_runs(limit=limit, name=name, store=cli_store())
     if as_json:
-        _dump(runs)
+        print_json([r.to_dict() for r in runs])
     elif not runs:
         _console.print("no eval runs yet: llmlab eval run SUITE")
     else:
@@ -200,22 +190,14 @@ def show_command(
     as_json: JsonOpt = False,
 ) -> None:
     """One run: its summary and a table of results."""
-    shown = show_run(run_id, failed_only=failed)
+    shown = show_run(run_id, failed_only=failed, store=cli_store())
     if as_json:
-        _dump(shown)
+        print_json(shown.to_dict())
         return
-    run = shown["run"]
-    data = {
-        "run_id": run["id"],
-        "name": run["name"],
-        "model": run["model"],
-        "status": run["status"],
-        "summary": run["summary"],
-    }
-    if run["summary"]:
-        for line in summary_lines(data):
+    if shown.run.summary:
+        for line in summary_lines(EvalRun.from_row(shown.run)):
             _console.print(line, soft_wrap=True)
-    _console.print(results_table(shown["results"]))
+    _console.print(results_table(shown.results))
 
 
 @eval_app.command("compare")
@@ -225,16 +207,15 @@ def compare_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Paired comparison of two runs on their common cases."""
-    comparison = compare_runs(run_a, run_b).to_dict()
+    comparison = compare_runs(run_a, run_b, store=cli_store())
     if as_json:
-        _dump(comparison)
+        print_json(comparison.to_dict())
         return
     _console.print(
-        f"A = {comparison['run_a']}  B = {comparison['run_b']}  "
-        f"({comparison['cases_compared']} cases in common)"
+        f"A = {comparison.run_a}  B = {comparison.run_b}  ({comparison.n} cases in common)"
     )
     _console.print(comparison_table(comparison))
-    _console.print(f"verdict: {comparison['verdict']}")
+    _console.print(f"verdict: {comparison.verdict()}")
 
 
 @eval_app.command("rescore")
@@ -261,12 +242,15 @@ def rescore_command(
             except yaml.YAMLError as exc:
                 raise InputError(f"--scorer {text!r} is not YAML: {exc}") from None
         combined = scorers_from_spec(specs, base_dir=Path.cwd())
-    run = asyncio.run(rescore_run(run_id, suite=suite, scorer=combined, threshold=threshold))
-    data = run.to_dict()
+    store = cli_store()
+    run = asyncio.run(
+        rescore_run(run_id, suite=suite, scorer=combined, threshold=threshold, store=store)
+    )
+    verdict = gate_run(run, store=store)
     if as_json:
-        _dump(data)
+        print_json(run.to_dict())
     else:
-        for line in summary_lines(data):
+        for line in summary_lines(run):
             _console.print(line, soft_wrap=True)
-    if not run.threshold_met:
+    if not verdict.passed:
         raise typer.Exit(1)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -12,7 +11,10 @@ from rich.table import Table
 from llmlab._errors import InputError
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
-from llmlab.prompts import experiment_report, experiments
+from llmlab.cli._options import parse_key_values, print_json
+from llmlab.cli._store import cli_store
+from llmlab.evals import Interval
+from llmlab.prompts import Experiments, MeanEstimate, experiment_report, experiments
 
 __all__ = ["experiments_group"]
 
@@ -27,13 +29,18 @@ _console = stdout_console()
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+def _experiments() -> Experiments:
+    """The experiments of the command's store (opened once, closed when it ends)."""
+    return experiments(store=cli_store())
+
+
 def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    """``NAME=VALUE`` options whose value may not be empty (an arm, a weight)."""
     out: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise InputError(f"{option} {item!r}: expected NAME=VALUE")
-        out[key.strip()] = value.strip()
+    for key, value in parse_key_values(items, option).items():
+        if not str(value).strip():
+            raise InputError(f"{option} {key + '='!r}: expected NAME=VALUE")
+        out[key] = str(value).strip()
     return out
 
 
@@ -64,11 +71,11 @@ def create_command(
 ) -> None:
     """Start an experiment splitting PROMPT's traffic between versions."""
     arms: dict[str, int | str] = dict(_pairs(arm, "--arm"))
-    exp = experiments().create(
+    exp = _experiments().create(
         name, prompt, arms, _weights(weight), salt=salt, description=description
     )
     if as_json:
-        typer.echo(json.dumps(exp.as_dict(), indent=2))
+        print_json(exp.to_dict())
         return
     fractions = exp.allocation.fractions()
     split = ", ".join(f"{a.name}=v{a.version} ({fractions.get(a.name, 0.0):.0%})" for a in exp.arms)
@@ -78,9 +85,9 @@ def create_command(
 @experiments_group.command("list")
 def list_command(as_json: JsonOption = False) -> None:
     """List experiments."""
-    items = experiments().list()
+    items = _experiments().list()
     if as_json:
-        typer.echo(json.dumps([e.as_dict() for e in items], indent=2))
+        print_json([e.to_dict() for e in items])
         return
     table = Table(title=f"{len(items)} experiment(s)" if items else "no experiments yet")
     for col in ("name", "prompt", "status", "arms", "created (UTC)"):
@@ -99,7 +106,7 @@ def ramp_command(
     weight: Annotated[list[str], typer.Option("--weight", help="ARM=WEIGHT (repeatable).")],
 ) -> None:
     """Change arm weights; units stay in their arm unless it shrank."""
-    exp = experiments().ramp(name, _weights(weight) or {})
+    exp = _experiments().ramp(name, _weights(weight) or {})
     fractions = exp.allocation.fractions()
     typer.echo(f"{name}: " + ", ".join(f"{a}={f:.1%}" for a, f in sorted(fractions.items())))
 
@@ -112,26 +119,24 @@ def stop_command(
     ] = None,
 ) -> None:
     """Stop an experiment: every unit gets the winner (or the control) from now on."""
-    exp = experiments().stop(name, winner=winner)
+    exp = _experiments().stop(name, winner=winner)
     typer.echo(f"{name} stopped; all units now get {exp.winner or exp.arms[0].name}")
 
 
-def _num(x: float | None, spec: str = ".3g") -> str:
-    return "-" if x is None or math.isnan(x) else format(x, spec)
-
-
-def _ci(d: dict[str, Any] | None, spec: str = ".3g") -> str:
-    if d is None or d.get("mean") is None:
+def _ci(m: MeanEstimate, spec: str = ".3g") -> str:
+    """``mean [low, high]``; the mean alone without an interval; ``-`` without a mean."""
+    if not math.isfinite(m.mean):
         return "-"
-    if d.get("low") is None or d.get("high") is None:
-        return _num(d["mean"], spec)
-    return f"{d['mean']:{spec}} [{d['low']:{spec}}, {d['high']:{spec}}]"
+    if not (math.isfinite(m.low) and math.isfinite(m.high)):
+        return format(m.mean, spec)
+    return f"{m.mean:{spec}} [{m.low:{spec}}, {m.high:{spec}}]"
 
 
-def _diff(d: dict[str, Any] | None) -> str:
+def _diff(d: tuple[Interval, float] | None) -> str:
     if d is None:
         return "-"
-    return f"{d['estimate']:+.3g} [{d['low']:+.3g}, {d['high']:+.3g}]"
+    i = d[0]
+    return f"{i.estimate:+.3g} [{i.low:+.3g}, {i.high:+.3g}]"
 
 
 @experiments_group.command("report")
@@ -140,12 +145,12 @@ def report_command(
     as_json: JsonOption = False,
 ) -> None:
     """Per arm: exposures, calls, quality (feedback), cost and latency, with a verdict."""
-    report = experiment_report(name).as_dict()
+    report = experiment_report(name, store=cli_store())
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        print_json(report.to_dict())
         return
-    exp = report["experiment"]
-    table = Table(title=f"experiment {exp['name']} on {exp['prompt']} ({exp['status']})")
+    exp = report.experiment
+    table = Table(title=f"experiment {exp.name} on {exp.prompt} ({exp.status})")
     for col in (
         "arm",
         "ver",
@@ -160,19 +165,20 @@ def report_command(
         "tokens out",
     ):
         table.add_column(col)
-    for arm in report["arms"]:
+    for arm in report.arms:
+        m = arm.metrics
         table.add_row(
-            arm["arm"],
-            str(arm["version"]),
-            str(arm["units"]),
-            str(arm["exposures"]),
-            str(arm["calls"]),
-            str(arm["errors"]),
-            _ci(arm["quality"]),
-            _diff(arm["quality_vs_control"]),
-            _ci(arm["latency_s"]),
-            _ci(arm["cost"], ".2g"),
-            _ci(arm["output_tokens"], ".0f"),
+            arm.arm,
+            str(arm.version),
+            str(arm.units),
+            str(arm.exposures),
+            str(m.calls),
+            str(m.errors),
+            _ci(arm.quality),
+            _diff(arm.quality_diff),
+            _ci(m.latency_s),
+            _ci(m.cost, ".2g"),
+            _ci(m.output_tokens, ".0f"),
         )
     _console.print(table)
-    _console.print(f"verdict: {report['verdict']}", markup=False)
+    _console.print(f"verdict: {report.verdict}", markup=False)

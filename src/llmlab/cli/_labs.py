@@ -10,12 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-import llmlab
 from llmlab._errors import InputError
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
 from llmlab.cli._options import print_json
-from llmlab.cli._store import cli_store as _cli_store
+from llmlab.cli._store import cli_store
 from llmlab.labs import (
     TRACKS,
     Lab,
@@ -40,7 +39,6 @@ from llmlab.labs import (
     verify_labs,
     watch_files,
 )
-from llmlab.store import Store, set_default_store
 
 __all__ = ["labs"]
 
@@ -50,33 +48,6 @@ labs = typer.Typer(
 app.add_typer(labs, name="labs")
 
 _console = stdout_console()
-
-
-def cli_store() -> Store:
-    """The command's store: ``cli_store()``, adapted while it looks for click's context.
-
-    typer 0.29 vendors click, so ``click.get_current_context()`` in ``cli/_store.py``
-    finds no context; until that is fixed there, open the handle the same way from
-    typer's own context (a minimal adapter at the call site; the lead reconciles).
-    """
-    try:
-        return _cli_store()
-    except RuntimeError:
-        from typer._click.globals import get_current_context  # the vendored click
-
-        root = get_current_context().find_root()
-        store: Store | None = root.meta.get("llmlab.store")
-        if store is None:
-            store = root.meta["llmlab.store"] = llmlab.open()
-            previous = set_default_store(store)
-
-            def close() -> None:
-                set_default_store(previous)
-                store.close()
-
-            root.call_on_close(close)
-        return store
-
 
 _Number = Annotated[str, typer.Argument(help="The lab: its number or slug.")]
 _OptionalNumber = Annotated[
@@ -211,7 +182,7 @@ def check_command(
         print(f"checking lab {lab.number} (about {lab.seconds} s) ...", file=sys.stderr)
     started = time.monotonic()
     try:
-        report = check_lab(lab, lab_dir, model=model)
+        report = check_lab(lab, lab_dir, model=model, store=cli_store())
     except InputError as exc:
         record_attempt(workspace, lab, None, error=exc, duration_s=time.monotonic() - started)
         raise
@@ -252,7 +223,7 @@ def watch_command(
         started = time.monotonic()
         _console.rule(f"lab {lab.number} · {time.strftime('%H:%M:%S')}")
         try:
-            report = check_lab(lab, lab_dir, model=model)
+            report = check_lab(lab, lab_dir, model=model, store=cli_store())
         except InputError as exc:
             record_attempt(workspace, lab, None, error=exc, duration_s=time.monotonic() - started)
             _console.print(f"error: {exc}", markup=False)
@@ -357,13 +328,16 @@ def verify_command(
     model: _Model = None,
 ) -> None:
     """Curriculum CI: each starter fails, each reference and second solution passes."""
-    cli_store()
+    store = cli_store()
     chosen = [find_lab(n) for n in number] if number else list(load_labs())
     folder = alternates or Path("tests/labs/solutions")
+    if not folder.is_dir():
+        _console.print(f"no second solutions in {folder}: checking starters and references only")
     results = verify_labs(
         chosen,
         alternates=folder if folder.is_dir() else None,
         model=model,
+        store=store,
         on_result=lambda r: _console.print(
             f"{'✔' if r.ok else '✘'} {r.lab} {r.stage}: {r.detail} ({r.seconds:.1f} s)",
             markup=False,

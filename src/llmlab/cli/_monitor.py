@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, get_args
 
 import typer
 from rich.table import Table
@@ -15,6 +15,7 @@ from rich.table import Table
 from llmlab._errors import InputError
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
+from llmlab.cli._store import cli_store
 from llmlab.monitor import (
     CallStatus,
     GroupStats,
@@ -24,7 +25,7 @@ from llmlab.monitor import (
     reprice_calls,
 )
 from llmlab.pricing import dollars, plain_decimal
-from llmlab.store import CallFilter, get_engine, recent_calls
+from llmlab.store import CallFilter, CallRow, recent_calls
 
 __all__ = ["monitor"]
 
@@ -74,9 +75,9 @@ def calls_command(
         min_latency_s=min_latency,
         since=parse_window(since)[0] if since else None,
     )
-    rows = recent_calls(get_engine(), query, limit=limit)
+    rows = recent_calls(cli_store(), query, limit=limit)
     if as_json:
-        typer.echo(json.dumps(rows, default=_json_default, indent=2))
+        typer.echo(json.dumps([r.to_dict() for r in rows], default=_json_default, indent=2))
         return
     _console.print(_table(rows))
 
@@ -91,7 +92,7 @@ def _check_calls_filters(status: str | None, prompt: str | None) -> None:
             raise InputError(f"--prompt {prompt!r}: expected NAME or NAME@VERSION, e.g. greet@2")
 
 
-def _table(rows: list[dict[str, Any]]) -> Table:
+def _table(rows: list[CallRow]) -> Table:
     table = Table(title=f"{len(rows)} most recent call(s)" if rows else "no calls recorded yet")
     table.add_column("time (UTC)", no_wrap=True)
     table.add_column("model")
@@ -101,25 +102,23 @@ def _table(rows: list[dict[str, Any]]) -> Table:
     table.add_column("latency", justify="right", no_wrap=True)
     table.add_column("TTFT", justify="right", no_wrap=True)
     for row in rows:
-        status = (
-            row["status"] if not row["error_type"] else f"{row['status']} ({row['error_type']})"
-        )
+        status = row.status if not row.error_type else f"{row.status} ({row.error_type})"
         table.add_row(
-            row["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
-            f"{row['provider']}/{row['resolved_model'] or row['requested_model']}",
+            row.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{row.provider}/{row.resolved_model or row.requested_model}",
             status,
-            f"{row['input_tokens']}/{row['output_tokens']}",
+            f"{row.input_tokens}/{row.output_tokens}",
             _cost(row),
-            f"{row['duration_s']:.2f} s",
-            f"{row['ttft_s']:.2f} s" if row["ttft_s"] is not None else "-",
+            f"{row.duration_s:.2f} s",
+            f"{row.ttft_s:.2f} s" if row.ttft_s is not None else "-",
         )
     return table
 
 
-def _cost(row: dict[str, Any]) -> str:
-    if row["cost_status"] == "local":
+def _cost(row: CallRow) -> str:
+    if row.cost_status == "local":
         return "local"
-    cost = row["cost"]
+    cost = row.cost
     if cost is None:
         return "unpriced"
     return dollars(cost)
@@ -151,9 +150,9 @@ def stats_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Calls, errors, tokens, cost, latency and TTFT percentiles over a window."""
-    report = call_stats(since, until, by=by)
+    report = call_stats(since, until, by=by, store=cli_store())
     if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
+        typer.echo(json.dumps(report.to_dict(), indent=2))
         return
     window = f"{report.since:%Y-%m-%d %H:%M} .. " if report.since else "all calls .. "
     title = f"{window}{report.until:%Y-%m-%d %H:%M} UTC" + (f", by {by}" if by else "")
@@ -238,9 +237,9 @@ def reprice_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute recorded costs with the current prices and overrides."""
-    report = reprice_calls(since, until, dry_run=dry_run)
+    report = reprice_calls(since, until, dry_run=dry_run, store=cli_store())
     if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
+        typer.echo(json.dumps(report.to_dict(), indent=2))
         return
     table = Table(title=f"{report.changed} of {report.examined} call(s) change price")
     for name in ("model", "calls", "old cost", "new cost", "difference", "newly priced",
@@ -277,10 +276,14 @@ def export_command(
 ) -> None:
     """Stream recorded calls as CSV or JSON lines (oldest first)."""
     if output is None:
-        export_calls(sys.stdout, format=format, since=since, until=until, content=content)
+        export_calls(
+            sys.stdout, format=format, since=since, until=until, content=content, store=cli_store()
+        )
         return
     with output.open("w", encoding="utf-8", newline="") as out:
-        count = export_calls(out, format=format, since=since, until=until, content=content)
+        count = export_calls(
+            out, format=format, since=since, until=until, content=content, store=cli_store()
+        )
     typer.echo(f"wrote {count} call(s) to {output}", err=True)
 
 

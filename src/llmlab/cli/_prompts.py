@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import math
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import Progress, TaskID
@@ -17,11 +18,18 @@ from rich.table import Table
 from llmlab._errors import InputError
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
+from llmlab.cli._options import parse_key_values, print_json
+from llmlab.cli._store import cli_store
 from llmlab.evals import Progress as RunProgress
 from llmlab.evals import load_suite
 from llmlab.prompts import (
+    ABComparison,
+    CallMetrics,
+    MeanEstimate,
     PromptRef,
+    PromptRegistry,
     PromptVersion,
+    QualityMetrics,
     compare_prompt_versions,
     prompt_registry,
     pull_prompts,
@@ -46,38 +54,9 @@ VarOption = Annotated[
 ]
 
 
-def _pairs(items: list[str] | None, what: str, *, allow_bare: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not key or (not sep and not allow_bare):
-            raise InputError(f"{what} {item!r}: expected KEY=VALUE")
-        out[key.strip()] = value if sep else None
-    return out
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
-
-
-def _version_dict(v: PromptVersion) -> dict[str, Any]:
-    template: Any = (
-        v.template if isinstance(v.template, str) else [m.model_dump() for m in v.template]
-    )
-    return {
-        "name": v.name,
-        "version": v.version,
-        "hash": v.version_hash,
-        "template": template,
-        "syntax": v.syntax,
-        "variables": v.variables,
-        "config": v.config.as_dict(),
-        "metadata": v.metadata,
-        "message": v.message,
-        "author": v.author,
-        "created_at": v.created_at.isoformat(),
-        "archived": v.archived,
-    }
+def _registry() -> PromptRegistry:
+    """The registry of the command's store (opened once, closed when the command ends)."""
+    return prompt_registry(store=cli_store())
 
 
 @prompts.command("add")
@@ -126,15 +105,15 @@ def add_command(
                 raise InputError(f"cannot read: {exc.strerror}", path=file) from None
         version = PromptVersion(
             text or "",
-            _pairs(var, "--var", allow_bare=True),
+            parse_key_values(var, "--var", allow_bare=True),
             config=config,
             message=message,
             syntax=syntax,  # type: ignore[arg-type]
             name=name,
         )
-    stored, created = prompt_registry().add(name, version, label=label, message=message)
+    stored, created = _registry().add(name, version, label=label, message=message)
     if as_json:
-        _echo_json(
+        print_json(
             {
                 "name": name,
                 "version": stored.version,
@@ -153,20 +132,9 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """List prompts with their newest version and labels."""
-    items = prompt_registry().list_prompts(include_archived=all_)
+    items = _registry().list_prompts(include_archived=all_)
     if as_json:
-        _echo_json(
-            [
-                {
-                    "name": s.name,
-                    "versions": s.versions,
-                    "latest": s.latest,
-                    "labels": s.labels,
-                    "updated_at": s.updated_at.isoformat(),
-                }
-                for s in items
-            ]
-        )
+        print_json([s.to_dict() for s in items])
         return
     table = Table(title=f"{len(items)} prompt(s)" if items else "no prompts yet")
     for col in ("name", "versions", "labels", "updated (UTC)"):
@@ -177,14 +145,13 @@ def list_command(
     _console.print(table)
 
 
-def _fmt(
-    mean: float | None, low: float | None = None, high: float | None = None, spec: str = ".3g"
-) -> str:
-    if mean is None:
+def _fmt(estimate: MeanEstimate | None, spec: str = ".3g", *, interval: bool = True) -> str:
+    """``mean [low, high]``; the mean alone without an interval; ``-`` without a mean."""
+    if estimate is None or estimate.n == 0:
         return "-"
-    if low is None or high is None:
-        return format(mean, spec)
-    return f"{mean:{spec}} [{low:{spec}}, {high:{spec}}]"
+    if not interval or not (math.isfinite(estimate.low) and math.isfinite(estimate.high)):
+        return format(estimate.mean, spec)
+    return f"{estimate.mean:{spec}} [{estimate.low:{spec}}, {estimate.high:{spec}}]"
 
 
 @prompts.command("show")
@@ -194,34 +161,49 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show versions with measured quality (evals), tokens, cost and latency (calls)."""
-    registry = prompt_registry()
+    registry = _registry()
     parsed = PromptRef.parse(ref)
     if parsed.label is None and parsed.version is None and parsed.hash is None:
         versions = registry.versions(parsed.name, include_archived=all_)
     else:
         versions = [registry.get(ref)]
     labels = registry.labels(parsed.name)
-    metrics = version_metrics(registry.engine, parsed.name)
-    rows = []
-    for v in versions:
-        calls, quality = metrics.get(v.version or 0, (None, None))
-        rows.append(
-            {
-                **_version_dict(v),
-                "labels": sorted(k for k, n in labels.items() if n == v.version),
-                "calls": calls.as_dict() if calls else None,
-                "quality": quality.as_dict() if quality else None,
-            }
+    metrics = version_metrics(parsed.name, store=registry.store)
+    rows = [
+        _ShownVersion(
+            v,
+            sorted(k for k, n in labels.items() if n == v.version),
+            *metrics.get(v.version or 0, (None, None)),
         )
+        for v in versions
+    ]
     if as_json:
-        _echo_json(rows)
+        print_json([r.to_dict() for r in rows])
         return
     _show_table(parsed.name, rows)
     if len(versions) == 1:
         _console.print(versions[0].template_text(), markup=False)
 
 
-def _show_table(name: str, rows: list[dict[str, Any]]) -> None:
+@dataclass(frozen=True, slots=True)
+class _ShownVersion:
+    """One row of ``prompts show``: a version, its labels and its measured numbers."""
+
+    version: PromptVersion
+    labels: list[str]
+    calls: CallMetrics | None
+    quality: QualityMetrics | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **self.version.to_dict(),
+            "labels": self.labels,
+            "calls": self.calls.to_dict() if self.calls else None,
+            "quality": self.quality.to_dict() if self.quality else None,
+        }
+
+
+def _show_table(name: str, rows: list[_ShownVersion]) -> None:
     table = Table(title=f"prompt {name}")
     for col in (
         "ver",
@@ -237,23 +219,21 @@ def _show_table(name: str, rows: list[dict[str, Any]]) -> None:
     ):
         table.add_column(col)
     for r in rows:
-        q, c = r["quality"], r["calls"]
-        score = q["score"] if q else None
-        lat = c["latency_s"] if c else None
+        v, q, c = r.version, r.quality, r.calls
         table.add_row(
-            f"{r['version']}{' (archived)' if r['archived'] else ''}",
-            r["hash"],
-            ", ".join(r["labels"]),
-            (r["message"] or "")[:40],
-            _fmt(score["mean"], score["low"], score["high"]) if score else "-",
-            _fmt(q["pass_rate"], spec=".0%") if q and q["pass_rate"] is not None else "-",
-            str(c["calls"]) if c else "0",
-            f"{_fmt(c['input_tokens']['mean'], spec='.0f')}/"
-            f"{_fmt(c['output_tokens']['mean'], spec='.0f')}"
+            f"{v.version}{' (archived)' if v.archived else ''}",
+            v.version_hash,
+            ", ".join(r.labels),
+            (v.message or "")[:40],
+            _fmt(q.score) if q else "-",
+            format(q.pass_rate, ".0%") if q and q.pass_rate is not None else "-",
+            str(c.calls) if c else "0",
+            f"{_fmt(c.input_tokens, '.0f', interval=False)}/"
+            f"{_fmt(c.output_tokens, '.0f', interval=False)}"
             if c
             else "-",
-            _fmt(c["cost"]["mean"], spec=".2g") if c else "-",
-            _fmt(lat["mean"], lat["low"], lat["high"]) if lat else "-",
+            _fmt(c.cost, ".2g", interval=False) if c else "-",
+            _fmt(c.latency_s) if c else "-",
         )
     _console.print(table)
 
@@ -264,8 +244,8 @@ def render_command(
     var: VarOption = None,
 ) -> None:
     """Render a version with --var KEY=VALUE (missing variables are an error)."""
-    version = prompt_registry().get(ref)
-    typer.echo(version.render(**_pairs(var, "--var")))
+    version = _registry().get(ref)
+    typer.echo(version.render(**parse_key_values(var, "--var")))
 
 
 @prompts.command("diff")
@@ -276,9 +256,9 @@ def diff_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show what changed from A to B: template, variables, model configuration."""
-    diff = prompt_registry().diff(name, a, b)
+    diff = _registry().diff(name, a, b)
     if as_json:
-        _echo_json(diff.as_dict())
+        print_json(diff.to_dict())
         return
     typer.echo(diff.to_text(), nl=False)
 
@@ -290,7 +270,7 @@ def label_command(
     version: Annotated[str, typer.Argument(help="Version: N, #hash or @other-label.")],
 ) -> None:
     """Point LABEL at VERSION (recorded in the label history)."""
-    move = prompt_registry().set_label(name, label, version)
+    move = _registry().set_label(name, label, version)
     if move is None:
         typer.echo(f"{name}@{label} already points there; nothing changed")
     else:
@@ -304,7 +284,7 @@ def rollback_command(
     label: Annotated[str, typer.Argument(help="Label to move back.")] = "production",
 ) -> None:
     """Move LABEL back to the version it pointed at before its last move."""
-    move = prompt_registry().rollback(name, label)
+    move = _registry().rollback(name, label)
     typer.echo(f"{name}@{label}: {move.from_version} -> {move.to_version} (rollback)")
 
 
@@ -315,11 +295,9 @@ def history_command(
     as_json: JsonOption = False,
 ) -> None:
     """The audit history of label moves: who, when, from, to."""
-    moves = prompt_registry().history(name, label)
+    moves = _registry().history(name, label)
     if as_json:
-        _echo_json(
-            [{**{k: getattr(m, k) for k in m.__slots__}, "at": m.at.isoformat()} for m in moves]
-        )
+        print_json([m.to_dict() for m in moves])
         return
     table = Table(title=f"label history of {name}" if moves else "no label moves yet")
     for col in ("time (UTC)", "label", "from", "to", "kind", "who"):
@@ -343,7 +321,7 @@ def archive_command(
     undo: Annotated[bool, typer.Option("--undo", help="Restore it instead.")] = False,
 ) -> None:
     """Hide a version from listings (still resolvable by number or hash, with a warning)."""
-    v = prompt_registry().archive(name, version, archived=not undo)
+    v = _registry().archive(name, version, archived=not undo)
     typer.echo(f"{name}:{v.version} {'restored' if undo else 'archived'}")
 
 
@@ -355,9 +333,9 @@ def push_command(
     as_json: JsonOption = False,
 ) -> None:
     """Register new versions from YAML / Markdown prompt files (unchanged files add none)."""
-    results = push_prompts(folder, prompt_registry())
+    results = push_prompts(folder, _registry())
     if as_json:
-        _echo_json([{k: getattr(r, k) for k in r.__slots__} for r in results])
+        print_json([r.to_dict() for r in results])
         return
     for r in results:
         state = "new" if r.created else "unchanged"
@@ -376,7 +354,7 @@ def pull_command(
     label: Annotated[str | None, typer.Option(help="Write this label's version.")] = None,
 ) -> None:
     """Write prompts from the registry as files (production, else latest, or --label)."""
-    for path in pull_prompts(folder, prompt_registry(), name, label=label):
+    for path in pull_prompts(folder, _registry(), name, label=label):
         typer.echo(str(path))
 
 
@@ -452,50 +430,50 @@ def compare_command(
                 max_latency_increase=_fraction(max_latency_increase, "--max-latency-increase"),
                 concurrency=concurrency,
                 cache=cache,
-                registry=prompt_registry(),
+                registry=_registry(),
                 progress=progress,
             )
         )
     if as_json:
-        _echo_json(result.as_dict())
+        print_json(result.to_dict())
     else:
-        _print_comparison(result.as_dict())
+        _print_comparison(result)
     if promote is not None and not result.gate_passed:
         raise typer.Exit(1)
 
 
-def _print_comparison(d: dict[str, Any]) -> None:
+def _print_comparison(result: ABComparison) -> None:
     _console.print(
-        f"[bold]{d['prompt']}[/]: A = v{d['a']['version']} (run {d['a']['run']}), "
-        f"B = v{d['b']['version']} (run {d['b']['run']})"
+        f"[bold]{result.name}[/]: A = v{result.a.version} (run {result.run_a.id}), "
+        f"B = v{result.b.version} (run {result.run_b.id})"
     )
     table = Table(title="paired tests (B - A)")
     for col in ("metric", "n", "A", "B", "B - A [95% CI]", "p (Holm)"):
         table.add_column(col)
-    for t in d["comparison"]["tests"]:
-        low, high = t["difference_ci"]
+    for t in result.comparison.tests:
+        d = t.difference
         table.add_row(
-            t["metric"],
-            str(t["n"]),
-            f"{t['a']:.3f}",
-            f"{t['b']:.3f}",
-            f"{t['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
-            f"{t['p_adjusted']:.3g}",
+            t.metric,
+            str(t.n),
+            f"{t.a_mean:.3f}",
+            f"{t.b_mean:.3f}",
+            f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]",
+            f"{t.p_adjusted:.3g}",
         )
     _console.print(table)
     deltas = Table(title="per-case means (B - A)")
     for col in ("metric", "A", "B", "B - A [95% CI]", "relative"):
         deltas.add_column(col)
-    for metric, m in d["deltas"].items():
-        low, high = m["difference_ci"]
-        rel = "-" if m["relative"] is None else f"{m['relative']:+.1%}"
+    for metric, m in result.deltas.items():
+        d = m.difference
+        rel = "-" if math.isinf(m.relative) else f"{m.relative:+.1%}"
         deltas.add_row(
             metric,
-            f"{m['a']:.4g}",
-            f"{m['b']:.4g}",
-            f"{m['difference']:+.4g} [{low:+.4g}, {high:+.4g}]",
+            f"{m.a:.4g}",
+            f"{m.b:.4g}",
+            f"{d.estimate:+.4g} [{d.low:+.4g}, {d.high:+.4g}]",
             rel,
         )
     _console.print(deltas)
-    _console.print(f"verdict: {d['verdict']}", markup=False)
-    _console.print(f"gate: {d['gate']}", markup=False)
+    _console.print(f"verdict: {result.verdict}", markup=False)
+    _console.print(f"gate: {result.gate}", markup=False)

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 
 from llmlab.cli._app import app
-from llmlab.models import ManagedModel, Request, Response, TextDelta, get_model
+from llmlab.cli._store import cli_store
+from llmlab.models import Model, Request, Response, TextDelta, get_model
 from llmlab.monitor import flush
 from llmlab.pricing import dollars, plain_decimal
 
@@ -21,7 +22,7 @@ __all__ = ["run_command"]
 _stderr = Console(stderr=True, highlight=False)
 
 
-async def _call(model: ManagedModel, request: Request, *, echo: bool) -> Response:
+async def _call(model: Model, request: Request, *, echo: bool) -> Response:
     try:
         response: Response | None = None
         async for item in model.stream(request):
@@ -37,7 +38,7 @@ async def _call(model: ManagedModel, request: Request, *, echo: bool) -> Respons
         await model.close_loop_clients()
 
 
-def response_json(model: ManagedModel, response: Response) -> dict[str, Any]:
+def response_json(model: Model, response: Response) -> dict[str, Any]:
     """What ``llmlab run --json`` prints."""
     return {
         "call_id": response.call_id,
@@ -55,7 +56,7 @@ def response_json(model: ManagedModel, response: Response) -> dict[str, Any]:
     }
 
 
-def _summary(model: ManagedModel, response: Response) -> str:
+def _summary(model: Model, response: Response) -> str:
     usage = response.usage
     if response.cost_status == "unpriced":
         cost = "unpriced"
@@ -95,11 +96,12 @@ def run_command(
 ) -> None:
     """One call to a model: streams the reply to stdout and records the call."""
     request = Request.of(prompt, system=system, temperature=temperature, max_tokens=max_tokens)
-    managed = get_model(model)
+    store = cli_store()
+    managed = get_model(model, store=store)
     try:
         response = asyncio.run(_call(managed, request, echo=not as_json))
     finally:
-        flush()
+        flush(store)
     if as_json:
         typer.echo(json.dumps(response_json(managed, response), indent=2))
         return

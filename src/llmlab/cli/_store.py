@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import click
+# typer vendors its own copy of click: the running command's context lives on typer's
+# context stack, and click.get_current_context() would find none.
+from typer._click.globals import get_current_context
 
 import llmlab
 from llmlab.store import Store, set_default_store
@@ -18,7 +20,7 @@ def cli_store() -> Store:
     Opened on first use and made the default handle for the command's duration, then
     closed (flushing recorded calls) when the command ends, in-process runs included.
     """
-    root = click.get_current_context().find_root()
+    root = get_current_context().find_root()
     store: Store | None = root.meta.get(_KEY)
     if store is not None:
         return store

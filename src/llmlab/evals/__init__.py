@@ -9,6 +9,7 @@ Suites through the model call path::
 
     suite = load_suite("suite.yaml")
     run = await run_eval(suite, model="openai/gpt-4o-mini", concurrency=20, epochs=3)
+    verdict = gate_run(run, baseline="latest-good-run-id")
 """
 
 from llmlab.evals._builtin import Exact, Includes, JsonValid, KeyTerms, Length, Regex
@@ -16,7 +17,17 @@ from llmlab.evals._case import EvalCase
 from llmlab.evals._combine import FunctionScorer, Weighted
 from llmlab.evals._dataset import load_dataset
 from llmlab.evals._evaluator import CaseFailure, EvalResult, LLMEvaluator
-from llmlab.evals._history import Comparison, compare_runs, list_runs, resolve_run, show_run
+from llmlab.evals._gate import EvalGate, gate_run
+from llmlab.evals._history import (
+    Comparison,
+    RunDetail,
+    RunListing,
+    compare_runs,
+    list_runs,
+    resolve_run,
+    result_input,
+    show_run,
+)
 from llmlab.evals._judge import ModelGraded, parse_verdict
 from llmlab.evals._paired import (
     PairedTest,
@@ -52,6 +63,7 @@ __all__ = [
     "CaseOutcome",
     "Comparison",
     "EvalCase",
+    "EvalGate",
     "EvalResult",
     "EvalRun",
     "EvalSuite",
@@ -68,6 +80,8 @@ __all__ = [
     "PairedTest",
     "Progress",
     "Regex",
+    "RunDetail",
+    "RunListing",
     "Score",
     "Scorer",
     "Similarity",
@@ -77,6 +91,7 @@ __all__ = [
     "compare_runs",
     "consistency",
     "flip_rate",
+    "gate_run",
     "holm",
     "list_runs",
     "load_callable",
@@ -93,6 +108,7 @@ __all__ = [
     "registered_scorers",
     "rescore_run",
     "resolve_run",
+    "result_input",
     "run_eval",
     "run_eval_sync",
     "sample_size_mcnemar",

@@ -1,6 +1,7 @@
 """The seed's shape: ``LLMEvaluator(cases).evaluate(llm_function, scorer) -> EvalResult``.
 
-Works for any Python callable, sync or async, not only llmlab models. Scores are
+Works for any Python callable, sync or async, and for a managed model
+(``llmlab.models.get_model()``), which is asked ``case.input`` as its prompt. Scores are
 weighted by the case's weight (as in the seed); a case passes when its unweighted score
 reaches the threshold (default 0.7). Failed and errored cases are kept, with their input
 and score, in ``EvalResult.failures``.
@@ -16,9 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from llmlab._errors import InputError
 from llmlab.evals._case import EvalCase
 from llmlab.evals._combine import as_scorer
 from llmlab.evals._score import Scorer
+from llmlab.models import Model, Request
+from llmlab.store import Store, using_store
 
 __all__ = ["CaseFailure", "EvalResult", "LLMEvaluator"]
 
@@ -73,6 +77,9 @@ class LLMEvaluator:
         test_cases: the cases.
         threshold: a case passes when its score is at least this.
         concurrency: how many cases run at once (sync functions run in threads).
+        store: the store that model calls made during the evaluation are recorded in
+            (it is the default handle while the evaluation runs; default: leave the
+            default handle as it is).
     """
 
     def __init__(
@@ -81,14 +88,16 @@ class LLMEvaluator:
         *,
         threshold: float = 0.7,
         concurrency: int = 8,
+        store: Store | None = None,
     ) -> None:
         self.test_cases = list(test_cases)
         self.threshold = threshold
         self.concurrency = max(1, concurrency)
+        self.store = store
 
     def evaluate(
         self,
-        llm_function: Callable[[Any], Any],
+        llm_function: Callable[[Any], Any] | Model,
         scorer: Scorer | Callable[..., Any],
         *,
         echo: TextIO | None = sys.stdout,
@@ -102,7 +111,7 @@ class LLMEvaluator:
 
     async def aevaluate(
         self,
-        llm_function: Callable[[Any], Any],
+        llm_function: Callable[[Any], Any] | Model,
         scorer: Scorer | Callable[..., Any],
         *,
         echo: TextIO | None = sys.stdout,
@@ -110,7 +119,22 @@ class LLMEvaluator:
         """Evaluate: call ``llm_function(case.input)`` for every case and score it.
 
         ``echo`` receives a FAIL/ERROR line per failed case (None: quiet).
+
+        Raises:
+            InputError: ``llm_function`` is neither a callable nor a managed model.
         """
+        function = _as_function(llm_function)
+        if self.store is None:
+            return await self._evaluate(function, scorer, echo)
+        with using_store(self.store):
+            return await self._evaluate(function, scorer, echo)
+
+    async def _evaluate(
+        self,
+        llm_function: Callable[[Any], Any],
+        scorer: Scorer | Callable[..., Any],
+        echo: TextIO | None,
+    ) -> EvalResult:
         the_scorer = as_scorer(scorer)
         limit = asyncio.Semaphore(self.concurrency)
         is_async = inspect.iscoroutinefunction(llm_function)
@@ -155,3 +179,19 @@ class LLMEvaluator:
             avg_score=statistics.mean(scores) if scores else 0.0,
             failures=failures,
         )
+
+
+def _as_function(target: object) -> Callable[[Any], Any]:
+    if isinstance(target, Model):
+        model = target
+
+        async def ask(prompt: Any) -> str:
+            return (await model.generate(Request.of(str(prompt)))).text
+
+        return ask
+    if callable(target):
+        return target
+    raise InputError(
+        f"LLMEvaluator.evaluate needs a function (input -> output) or a model from "
+        f"llmlab.models.get_model(), not {type(target).__name__}"
+    )

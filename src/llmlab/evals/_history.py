@@ -7,32 +7,47 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
-
 from llmlab._errors import InputError, NotFoundError
 from llmlab.evals._paired import PairedTest, holm, paired_test
-from llmlab.evals._summary import reduce_cases
+from llmlab.evals._summary import CaseOutcome, reduce_cases
 from llmlab.pricing import plain_decimal
 from llmlab.store import (
+    EvalResultRow,
+    EvalRunRow,
+    Store,
     find_eval_runs,
-    get_engine,
     get_eval_results,
     get_eval_run,
     iter_eval_results,
     list_eval_runs,
+    resolve_store,
 )
 
-__all__ = ["Comparison", "compare_runs", "list_runs", "resolve_run", "show_run"]
+__all__ = [
+    "Comparison",
+    "RunDetail",
+    "RunListing",
+    "compare_runs",
+    "list_runs",
+    "resolve_run",
+    "show_run",
+]
 
 
-def resolve_run(engine: Engine, run_id: str) -> dict[str, Any]:
-    """A run by id or unique id prefix; ``latest`` is the newest run."""
+def resolve_run(run_id: str, *, store: Store | None = None) -> EvalRunRow:
+    """A run by id or unique id prefix; ``latest`` is the newest run.
+
+    Raises:
+        NotFoundError: no run has that id (the nearest ids are suggested).
+        InputError: the prefix matches several runs.
+    """
+    db = resolve_store(store)
     if run_id == "latest":
-        runs = list_eval_runs(engine, limit=1)
+        runs = list_eval_runs(db, limit=1)
         if not runs:
             raise NotFoundError("eval run", run_id)
-        run_id = str(runs[0]["id"])
-    matches = find_eval_runs(engine, run_id)
+        run_id = runs[0].id
+    matches = find_eval_runs(db, run_id)
     if len(matches) > 1:
         shown = ", ".join(matches[:5]) + (" ..." if len(matches) > 5 else "")
         raise InputError(
@@ -40,11 +55,12 @@ def resolve_run(engine: Engine, run_id: str) -> dict[str, Any]:
             "give more of the id"
         )
     if not matches:
-        recent = [str(r["id"]) for r in list_eval_runs(engine, limit=500)]
+        recent = [r.id for r in list_eval_runs(db, limit=500)]
         nearest = difflib.get_close_matches(run_id, recent, n=5, cutoff=0.6)
         raise NotFoundError("eval run", run_id, candidates=nearest or recent[:5])
-    run = get_eval_run(engine, matches[0])
-    assert run is not None
+    run = get_eval_run(db, matches[0])
+    if run is None:  # deleted between the two reads
+        raise NotFoundError("eval run", run_id)
     return run
 
 
@@ -56,47 +72,80 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class RunListing:
+    """One line of ``list_runs``: a stored run with its headline figures."""
+
+    run: EvalRunRow
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.run.summary or {}
+
+    @property
+    def pass_rate(self) -> float | None:
+        value = self.summary.get("pass_rate")
+        return float(value) if value is not None else None
+
+    @property
+    def cost(self) -> str | None:
+        value = self.summary.get("cost")
+        return str(value) if value is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.run
+        return {
+            "run_id": r.id,
+            "name": r.name,
+            "model": r.model,
+            "status": r.status,
+            "started_at": _jsonable(r.started_at),
+            "cases": r.n_cases,
+            "epochs": r.epochs,
+            "results": r.n_results,
+            "pass_rate": self.pass_rate,
+            "threshold_met": self.summary.get("threshold_met"),
+            "cost": self.cost,
+            "parent_run": r.parent_run,
+        }
+
+
 def list_runs(
-    *, limit: int = 20, name: str | None = None, db: str | None = None
-) -> list[dict[str, Any]]:
+    *, limit: int = 20, name: str | None = None, store: Store | None = None
+) -> list[RunListing]:
     """The newest runs: id, name, model, status, pass rate, cases, results."""
-    rows = list_eval_runs(get_engine(db), limit=limit, name=name)
-    listed = []
-    for row in rows:
-        summary = row.get("summary") or {}
-        listed.append(
-            {
-                "run_id": row["id"],
-                "name": row["name"],
-                "model": row["model"],
-                "status": row["status"],
-                "started_at": _jsonable(row["started_at"]),
-                "cases": row["n_cases"],
-                "epochs": row["epochs"],
-                "results": row["n_results"],
-                "pass_rate": summary.get("pass_rate"),
-                "threshold_met": summary.get("threshold_met"),
-                "cost": summary.get("cost"),
-                "parent_run": row.get("parent_run"),
-            }
-        )
-    return listed
+    return [RunListing(r) for r in list_eval_runs(resolve_store(store), limit=limit, name=name)]
 
 
-def show_run(run_id: str, *, failed_only: bool = False, db: str | None = None) -> dict[str, Any]:
-    """One run with its summary and per-result rows (only failed ones if asked)."""
-    engine = get_engine(db)
-    run = resolve_run(engine, run_id)
-    results = get_eval_results(engine, run["id"], failed_only=failed_only)
-    return {
-        "run": {k: _jsonable(v) for k, v in run.items() if k not in ("suite",)},
-        "results": [
-            {k: _jsonable(v) for k, v in r.items() if k not in ("id", "run_id", "case_data")}
-            # a case without an ``input`` field is shown by its rendered prompt
-            | {"input": (r.get("case_data") or {}).get("input") or r.get("prompt")}
-            for r in results
-        ],
-    }
+def result_input(result: EvalResultRow) -> Any:
+    """What a result's case was asked: its ``input`` field, else the rendered prompt."""
+    return result.case_data.get("input") or result.prompt
+
+
+@dataclass(frozen=True, slots=True)
+class RunDetail:
+    """One run with its (possibly only failed) results."""
+
+    run: EvalRunRow
+    results: list[EvalResultRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        hidden = ("id", "run_id", "case_data")
+        return {
+            "run": {k: _jsonable(v) for k, v in self.run.to_dict().items() if k != "suite"},
+            "results": [
+                {k: _jsonable(v) for k, v in r.to_dict().items() if k not in hidden}
+                | {"input": result_input(r)}
+                for r in self.results
+            ],
+        }
+
+
+def show_run(run_id: str, *, failed_only: bool = False, store: Store | None = None) -> RunDetail:
+    """One run with its per-result rows (only failed ones if asked)."""
+    db = resolve_store(store)
+    run = resolve_run(run_id, store=db)
+    return RunDetail(run, get_eval_results(db, run.id, failed_only=failed_only))
 
 
 @dataclass(slots=True)
@@ -154,22 +203,21 @@ class Comparison:
         }
 
 
-def _outcomes(engine: Engine, run: dict[str, Any]) -> dict[str, Any]:
-    options = run.get("options") or {}
+def _outcomes(store: Store, run: EvalRunRow) -> dict[str, CaseOutcome]:
     return reduce_cases(
-        iter_eval_results(engine, run["id"]),
-        reducer=str(options.get("reducer", "mean")),
-        threshold=float(run["threshold"]),
-        k=options.get("k"),
+        iter_eval_results(store, run.id),
+        reducer=str(run.options.get("reducer", "mean")),
+        threshold=float(run.threshold),
+        k=run.options.get("k"),
     )
 
 
-def _side_by_side(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    def figures(run: dict[str, Any]) -> dict[str, Any]:
-        s = run.get("summary") or {}
+def _side_by_side(a: EvalRunRow, b: EvalRunRow) -> dict[str, dict[str, Any]]:
+    def figures(run: EvalRunRow) -> dict[str, Any]:
+        s = run.summary or {}
         latency = s.get("latency_s") or {}
         return {
-            "model": run["model"],
+            "model": run.model,
             "pass_rate": s.get("pass_rate"),
             "mean_score": s.get("mean_score"),
             "cost": s.get("cost"),
@@ -189,12 +237,12 @@ def _side_by_side(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, A
     return {"a": fa, "b": fb, "delta": delta}
 
 
-def compare_runs(run_a: str, run_b: str, *, db: str | None = None) -> Comparison:
+def compare_runs(run_a: str, run_b: str, *, store: Store | None = None) -> Comparison:
     """Paired comparison on the cases both runs have: McNemar on pass/fail, paired
     bootstrap on the score and on each scorer, Holm-corrected across them."""
-    engine = get_engine(db)
-    a, b = resolve_run(engine, run_a), resolve_run(engine, run_b)
-    out_a, out_b = _outcomes(engine, a), _outcomes(engine, b)
+    db = resolve_store(store)
+    a, b = resolve_run(run_a, store=db), resolve_run(run_b, store=db)
+    out_a, out_b = _outcomes(db, a), _outcomes(db, b)
     common = sorted(set(out_a) & set(out_b))
     tests = [
         paired_test(
@@ -241,8 +289,8 @@ def compare_runs(run_a: str, run_b: str, *, db: str | None = None) -> Comparison
         for t, p in zip(tests, adjusted, strict=True)
     ]
     return Comparison(
-        run_a=str(a["id"]),
-        run_b=str(b["id"]),
+        run_a=a.id,
+        run_b=b.id,
         n=len(common),
         tests=tests,
         only_a=len(set(out_a) - set(out_b)),

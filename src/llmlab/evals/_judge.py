@@ -15,6 +15,7 @@ from typing import Any
 
 from llmlab._errors import LlmlabError
 from llmlab.evals._case import EvalCase
+from llmlab.evals._model_arg import check_model
 from llmlab.evals._score import JudgeUsage, Score, Scorer
 from llmlab.evals._template import render_text
 from llmlab.models import Model, Request, Response, get_model
@@ -89,7 +90,8 @@ class ModelGraded(Scorer):
 
     Args:
         rubric: what a good answer does; may use case fields (``{{ target }}``).
-        model: the judge, ``"provider/model"`` or a ``Model``; default: the suite's model.
+        model: the judge, ``"provider/model"`` or a model from ``llmlab.models.get_model()``;
+            default: the suite's model.
         template: the whole judge prompt (variables: input, output, rubric, case fields).
         structured: ask for the verdict schema as structured output.
     """
@@ -105,6 +107,7 @@ class ModelGraded(Scorer):
         structured: bool = True,
         max_tokens: int = 300,
     ) -> None:
+        check_model(model, "the judge model")
         self.rubric = rubric
         self.model = model
         self.template = template

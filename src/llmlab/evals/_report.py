@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from rich.table import Table
+
+from llmlab.evals._history import Comparison, RunListing, result_input
+from llmlab.evals._runner import EvalRun
+from llmlab.store import EvalResultRow
 
 __all__ = [
     "comparison_table",
@@ -28,12 +32,12 @@ def _num(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def summary_lines(run: Mapping[str, Any]) -> list[str]:
+def summary_lines(run: EvalRun) -> list[str]:
     """A run summary as a few lines of text."""
-    s = run["summary"]
+    s = run.summary
     low, high = s["pass_rate_ci"]
     lines = [
-        f"run {run['run_id']}  ({run['name']}, {run['model']}, {run['status']})",
+        f"run {run.id}  ({run.name}, {run.model}, {run.status})",
         f"pass rate {_pct(s['pass_rate'])}  [95% CI {_pct(low)}-{_pct(high)}]  "
         f"{s['passed']}/{s['cases']} cases passed, {s['errored_cases']} errored; "
         f"needed {_pct(s['min_pass_rate'])}: {'met' if s['threshold_met'] else 'MISSED'}",
@@ -73,14 +77,14 @@ def summary_lines(run: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def to_markdown(run: Mapping[str, Any], failures: Sequence[Mapping[str, Any]] = ()) -> str:
+def to_markdown(run: EvalRun, failures: Sequence[EvalResultRow] = ()) -> str:
     """A Markdown report (for a CI job summary or a pull request comment)."""
-    s = run["summary"]
+    s = run.summary
     verdict = "passed" if s["threshold_met"] else "failed"
     out = [
-        f"## Eval `{run['name']}`: {verdict}",
+        f"## Eval `{run.name}`: {verdict}",
         "",
-        f"Run `{run['run_id']}`, model `{run['model']}`.",
+        f"Run `{run.id}`, model `{run.model}`.",
         "",
         "| metric | value |",
         "|---|---|",
@@ -97,96 +101,99 @@ def to_markdown(run: Mapping[str, Any], failures: Sequence[Mapping[str, Any]] = 
     if failures:
         out += ["", "### Failed cases", "", "| case | epoch | score | why |", "|---|---|---|---|"]
         for r in failures[:50]:
-            why = str(r.get("error") or r.get("explanation") or "").replace("|", "\\|")[:120]
-            score = "error" if r["errored"] else f"{r['score']:.2f}"
-            out.append(f"| `{r['case_id']}` | {r['epoch']} | {score} | {why} |")
+            why = (r.error or r.explanation or "").replace("|", "\\|")[:120]
+            out.append(f"| `{r.case_id}` | {r.epoch} | {_score(r)} | {why} |")
     return "\n".join(out) + "\n"
 
 
-def to_junit(run: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
+def to_junit(run: EvalRun, results: Sequence[EvalResultRow]) -> str:
     """JUnit XML: one test case per (case, epoch); errored results as errors."""
-    s = run["summary"]
+    s = run.summary
     suite = ET.Element(
         "testsuite",
-        name=str(run["name"]),
+        name=run.name,
         tests=str(len(results)),
-        failures=str(sum(1 for r in results if not r["passed"] and not r["errored"])),
-        errors=str(sum(1 for r in results if r["errored"])),
-        time=f"{sum(float(r.get('duration_s') or 0) for r in results):.3f}",
+        failures=str(sum(1 for r in results if not r.passed and not r.errored)),
+        errors=str(sum(1 for r in results if r.errored)),
+        time=f"{sum(r.duration_s or 0.0 for r in results):.3f}",
     )
     props = ET.SubElement(suite, "properties")
-    for key in ("run_id", "model"):
-        ET.SubElement(props, "property", name=key, value=str(run[key]))
+    ET.SubElement(props, "property", name="run_id", value=run.id)
+    ET.SubElement(props, "property", name="model", value=run.model)
     ET.SubElement(props, "property", name="pass_rate", value=f"{s['pass_rate']:.6f}")
     for r in results:
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=str(run["name"]),
-            name=f"{r['case_id']}#{r['epoch']}",
-            time=f"{float(r.get('duration_s') or 0):.3f}",
+            classname=run.name,
+            name=f"{r.case_id}#{r.epoch}",
+            time=f"{r.duration_s or 0.0:.3f}",
         )
-        if r["errored"]:
-            ET.SubElement(case, "error", message=str(r.get("error") or "errored")[:500])
-        elif not r["passed"]:
+        if r.errored:
+            ET.SubElement(case, "error", message=(r.error or "errored")[:500])
+        elif not r.passed:
             failure = ET.SubElement(
-                case, "failure", message=f"score {r['score']:.3f} below {s['threshold']}"
+                case, "failure", message=f"score {r.score or 0.0:.3f} below {s['threshold']}"
             )
-            failure.text = (
-                f"output: {str(r.get('output') or '')[:2000]}\n{r.get('explanation') or ''}"
-            )
+            failure.text = f"output: {(r.output or '')[:2000]}\n{r.explanation or ''}"
     testsuites = ET.Element("testsuites")
     testsuites.append(suite)
     ET.indent(testsuites)
     return ET.tostring(testsuites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def runs_table(runs: Sequence[Mapping[str, Any]]) -> Table:
+def runs_table(runs: Sequence[RunListing]) -> Table:
+    """The ``eval list`` table."""
     table = Table("name", "model", "status", "cases", "results", "pass rate", "cost")
     table.add_column("run", overflow="fold")
-    for r in runs:
+    for listing in runs:
+        r = listing.run
         table.add_row(
-            str(r["name"]),
-            str(r["model"]),
-            str(r["status"]),
-            f"{r['cases']}×{r['epochs']}",
-            str(r["results"]),
-            _pct(r["pass_rate"]),
-            f"${r['cost']}" if r["cost"] is not None else "-",
-            str(r["run_id"]),
+            r.name,
+            r.model,
+            r.status,
+            f"{r.n_cases}×{r.epochs}",
+            str(r.n_results),
+            _pct(listing.pass_rate),
+            f"${listing.cost}" if listing.cost is not None else "-",
+            r.id,
         )
     return table
 
 
-def results_table(results: Sequence[Mapping[str, Any]], *, limit: int = 200) -> Table:
+def _score(r: EvalResultRow) -> str:
+    return "error" if r.errored or r.score is None else f"{r.score:.2f}"
+
+
+def results_table(results: Sequence[EvalResultRow], *, limit: int = 200) -> Table:
+    """The ``eval show`` table."""
     table = Table("case", "epoch", "score", "passed", "input", "output / error")
     for r in results[:limit]:
-        score = "error" if r["errored"] else f"{r['score']:.2f}"
-        shown = r.get("error") if r["status"] == "error" else r.get("output")
+        shown = r.error if r.status == "error" else r.output
         table.add_row(
-            str(r["case_id"]),
-            str(r["epoch"]),
-            score,
-            "yes" if r["passed"] else "no",
-            str(r.get("input") or "")[:40],
-            str(shown or "")[:60].replace("\n", " "),
+            r.case_id,
+            str(r.epoch),
+            _score(r),
+            "yes" if r.passed else "no",
+            str(result_input(r) or "")[:40],
+            (shown or "")[:60].replace("\n", " "),
         )
     return table
 
 
-def comparison_table(comparison: Mapping[str, Any]) -> Table:
+def comparison_table(comparison: Comparison) -> Table:
+    """The ``eval compare`` table: each paired test, then the side-by-side figures."""
     table = Table("metric", "A", "B", "B - A [95% CI]", "p (Holm)", "verdict")
-    for t in comparison["tests"]:
-        low, high = t["difference_ci"]
+    for t in comparison.tests:
         table.add_row(
-            t["metric"],
-            f"{t['a']:.3f}",
-            f"{t['b']:.3f}",
-            f"{t['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
-            f"{t['p_adjusted']:.3g}",
-            t["verdict"],
+            t.metric,
+            f"{t.a_mean:.3f}",
+            f"{t.b_mean:.3f}",
+            f"{t.difference.estimate:+.3f} [{t.difference.low:+.3f}, {t.difference.high:+.3f}]",
+            f"{t.p_adjusted:.3g}",
+            t.verdict(),
         )
-    side = comparison["side_by_side"]
+    side = comparison.side_by_side
     for key in ("cost", "judge_cost", "output_tokens", "latency_p50_s", "latency_p95_s"):
         a, b = side["a"].get(key), side["b"].get(key)
         delta = side["delta"].get(key)

@@ -8,10 +8,10 @@ were.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from llmlab._errors import InputError, LlmlabError
 from llmlab.evals._case import EvalCase
@@ -22,52 +22,41 @@ from llmlab.evals._registry import scorers_from_spec
 from llmlab.evals._runner import EvalRun, summarize_run
 from llmlab.evals._score import Score
 from llmlab.evals._suite import EvalSuite
-from llmlab.models import get_model
+from llmlab.models import Model, get_model
 from llmlab.store import (
+    EvalResultRow,
+    EvalRunRow,
+    Store,
     create_eval_run,
     finish_eval_run,
-    get_engine,
     get_eval_results,
     insert_eval_results,
+    resolve_store,
 )
 
 __all__ = ["rescore_run"]
 
-_COPIED = (
-    "prompt",
-    "case_data",
-    "output",
-    "tags",
-    "weight",
-    "call_id",
-    "cache_hit",
-    "duration_s",
-    "input_tokens",
-    "output_tokens",
-    "cost",
-)
 
-
-def _case(row: dict[str, Any]) -> EvalCase:
-    data = row.get("case_data") or {}
+def _case(row: EvalResultRow) -> EvalCase:
+    data = row.case_data
     return EvalCase(
         input=data.get("input", ""),
         expected_properties=dict(data.get("expected") or {}),
         weight=float(data.get("weight", 1.0)),
-        id=str(row["case_id"]),
+        id=row.case_id,
         tags=tuple(data.get("tags") or ()),
         fields=dict(data.get("fields") or {}),
     )
 
 
-def _stored_scorer(run: dict[str, Any]) -> Weighted:
-    spec = run.get("suite") or {}
+def _stored_scorer(run: EvalRunRow) -> Weighted:
+    spec = run.suite
     if "scorers" not in spec:
         raise InputError(
-            f"run {run['id']} was not made from a suite file; give the scorers to use "
+            f"run {run.id} was not made from a suite file; give the scorers to use "
             "(--suite FILE or --scorer SPEC)"
         )
-    base = Path(run["suite_path"]).resolve().parent if run.get("suite_path") else None
+    base = Path(run.suite_path).resolve().parent if run.suite_path else None
     return scorers_from_spec(spec["scorers"], base_dir=base)
 
 
@@ -78,85 +67,85 @@ async def rescore_run(
     scorer: Weighted | None = None,
     threshold: float | None = None,
     concurrency: int = 10,
-    db: str | None = None,
+    store: Store | None = None,
 ) -> EvalRun:
     """Score run ``run_id``'s outputs again, with ``scorer``, ``suite``'s, or the stored suite's.
 
     Returns the new run.
     """
-    engine = get_engine(db)
-    original = resolve_run(engine, run_id)
+    db = resolve_store(store)
+    original = resolve_run(run_id, store=db)
     chosen = scorer or (suite.scorer if suite is not None else None) or _stored_scorer(original)
     limit = (
         threshold
         if threshold is not None
-        else (suite.threshold if suite is not None else float(original["threshold"]))
+        else (suite.threshold if suite is not None else float(original.threshold))
     )
-    rows = await asyncio.to_thread(get_eval_results, engine, original["id"])
+    rows = await asyncio.to_thread(get_eval_results, db, original.id)
     now = datetime.now(UTC)
-    digest = hashlib.sha256(f"{original['id']}{now.isoformat()}{chosen.parts!r}".encode())
-    new_id = f"{str(original['id'])[:40]}-r{now:%H%M%S}-{digest.hexdigest()[:4]}"
-    options = dict(original.get("options") or {})
-    options["rescored_from"] = original["id"]
-    run_row = {
-        "id": new_id,
-        "name": original["name"],
-        "fingerprint": digest.hexdigest(),
-        "model": original["model"],
-        "started_at": now,
-        "n_cases": original["n_cases"],
-        "epochs": original["epochs"],
-        "threshold": limit,
-        "suite_path": original.get("suite_path"),
-        "suite": original.get("suite") or {},
-        "options": options,
-        "parent_run": original["id"],
-    }
-    create_eval_run(engine, run_row)
+    digest = hashlib.sha256(f"{original.id}{now.isoformat()}{chosen.parts!r}".encode())
+    new_id = f"{original.id[:40]}-r{now:%H%M%S}-{digest.hexdigest()[:4]}"
+    run = create_eval_run(
+        db,
+        id=new_id,
+        name=original.name,
+        fingerprint=digest.hexdigest(),
+        model=original.model,
+        started_at=now,
+        n_cases=original.n_cases,
+        epochs=original.epochs,
+        threshold=limit,
+        suite_path=original.suite_path,
+        suite=original.suite,
+        options={**original.options, "rescored_from": original.id},
+        parent_run=original.id,
+    )
     gate = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(row: dict[str, Any]) -> dict[str, Any]:
-        new = {key: row[key] for key in _COPIED} | {
-            "run_id": new_id,
-            "case_id": row["case_id"],
-            "epoch": row["epoch"],
-            "status": row["status"],
-        }
-        if row["output"] is None:
-            return new | {
-                "score": None,
-                "passed": False,
-                "errored": True,
-                "scores": {},
-                "explanation": None,
-                "error": row["error"],
-            }
+    async def one(row: EvalResultRow) -> EvalResultRow:
+        # Carried over: the case, the output and the call that made it; scored anew.
+        kept = dataclasses.replace(
+            row,
+            id=None,
+            created_at=None,
+            run_id=new_id,
+            judge_calls=0,
+            judge_input_tokens=0,
+            judge_output_tokens=0,
+            judge_cost=None,
+        )
+        if row.output is None:
+            return dataclasses.replace(
+                kept, score=None, passed=False, errored=True, scores={}, explanation=None
+            )
         async with gate:
             try:
-                score = await chosen.score(str(row["output"]), _case(row))
+                score = await chosen.score(row.output, _case(row))
             except InputError:
                 raise
             except Exception as exc:
                 score = Score.error(f"scorer raised {type(exc).__name__}: {exc}")
         judge = score.judge
-        return new | {
-            "score": None if score.errored else score.value,
-            "passed": not score.errored and score.value >= limit,
-            "errored": score.errored,
-            "scores": score.parts,
-            "explanation": score.explanation,
-            "error": score.explanation if score.errored else None,
-            "judge_calls": judge.calls if judge else 0,
-            "judge_input_tokens": judge.input_tokens if judge else 0,
-            "judge_output_tokens": judge.output_tokens if judge else 0,
-            "judge_cost": judge.cost if judge else None,
-        }
+        return dataclasses.replace(
+            kept,
+            score=None if score.errored else score.value,
+            passed=not score.errored and score.value >= limit,
+            errored=score.errored,
+            scores=score.parts,
+            explanation=score.explanation,
+            error=score.explanation if score.errored else None,
+            judge_calls=judge.calls if judge else 0,
+            judge_input_tokens=judge.input_tokens if judge else 0,
+            judge_output_tokens=judge.output_tokens if judge else 0,
+            judge_cost=judge.cost if judge else None,
+        )
 
     judge_name = (suite.judge_model if suite is not None else None) or (
-        (original.get("suite") or {}).get("judge_model") or str(original["model"])
+        original.suite.get("judge_model") or original.model
     )
+    judge: Model | None
     try:
-        judge: Any = get_model(str(judge_name), db=db)
+        judge = get_model(str(judge_name), store=db)
     except LlmlabError:  # only a model-graded scorer needs it, and it then says so
         judge = None
     token = default_judge_model.set(judge)
@@ -164,18 +153,18 @@ async def rescore_run(
     started = asyncio.get_running_loop().time()
     try:
         new_rows = await asyncio.gather(*(one(r) for r in rows))
-        await asyncio.to_thread(insert_eval_results, engine, new_rows)
+        await asyncio.to_thread(insert_eval_results, db, new_rows)
         status = "finished"
     finally:
         default_judge_model.reset(token)
         if judge is not None:
             await judge.aclose()
-        summary = await asyncio.to_thread(summarize_run, engine, run_row)
-        await asyncio.to_thread(finish_eval_run, engine, new_id, status=status, summary=summary)
+        summary = await asyncio.to_thread(summarize_run, db, run)
+        await asyncio.to_thread(finish_eval_run, db, new_id, status=status, summary=summary)
     return EvalRun(
         id=new_id,
-        name=str(original["name"]),
-        model=str(original["model"]),
+        name=original.name,
+        model=original.model,
         status=status,
         summary=summary,
         elapsed_s=asyncio.get_running_loop().time() - started,

@@ -18,24 +18,22 @@ import contextlib
 import functools
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
-
 from llmlab._errors import InputError, LlmlabError
 from llmlab.evals._case import EvalCase
 from llmlab.evals._judge import default_judge_model
+from llmlab.evals._model_arg import check_model
 from llmlab.evals._score import Score
 from llmlab.evals._suite import EvalSuite
 from llmlab.evals._summary import summarize
 from llmlab.models import (
     AdaptiveLimiter,
-    ManagedModel,
     Model,
     Response,
     call_links,
@@ -44,22 +42,28 @@ from llmlab.models import (
 )
 from llmlab.monitor import flush
 from llmlab.store import (
+    EvalResultRow,
+    EvalRunRow,
+    Store,
     create_eval_run,
     eval_result_keys,
     finish_eval_run,
-    get_engine,
     get_eval_run,
     insert_eval_results,
     iter_eval_results,
     latest_unfinished_eval_run,
+    resolve_store,
 )
 
-__all__ = ["EvalRun", "Progress", "run_eval", "run_eval_sync"]
+__all__ = ["EvalRun", "Progress", "run_eval", "run_eval_sync", "summarize_run"]
 
 T = TypeVar("T")
 
 _FLUSH_EVERY_S = 0.2
 _FLUSH_ROWS = 500
+_MAX_PENDING = 2 * _FLUSH_ROWS
+"""Workers wait while this many results wait to be written: memory stays flat when the
+model answers faster than the database writes."""
 
 
 @dataclass(slots=True)
@@ -101,7 +105,15 @@ class EvalRun:
     def threshold_met(self) -> bool:
         return bool(self.summary.get("threshold_met", False))
 
+    @classmethod
+    def from_row(cls, row: EvalRunRow) -> EvalRun:
+        """The run as stored (its summary is empty while it has none)."""
+        return cls(
+            id=row.id, name=row.name, model=row.model, status=row.status, summary=row.summary or {}
+        )
+
     def to_dict(self) -> dict[str, Any]:
+        """The run as JSON-ready data (the ``--json`` output of ``llmlab eval run``)."""
         return {
             "run_id": self.id,
             "name": self.name,
@@ -123,12 +135,13 @@ class _ResultWriter:
     and the process's memory small: every thread that allocates gets its own malloc arena.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.pending: list[dict[str, Any]] = []
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pending: list[EvalResultRow] = []
         self.written = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmlab-eval")
         self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
         self._closing = False
         self._task = asyncio.create_task(self._loop())
 
@@ -137,15 +150,22 @@ class _ResultWriter:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
-    def add(self, row: dict[str, Any]) -> None:
+    async def add(self, row: EvalResultRow) -> None:
+        """Queue ``row``; waits while too many rows are waiting already."""
         self.pending.append(row)
         if len(self.pending) >= _FLUSH_ROWS:
             self._wake.set()
+            while len(self.pending) >= _MAX_PENDING and not self._task.done():
+                self._drained.clear()
+                await self._drained.wait()
 
     async def _write(self) -> None:
         batch, self.pending = self.pending, []
         if batch:
-            await self.call(insert_eval_results, self.engine, batch)
+            try:
+                await self.call(insert_eval_results, self.store, batch)
+            finally:
+                self._drained.set()
             self.written += len(batch)
 
     async def _loop(self) -> None:
@@ -169,14 +189,13 @@ class _ResultWriter:
 
 @dataclass(slots=True, frozen=True)
 class _Item:
-    """One case ready to run: its rendered prompt and the case data stored with each
-    result. (The ``Request`` is built when the case runs: 10,000 of them held for the
-    whole run would cost about 10 MB.)"""
+    """One case ready to run: its rendered prompt. (The ``Request`` and the case data
+    stored with each result are built when the case runs: held for the whole run, 10,000
+    of them would cost about 10 MB.)"""
 
     case: EvalCase
     prompt: str
     system: str | None
-    data: dict[str, Any]
 
 
 def _slug(name: str) -> str:
@@ -201,43 +220,43 @@ def _row(
     response: Response | None,
     score: Score | None,
     error: str | None,
-) -> dict[str, Any]:
+) -> EvalResultRow:
     case = item.case
     judge = score.judge if score is not None else None
     errored = score is None or score.errored
     usage = response.usage if response is not None else None
-    return {
-        "run_id": run_id,
-        "case_id": case.id,
-        "epoch": epoch,
-        "status": "error" if error is not None else "ok",
-        "prompt": item.prompt,
-        "case_data": item.data,
-        "output": response.text if response is not None else None,
-        "score": None if errored or score is None else score.value,
-        "passed": not errored and score is not None and score.value >= threshold,
-        "errored": errored,
-        "scores": score.parts if score is not None else {},
-        "explanation": score.explanation if score is not None else None,
-        "error": error if error is not None else (score.explanation if errored and score else None),
-        "tags": list(case.tags),
-        "weight": case.weight,
-        "call_id": response.call_id if response is not None else None,
-        "cache_hit": bool(response is not None and response.cache_hit),
-        "duration_s": response.duration_s if response is not None else None,
-        "input_tokens": usage.input_tokens if usage is not None else 0,
-        "output_tokens": usage.output_tokens if usage is not None else 0,
-        "cost": response.cost if response is not None else None,
-        "judge_calls": judge.calls if judge is not None else 0,
-        "judge_input_tokens": judge.input_tokens if judge is not None else 0,
-        "judge_output_tokens": judge.output_tokens if judge is not None else 0,
-        "judge_cost": judge.cost if judge is not None else None,
-    }
+    return EvalResultRow(
+        run_id=run_id,
+        case_id=case.id,
+        epoch=epoch,
+        status="error" if error is not None else "ok",
+        prompt=item.prompt,
+        case_data=_case_data(case),
+        output=response.text if response is not None else None,
+        score=None if errored or score is None else score.value,
+        passed=not errored and score is not None and score.value >= threshold,
+        errored=errored,
+        scores=score.parts if score is not None else {},
+        explanation=score.explanation if score is not None else None,
+        error=error if error is not None else (score.explanation if errored and score else None),
+        tags=list(case.tags),
+        weight=case.weight,
+        call_id=response.call_id if response is not None else None,
+        cache_hit=bool(response is not None and response.cache_hit),
+        duration_s=response.duration_s if response is not None else None,
+        input_tokens=usage.input_tokens if usage is not None else 0,
+        output_tokens=usage.output_tokens if usage is not None else 0,
+        cost=response.cost if response is not None else None,
+        judge_calls=judge.calls if judge is not None else 0,
+        judge_input_tokens=judge.input_tokens if judge is not None else 0,
+        judge_output_tokens=judge.output_tokens if judge is not None else 0,
+        judge_cost=judge.cost if judge is not None else None,
+    )
 
 
 async def _one(
     model: Model, suite: EvalSuite, run_id: str, item: _Item, epoch: int
-) -> dict[str, Any]:
+) -> EvalResultRow:
     response: Response | None = None
     with call_links(eval_run=run_id, sample_id=item.case.id, epoch=epoch):
         try:
@@ -256,36 +275,55 @@ async def _one(
     return _row(run_id, item, epoch, suite.threshold, response, score, None)
 
 
-def _update(progress: Progress, row: dict[str, Any]) -> None:
+def _update(progress: Progress, row: EvalResultRow) -> None:
     progress.done += 1
-    progress.passed += bool(row["passed"])
-    progress.errored += bool(row["errored"])
-    progress.cache_hits += bool(row["cache_hit"])
-    if row["cost"] is not None:
-        progress.cost += row["cost"]
-    if row["judge_cost"] is not None:
-        progress.judge_cost += row["judge_cost"]
+    progress.passed += row.passed
+    progress.errored += row.errored
+    progress.cache_hits += row.cache_hit
+    if row.cost is not None:
+        progress.cost += row.cost
+    if row.judge_cost is not None:
+        progress.judge_cost += row.judge_cost
 
 
 def _resolve_model(
-    name: str, db: str | None, cache: bool, limiter: AdaptiveLimiter, options: dict[str, Any]
+    name: str, store: Store, cache: bool, limiter: AdaptiveLimiter, options: dict[str, Any]
 ) -> Model:
-    managed = get_model(name, db=db, **options)
+    managed = get_model(name, store=store, **options)
     return managed.configured(cache=cache, limiter=limiter)
 
 
-def summarize_run(engine: Engine, run: dict[str, Any]) -> dict[str, Any]:
-    """The summary of a stored run, from its results."""
-    options = run.get("options") or {}
+def summarize_run(store: Store, run: EvalRunRow) -> dict[str, Any]:
+    """The summary of a stored run, from its results (streamed, not loaded at once)."""
+    options = run.options
     return summarize(
-        iter_eval_results(engine, run["id"]),
+        iter_eval_results(store, run.id),
         reducer=str(options.get("reducer", "mean")),
-        threshold=float(run["threshold"]),
+        threshold=float(run.threshold),
         min_pass_rate=float(options.get("min_pass_rate", 1.0)),
-        epochs=int(run["epochs"]),
+        epochs=run.epochs,
         k=options.get("k"),
-        expected_results=int(run["n_cases"]) * int(run["epochs"]),
+        expected_results=run.n_cases * run.epochs,
     )
+
+
+def _new_run_id(store: Store, name: str, now: datetime, fingerprint: str) -> str:
+    run_id = base_id = f"{_slug(name)}-{now:%Y%m%d-%H%M%S}-{fingerprint[:6]}"
+    n = 1
+    while get_eval_run(store, run_id) is not None:  # the same suite twice in a second
+        n += 1
+        run_id = f"{base_id}-{n}"
+    return run_id
+
+
+def _work(
+    items: list[_Item], epochs: int, done: set[tuple[str, int]]
+) -> Generator[tuple[_Item, int]]:
+    # A generator, not a list: nothing per (case, epoch) is held beyond the one in flight.
+    for epoch in range(1, epochs + 1):
+        for item in items:
+            if (item.case.id, epoch) not in done:
+                yield item, epoch
 
 
 async def run_eval(
@@ -295,7 +333,7 @@ async def run_eval(
     concurrency: int = 10,
     epochs: int | None = None,
     cache: bool = True,
-    db: str | None = None,
+    store: Store | None = None,
     resume: bool = True,
     model_options: dict[str, Any] | None = None,
     progress: Callable[[Progress], None] | None = None,
@@ -303,15 +341,22 @@ async def run_eval(
     """Run ``suite`` (resuming the newest unfinished identical run); returns its summary.
 
     Args:
-        model: ``"provider/model"`` or a ``Model``; default the suite's, else LLMLAB_MODEL.
+        model: ``"provider/model"`` or a model from ``llmlab.models.get_model()``;
+            default the suite's, else LLMLAB_MODEL.
         concurrency: most cases in flight (the adaptive limiter may lower it on 429s).
         epochs: trials per case (default: the suite's).
         cache: answer repeated identical requests from the response cache.
-        db: the store URL (default LLMLAB_DB).
+        store: the store for the run, its results and its calls (default: the default
+            handle).
         resume: continue the newest unfinished run with the same fingerprint.
         model_options: options for ``get_model`` (``base_url``, ``max_retries`` ...).
         progress: called after each result.
+
+    Raises:
+        InputError: a bad argument, a suite without cases, or a model that is not a
+            name or a managed model.
     """
+    check_model(model)
     if concurrency < 1:
         raise InputError(f"concurrency must be at least 1, not {concurrency}")
     n_epochs = epochs or suite.epochs
@@ -319,15 +364,16 @@ async def run_eval(
         raise InputError(f"epochs must be at least 1, not {n_epochs}")
     if not suite.cases:
         raise InputError(f"suite {suite.name!r} has no cases", path=suite.path)
+    given = model if isinstance(model, Model) else None
     model_name = (
-        model.full_name
-        if isinstance(model, Model)
-        else model or suite.model or default_model_name()
+        given.full_name
+        if given is not None
+        else (model if isinstance(model, str) else None) or suite.model or default_model_name()
     )
     # Rendered up front: a template error fails here, before any call.
-    items = [_Item(case, *suite.render(case), _case_data(case)) for case in suite.cases]
+    items = [_Item(case, *suite.render(case)) for case in suite.cases]
     suite.check_templates()
-    engine = get_engine(db)
+    db = resolve_store(store)
     extra = {
         "reducer": suite.reducer,
         "k": suite.k,
@@ -335,62 +381,49 @@ async def run_eval(
         "min_pass_rate": suite.min_pass_rate,
     }
     fingerprint = suite.fingerprint(model=model_name, epochs=n_epochs, extra=extra)
-    existing = latest_unfinished_eval_run(engine, fingerprint) if resume else None
+    existing = latest_unfinished_eval_run(db, fingerprint) if resume else None
     if existing is not None:
-        run_id = str(existing["id"])
-        done = eval_result_keys(engine, run_id)
+        run = existing
+        done = eval_result_keys(db, run.id)
     else:
         now = datetime.now(UTC)
-        run_id = base_id = f"{_slug(suite.name)}-{now:%Y%m%d-%H%M%S}-{fingerprint[:6]}"
-        n = 1
-        while get_eval_run(engine, run_id) is not None:  # the same suite twice in a second
-            n += 1
-            run_id = f"{base_id}-{n}"
         done = set()
-        create_eval_run(
-            engine,
-            {
-                "id": run_id,
-                "name": suite.name,
-                "fingerprint": fingerprint,
-                "model": model_name,
-                "started_at": now,
-                "n_cases": len(suite.cases),
-                "epochs": n_epochs,
-                "threshold": suite.threshold,
-                "suite_path": str(suite.path) if suite.path else None,
-                "suite": suite.spec or {"name": suite.name},
-                "options": {**extra, "concurrency": concurrency},
-            },
+        run = create_eval_run(
+            db,
+            id=_new_run_id(db, suite.name, now, fingerprint),
+            name=suite.name,
+            fingerprint=fingerprint,
+            model=model_name,
+            started_at=now,
+            n_cases=len(suite.cases),
+            epochs=n_epochs,
+            threshold=suite.threshold,
+            suite_path=str(suite.path) if suite.path else None,
+            suite=suite.spec or {"name": suite.name},
+            options={**extra, "concurrency": concurrency},
         )
-    todo = [
-        (item, epoch)
-        for epoch in range(1, n_epochs + 1)
-        for item in items
-        if (item.case.id, epoch) not in done
-    ]
+    run_id = run.id
+    reused = len(done)
+    total = len(items) * n_epochs - reused
     limiter = AdaptiveLimiter(initial=concurrency, max_limit=concurrency)
-    options = dict(model_options or {})
     target = (
-        model.configured(cache=cache, limiter=limiter)
-        if isinstance(model, ManagedModel)
-        else model
-        if isinstance(model, Model)
-        else _resolve_model(model_name, db, cache, limiter, options)
+        given.configured(cache=cache, limiter=limiter)
+        if given is not None
+        else _resolve_model(model_name, db, cache, limiter, dict(model_options or {}))
     )
     judge: str | Model = suite.judge_model or target
     if isinstance(judge, str):
         judge = _resolve_model(judge, db, cache, limiter, {})
-    state = Progress(total=len(todo))
+    state = Progress(total=total)
     started = time.monotonic()
-    writer = _ResultWriter(engine)
-    work: Iterator[tuple[_Item, int]] = iter(todo)
+    writer = _ResultWriter(db)
+    work = _work(items, n_epochs, done)
 
     async def worker() -> None:
         for item, epoch in work:
             row = await _one(target, suite, run_id, item, epoch)
-            writer.add(row)
             _update(state, row)
+            await writer.add(row)
             if progress is not None:
                 progress(state)
 
@@ -398,30 +431,24 @@ async def run_eval(
     status = "interrupted"
     try:
         async with asyncio.TaskGroup() as group:
-            for _ in range(min(concurrency, len(todo))):
+            for _ in range(min(concurrency, total)):
                 group.create_task(worker())
         status = "finished"
     finally:
         default_judge_model.reset(token)
         # What the run held per case is no longer needed: free it before the summary.
-        todo.clear()
+        work.close()
+        done.clear()
         items.clear()
         suite.release()
         await asyncio.shield(writer.close())
-        await writer.call(flush, db)
-        if not isinstance(model, Model):
+        await writer.call(flush, db.url)
+        if given is None:
             await target.aclose()
-        if isinstance(judge, Model) and judge is not target and suite.judge_model:
+        if judge is not target and suite.judge_model:
             await judge.aclose()
-        run_row = {
-            "id": run_id,
-            "options": {**extra},
-            "threshold": suite.threshold,
-            "epochs": n_epochs,
-            "n_cases": len(suite.cases),
-        }
-        summary = await writer.call(summarize_run, engine, run_row)
-        await writer.call(finish_eval_run, engine, run_id, status=status, summary=summary)
+        summary = await writer.call(summarize_run, db, run)
+        await writer.call(finish_eval_run, db, run_id, status=status, summary=summary)
         writer.shutdown()
     return EvalRun(
         id=run_id,
@@ -430,7 +457,7 @@ async def run_eval(
         status=status,
         summary=summary,
         resumed=existing is not None,
-        reused_results=len(done),
+        reused_results=reused,
         elapsed_s=time.monotonic() - started,
     )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections import defaultdict
+from array import array
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,7 +13,6 @@ from typing import Any
 
 from llmlab.evals._stats import (
     bootstrap_mean_ci,
-    consistency,
     flip_rate,
     pass_at_k,
     pass_hat_k,
@@ -20,6 +21,7 @@ from llmlab.evals._stats import (
     wilson_interval,
 )
 from llmlab.pricing import plain_decimal
+from llmlab.store import EvalResultRow
 
 __all__ = ["CaseOutcome", "reduce_cases", "summarize"]
 
@@ -49,40 +51,43 @@ class _Trials:
     tags: list[str] = field(default_factory=list)
     weight: float = 1.0
 
-    def add(self, row: Mapping[str, Any]) -> None:
-        errored = bool(row["errored"])
-        self.scores.append(0.0 if errored or row["score"] is None else float(row["score"]))
-        self.passed.append(bool(row["passed"]))
+    def add(self, row: EvalResultRow) -> None:
+        errored = row.errored
+        self.scores.append(0.0 if errored or row.score is None else float(row.score))
+        self.passed.append(row.passed)
         self.errored.append(errored)
-        for name, part in (row.get("scores") or {}).items():
+        for name, part in row.scores.items():
             if part is not None:
                 self.parts.setdefault(name, []).append(float(part))
         if len(self.scores) == 1:
-            self.tags = list(row.get("tags") or [])
-            self.weight = float(row.get("weight") or 1.0)
+            self.tags = list(row.tags)
+            self.weight = float(row.weight or 1.0)
+
+
+def _outcome(
+    case_id: str, t: _Trials, reducer: str, threshold: float, k: int | None
+) -> CaseOutcome:
+    value, ok = reduce_epochs(t.scores, t.passed, reducer, threshold=threshold, k=k)
+    return CaseOutcome(
+        case_id=case_id,
+        score=value,
+        passed=ok,
+        errored=all(t.errored),
+        trials=t.passed,
+        parts={name: statistics.fmean(v) for name, v in t.parts.items()},
+        tags=t.tags,
+        weight=t.weight,
+    )
 
 
 def _outcomes(
     by_case: Mapping[str, _Trials], reducer: str, threshold: float, k: int | None
 ) -> dict[str, CaseOutcome]:
-    outcomes: dict[str, CaseOutcome] = {}
-    for case_id, t in by_case.items():
-        value, ok = reduce_epochs(t.scores, t.passed, reducer, threshold=threshold, k=k)
-        outcomes[case_id] = CaseOutcome(
-            case_id=case_id,
-            score=value,
-            passed=ok,
-            errored=all(t.errored),
-            trials=t.passed,
-            parts={name: statistics.fmean(v) for name, v in t.parts.items()},
-            tags=t.tags,
-            weight=t.weight,
-        )
-    return outcomes
+    return {c: _outcome(c, t, reducer, threshold, k) for c, t in by_case.items()}
 
 
 def reduce_cases(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[EvalResultRow],
     *,
     reducer: str = "mean",
     threshold: float = 0.7,
@@ -91,7 +96,7 @@ def reduce_cases(
     """Group result rows by case and reduce their trials (errored trials score 0)."""
     by_case: dict[str, _Trials] = defaultdict(_Trials)
     for row in rows:
-        by_case[str(row["case_id"])].add(row)
+        by_case[row.case_id].add(row)
     return _outcomes(by_case, reducer, threshold, k)
 
 
@@ -111,22 +116,22 @@ class _Totals:
     durations: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def add(self, r: Mapping[str, Any]) -> None:
+    def add(self, r: EvalResultRow) -> None:
         self.results += 1
-        if r.get("cost") is not None:
-            self.cost = (self.cost or Decimal(0)) + Decimal(str(r["cost"]))
-        if r.get("judge_cost") is not None:
-            self.judge_cost = (self.judge_cost or Decimal(0)) + Decimal(str(r["judge_cost"]))
-        self.input_tokens += int(r.get("input_tokens") or 0)
-        self.output_tokens += int(r.get("output_tokens") or 0)
-        self.cache_hits += bool(r.get("cache_hit"))
-        self.judge_calls += int(r.get("judge_calls") or 0)
-        self.judge_input_tokens += int(r.get("judge_input_tokens") or 0)
-        self.judge_output_tokens += int(r.get("judge_output_tokens") or 0)
-        if r.get("duration_s") is not None:
-            self.durations.append(float(r["duration_s"]))
-        if r["status"] == "error":
-            self.errors[str(r.get("error") or "")[:80]] += 1
+        if r.cost is not None:
+            self.cost = (self.cost or Decimal(0)) + r.cost
+        if r.judge_cost is not None:
+            self.judge_cost = (self.judge_cost or Decimal(0)) + r.judge_cost
+        self.input_tokens += r.input_tokens
+        self.output_tokens += r.output_tokens
+        self.cache_hits += r.cache_hit
+        self.judge_calls += r.judge_calls
+        self.judge_input_tokens += r.judge_input_tokens
+        self.judge_output_tokens += r.judge_output_tokens
+        if r.duration_s is not None:
+            self.durations.append(float(r.duration_s))
+        if r.status == "error":
+            self.errors[(r.error or "")[:80]] += 1
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -151,25 +156,84 @@ def _rate(passed: int, n: int) -> dict[str, Any]:
     }
 
 
-def _trial_stats(
-    outcomes: Sequence[CaseOutcome], epochs: int, k: int | None = None
-) -> dict[str, Any]:
-    trials = [o.trials for o in outcomes if o.trials]
-    figures: dict[str, Any] = {
-        "epochs": epochs,
-        "consistency": consistency(trials),
-        "mean_flip_rate": statistics.fmean(flip_rate(t) for t in trials) if trials else 0.0,
-    }
-    if epochs > 1 and trials:
-        # The suite's k (as its pass@k reducer uses), else every trial.
-        k = min(k or epochs, *(len(t) for t in trials))
-        figures[f"pass@{k}"] = statistics.fmean(pass_at_k(len(t), sum(t), k) for t in trials)
-        figures[f"pass^{k}"] = statistics.fmean(pass_hat_k(len(t), sum(t), k) for t in trials)
-    return figures
+@dataclass(slots=True)
+class _Cases:
+    """Run-wide figures over reduced cases, folded in one case at a time.
+
+    Only what the statistics need per case is kept (its score and weight, 16 bytes);
+    trials, tags and scorer parts are folded into counters as each case closes, so a
+    summary of 10,000 cases holds no per-case objects.
+    """
+
+    scores: array[float] = field(default_factory=lambda: array("d"))
+    weights: array[float] = field(default_factory=lambda: array("d"))
+    passed: int = 0
+    errored: int = 0
+    tags: dict[str, list[int]] = field(default_factory=dict)  # tag -> [cases, passed]
+    parts: dict[str, list[float]] = field(default_factory=dict)  # name -> [sum, cases]
+    trials: Counter[tuple[int, int]] = field(default_factory=Counter)  # (n, passed) -> cases
+
+    def add(self, o: CaseOutcome) -> None:
+        self.scores.append(o.score)
+        self.weights.append(o.weight)
+        self.passed += o.passed
+        self.errored += o.errored
+        for tag in o.tags:
+            counts = self.tags.setdefault(tag, [0, 0])
+            counts[0] += 1
+            counts[1] += o.passed
+        for name, value in o.parts.items():
+            total = self.parts.setdefault(name, [0.0, 0.0])
+            total[0] += value
+            total[1] += 1
+        if o.trials:
+            self.trials[(len(o.trials), sum(o.trials))] += 1
+
+    def trial_stats(self, epochs: int, k: int | None) -> dict[str, Any]:
+        cases = sum(self.trials.values())
+        agree = sum(m for (n, c), m in self.trials.items() if c in (0, n))
+        flips = sum(
+            m * flip_rate([True] * c + [False] * (n - c)) for (n, c), m in self.trials.items()
+        )
+        figures: dict[str, Any] = {
+            "epochs": epochs,
+            "consistency": agree / cases if cases else 1.0,
+            "mean_flip_rate": flips / cases if cases else 0.0,
+        }
+        if epochs > 1 and cases:
+            # The suite's k (as its pass@k reducer uses), else every trial.
+            k = min(k or epochs, *(n for n, _ in self.trials))
+            at = sum(m * pass_at_k(n, c, k) for (n, c), m in self.trials.items())
+            hat = sum(m * pass_hat_k(n, c, k) for (n, c), m in self.trials.items())
+            figures[f"pass@{k}"] = at / cases
+            figures[f"pass^{k}"] = hat / cases
+        return figures
+
+
+def _fold(
+    rows: Iterable[EvalResultRow], reducer: str, threshold: float, k: int | None
+) -> tuple[_Cases, _Totals]:
+    cases, totals = _Cases(), _Totals()
+    open_id: str | None = None
+    trials = _Trials()
+    closed: set[str] = set()
+    for row in rows:
+        totals.add(row)
+        if row.case_id != open_id:
+            if open_id is not None:
+                cases.add(_outcome(open_id, trials, reducer, threshold, k))
+                closed.add(open_id)
+            if row.case_id in closed:
+                raise ValueError(f"results of case {row.case_id!r} are not together")
+            open_id, trials = row.case_id, _Trials()
+        trials.add(row)
+    if open_id is not None:
+        cases.add(_outcome(open_id, trials, reducer, threshold, k))
+    return cases, totals
 
 
 def summarize(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[EvalResultRow],
     *,
     reducer: str = "mean",
     threshold: float = 0.7,
@@ -178,26 +242,18 @@ def summarize(
     k: int | None = None,
     expected_results: int | None = None,
 ) -> dict[str, Any]:
-    """Everything a report shows about a run, as plain JSON-ready data (one pass over
-    ``rows``, which may be a stream)."""
-    by_case: dict[str, _Trials] = defaultdict(_Trials)
-    totals = _Totals()
-    for row in rows:
-        by_case[str(row["case_id"])].add(row)
-        totals.add(row)
-    outcomes = list(_outcomes(by_case, reducer, threshold, k).values())
-    del by_case
-    n = len(outcomes)
-    passed = sum(o.passed for o in outcomes)
-    scores = [o.score for o in outcomes]
-    weights = [o.weight for o in outcomes]
-    total_weight = sum(weights)
-    mean = bootstrap_mean_ci(scores)
-    by_tag: dict[str, list[CaseOutcome]] = defaultdict(list)
-    for o in outcomes:
-        for tag in o.tags:
-            by_tag[tag].append(o)
-    scorer_names = sorted({name for o in outcomes for name in o.parts})
+    """Everything a report shows about a run, as plain JSON-ready data, in one pass over
+    ``rows`` (a stream is fine) that must hold each case's trials together, as
+    ``iter_eval_results`` yields them.
+
+    Raises:
+        ValueError: a case's results are not together.
+    """
+    cases, totals = _fold(rows, reducer, threshold, k)
+    n = len(cases.scores)
+    passed = cases.passed
+    total_weight = math.fsum(cases.weights)
+    mean = bootstrap_mean_ci(cases.scores)
     pass_rate = passed / n if n else 0.0
     complete = expected_results is None or totals.results >= expected_results
     durations = totals.durations
@@ -209,7 +265,7 @@ def summarize(
         "complete": complete,
         "passed": passed,
         "failed": n - passed,
-        "errored_cases": sum(o.errored for o in outcomes),
+        "errored_cases": cases.errored,
         "pass_rate": pass_rate,
         "pass_rate_ci": list(_rate(passed, n)["ci"]),
         "threshold": threshold,
@@ -219,20 +275,15 @@ def summarize(
         "mean_score": mean.estimate,
         "mean_score_ci": [mean.low, mean.high],
         "weighted_mean_score": (
-            sum(s * w for s, w in zip(scores, weights, strict=True)) / total_weight
+            math.fsum(s * w for s, w in zip(cases.scores, cases.weights, strict=True))
+            / total_weight
             if total_weight
             else 0.0
         ),
-        "standard_error": standard_error(scores),
-        "scorers": {
-            name: statistics.fmean(o.parts[name] for o in outcomes if name in o.parts)
-            for name in scorer_names
-        },
-        "tags": {
-            tag: _rate(sum(o.passed for o in group), len(group))
-            for tag, group in sorted(by_tag.items())
-        },
-        "trials": _trial_stats(outcomes, epochs, k),
+        "standard_error": standard_error(cases.scores),
+        "scorers": {name: total / m for name, (total, m) in sorted(cases.parts.items())},
+        "tags": {tag: _rate(p, m) for tag, (m, p) in sorted(cases.tags.items())},
+        "trials": cases.trial_stats(epochs, k),
         "errors": {
             "results": sum(totals.errors.values()),
             "kinds": dict(sorted(totals.errors.items(), key=lambda item: -item[1])[:10]),

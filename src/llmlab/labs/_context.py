@@ -12,6 +12,7 @@ from llmlab._errors import ConfigError, InputError
 from llmlab.labs._lab import Lab
 from llmlab.labs._learner import load_learner_module
 from llmlab.labs._results import CriterionResult
+from llmlab.store import Store
 
 __all__ = ["GradeContext", "Kind", "criterion_kind", "criterion_kinds", "lab_callable"]
 
@@ -25,6 +26,8 @@ class GradeContext:
     lab: Lab
     lab_dir: Path
     model: str
+    store: Store
+    """Where the model's calls are recorded (priced, timed, linked to the lab)."""
     seed: int = GRADING_SEED
     memo: dict[str, Any] = field(default_factory=dict)
 

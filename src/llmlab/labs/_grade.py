@@ -21,11 +21,13 @@ __all__ = ["DEFAULT_LAB_MODEL", "check_lab", "record_attempt"]
 DEFAULT_LAB_MODEL = "local/smollm2"
 
 
-def check_lab(lab: Lab, lab_dir: Path, *, model: str | None = None) -> CheckReport:
+def check_lab(
+    lab: Lab, lab_dir: Path, *, model: str | None = None, store: Store | None = None
+) -> CheckReport:
     """Grade the learner's files in ``lab_dir`` against ``lab``'s criteria.
 
     The model (default: the embedded ``local/smollm2``) runs greedy with a fixed seed,
-    one case at a time.
+    one case at a time; its calls are recorded in ``store`` (default: the default handle).
 
     Raises:
         InputError: a learner file is wrong (the message names file:line).
@@ -36,7 +38,7 @@ def check_lab(lab: Lab, lab_dir: Path, *, model: str | None = None) -> CheckRepo
             f"no folder {lab_dir}; run `llmlab labs start {lab.number}` first", path=lab_dir
         )
     name = model or (DEFAULT_LAB_MODEL if lab.uses_model else default_model_name())
-    ctx = GradeContext(lab=lab, lab_dir=lab_dir, model=name)
+    ctx = GradeContext(lab=lab, lab_dir=lab_dir, model=name, store=resolve_store(store))
     registered = criterion_kinds()
     started = time.monotonic()
     results: list[CriterionResult] = []

@@ -101,9 +101,9 @@ def _suite(ctx: GradeContext, spec: PromptFile, params: Mapping[str, Any], path:
 
 
 async def _run(
-    suite: EvalSuite, cases: Sequence[EvalCase], model_name: str, path: Path
+    suite: EvalSuite, cases: Sequence[EvalCase], ctx: GradeContext, path: Path
 ) -> list[CaseRun]:
-    model = get_model(model_name)
+    model = get_model(ctx.model, store=ctx.store)
     runs: list[CaseRun] = []
     try:
         for case in cases:  # one sequence at a time: the answer cannot depend on batching
@@ -143,7 +143,7 @@ def _evaluate(
     if key not in ctx.memo:
         spec = read_prompt_file(prompt_path)
         suite = _suite(ctx, spec, params, prompt_path)
-        ctx.memo[key] = asyncio.run(_run(suite, _cases(cases_path), ctx.model, prompt_path))
+        ctx.memo[key] = asyncio.run(_run(suite, _cases(cases_path), ctx, prompt_path))
     runs: list[CaseRun] = ctx.memo[key]
     return runs
 

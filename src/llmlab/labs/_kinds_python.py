@@ -73,7 +73,7 @@ def evaluator_separates(ctx: GradeContext, params: Mapping[str, Any]) -> list[Cr
     ]
     if not cases:
         return results
-    evaluator = LLMEvaluator(cases, concurrency=1)
+    evaluator = LLMEvaluator(cases, concurrency=1, store=ctx.store)
 
     def run(ref: str) -> tuple[int, int, list[CaseDetail]]:
         outcome = evaluator.evaluate(lab_callable(ctx.lab, ref), guard, echo=None)

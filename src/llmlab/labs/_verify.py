@@ -17,6 +17,7 @@ from llmlab._errors import LlmlabError
 from llmlab.labs._grade import check_lab
 from llmlab.labs._lab import Lab
 from llmlab.labs._workspace import copy_starter
+from llmlab.store import Store
 
 __all__ = ["VerifyResult", "verify_labs"]
 
@@ -40,14 +41,16 @@ def _overlay(source: Path, target: Path) -> None:
             shutil.copyfile(path, destination)
 
 
-def _stage(lab: Lab, overlay: Path | None, want_pass: bool, model: str | None) -> tuple[bool, str]:
+def _stage(
+    lab: Lab, overlay: Path | None, want_pass: bool, model: str | None, store: Store | None
+) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix=f"llmlab-verify-{lab.slug}-") as tmp:
         lab_dir = Path(tmp) / lab.name
         copy_starter(lab, lab_dir)
         if overlay is not None:
             _overlay(overlay, lab_dir)
         try:
-            report = check_lab(lab, lab_dir, model=model)
+            report = check_lab(lab, lab_dir, model=model, store=store)
         except LlmlabError as exc:
             return False, f"error: {exc}"
     gating = [c for c in report.criteria if c.gating]
@@ -63,6 +66,7 @@ def verify_labs(
     *,
     alternates: Path | None = None,
     model: str | None = None,
+    store: Store | None = None,
     on_result: Callable[[VerifyResult], None] = lambda _: None,
 ) -> list[VerifyResult]:
     """Verify each lab; ``alternates`` holds ``NN-slug/`` folders of second solutions."""
@@ -80,7 +84,7 @@ def verify_labs(
             if stage == "alternate" and overlay is None:
                 ok, detail = False, f"no second solution in {alternate}"
             else:
-                ok, detail = _stage(lab, overlay, want_pass, model)
+                ok, detail = _stage(lab, overlay, want_pass, model, store)
             result = VerifyResult(lab.name, stage, ok, detail, time.monotonic() - started)
             results.append(result)
             on_result(result)

@@ -28,12 +28,12 @@ import anthropic
 from pydantic import BaseModel, ConfigDict, Field
 
 from llmlab._errors import ConfigError
-from llmlab.models._base import Model
+from llmlab.models._base import Provider
 from llmlab.models._redact import register_secret
 from llmlab.models._sdk_errors import incomplete_stream, map_sdk_error
 from llmlab.models._types import Request, Response, TextDelta, Usage
 
-__all__ = ["AnthropicModel", "AnthropicOptions", "create_anthropic"]
+__all__ = ["AnthropicProvider", "AnthropicOptions", "create_anthropic"]
 
 _STOP_REASONS = {
     "end_turn": "stop",
@@ -93,7 +93,7 @@ def _finish(stop_reason: str | None) -> str | None:
     return _STOP_REASONS.get(stop_reason, stop_reason)
 
 
-class AnthropicModel(Model):
+class AnthropicProvider(Provider):
     """A Claude model behind the Anthropic Messages API."""
 
     supports_streaming = True
@@ -240,7 +240,7 @@ def _merge_usage(start: Any, final: dict[str, Any]) -> Any:
     return _UsageView(fields)
 
 
-def create_anthropic(model_name: str, /, **options: Any) -> AnthropicModel:
+def create_anthropic(model_name: str, /, **options: Any) -> AnthropicProvider:
     """Factory of ``anthropic/<model>`` (the ``llmlab.providers`` entry point)."""
     opts = AnthropicOptions(**options)
     api_key = opts.api_key or os.environ.get("ANTHROPIC_API_KEY") or None
@@ -250,4 +250,4 @@ def create_anthropic(model_name: str, /, **options: Any) -> AnthropicModel:
         )
     register_secret(api_key)
     register_secret(os.environ.get("ANTHROPIC_AUTH_TOKEN"))
-    return AnthropicModel(model_name, api_key=api_key, options=opts)
+    return AnthropicProvider(model_name, api_key=api_key, options=opts)

@@ -1,9 +1,11 @@
-"""The ``Model`` interface every provider implements.
+"""The ``Provider`` interface every provider implements.
 
-A provider subclass holds only the wire logic: map a ``Request`` to its SDK call and the
+A provider holds only the wire logic: map a ``Request`` to its SDK call and the
 SDK's answer back to a ``Response``, and turn the SDK's errors into ``ProviderError``.
-Retries, timeouts, pricing, budgets, caching and recording live in the managed call
-path (``ManagedModel``) that ``get_model`` wraps around every provider.
+Retries, timeouts, pricing, budgets, caching and recording live in the call path
+(``llmlab.models.Model``) that ``get_model`` wraps around every provider. A provider is
+never called directly by user code: only ``get_model`` hands out something callable, so
+no call can skip budgets, pricing or recording.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from typing import Any, Protocol
 
 from llmlab.models._types import Request, Response, TextDelta
 
-__all__ = ["Model", "ModelFactory"]
+__all__ = ["Provider", "ProviderFactory"]
 
 
-class Model(abc.ABC):
-    """A model that answers requests.
+class Provider(abc.ABC):
+    """One provider's model: answers requests over its SDK or engine.
 
     Attributes:
         provider: the provider's name, the part before the slash (``openai``).
@@ -71,7 +73,7 @@ class Model(abc.ABC):
         return f"<{type(self).__name__} {self.full_name}>"
 
 
-class ModelFactory(Protocol):
+class ProviderFactory(Protocol):
     """What a ``llmlab.providers`` entry point names: ``factory(model_name, **options)``."""
 
-    def __call__(self, model_name: str, /, **options: Any) -> Model: ...
+    def __call__(self, model_name: str, /, **options: Any) -> Provider: ...

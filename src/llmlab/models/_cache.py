@@ -16,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmlab.models._types import Request, Response
-from llmlab.store import cache_get, cache_put, get_engine
+from llmlab.store import cache_get, cache_put
+
+if TYPE_CHECKING:
+    from llmlab.store import Store
 
 __all__ = ["CACHE_FORMAT_VERSION", "ResponseCache", "cache_key"]
 
@@ -43,16 +46,16 @@ def cache_key(model: str, request: Request, trial: int | None = None) -> str:
 
 
 class ResponseCache:
-    """Responses kept in the store (table ``response_cache``), at ``url`` or LLMLAB_DB."""
+    """Responses kept in ``store`` (table ``response_cache``)."""
 
-    def __init__(self, url: str | None = None) -> None:
-        self.url = url
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def _get(self, key: str) -> Response | None:
-        payload = cache_get(get_engine(self.url), key)
-        if payload is None or payload.get("version") != CACHE_FORMAT_VERSION:
+        row = cache_get(self.store, key)
+        if row is None or row.response.get("version") != CACHE_FORMAT_VERSION:
             return None
-        data: dict[str, Any] = dict(payload["response"])
+        data: dict[str, Any] = dict(row.response["response"])
         return Response.model_validate(data)
 
     def _put(self, key: str, response: Response) -> None:
@@ -62,7 +65,7 @@ class ResponseCache:
                 mode="json", exclude={"call_id", "cost", "cost_status", "cache_hit"}
             ),
         }
-        cache_put(get_engine(self.url), key, response.provider, response.model, payload)
+        cache_put(self.store, key, response.provider, response.model, payload)
 
     async def get(self, key: str) -> Response | None:
         """The cached response for ``key``, or None."""

@@ -65,8 +65,6 @@ class CallInProgress:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     attempts: int = 0
     ttft_s: float | None = None
-    store_url: str | None = None
-    """The store this call is recorded in, resolved when the call starts."""
 
     def count_failure(self, _error: BaseException) -> None:
         """One more attempt failed (``with_retries`` calls this for each)."""

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from llmlab._errors import ConfigError, ProviderError, UnknownModelError
-from llmlab.models._base import Model
+from llmlab.models._base import Provider
 from llmlab.models._types import Request, Response, TextDelta, Usage
 
-__all__ = ["LocalModel", "create", "smollm2_path"]
+__all__ = ["LocalProvider", "create", "smollm2_path"]
 
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _DEFAULT_MAX_TOKENS = 512
@@ -101,7 +101,7 @@ def _load(path: Path, n_ctx: int) -> _LoadedLlama:
         return loaded
 
 
-class LocalModel(Model):
+class LocalProvider(Provider):
     """A GGUF chat model run in-process by llama.cpp."""
 
     supports_streaming = True
@@ -221,7 +221,7 @@ class LocalModel(Model):
         yield self._response(text, finish, usage, start, ttft)
 
 
-def create(model_name: str, /, **options: Any) -> Model:
+def create(model_name: str, /, **options: Any) -> Provider:
     """Factory for the ``local`` provider: ``smollm2``, or a path to a ``.gguf`` file."""
     if importlib.util.find_spec("llama_cpp") is None:
         raise ConfigError(
@@ -232,10 +232,10 @@ def create(model_name: str, /, **options: Any) -> Model:
     if options:
         raise ConfigError(f"local/{model_name}: unknown option(s) {', '.join(sorted(options))}")
     if model_name == "smollm2":
-        return LocalModel(model_name, smollm2_path(), n_ctx=n_ctx)
+        return LocalProvider(model_name, smollm2_path(), n_ctx=n_ctx)
     path = Path(model_name).expanduser()
     if path.suffix == ".gguf" and path.is_file():
-        return LocalModel(model_name, path, n_ctx=n_ctx)
+        return LocalProvider(model_name, path, n_ctx=n_ctx)
     raise UnknownModelError(
         f"local/{model_name}",
         candidates=["local/smollm2"],

@@ -1,21 +1,22 @@
 """The one call path: budget, cache, retries and timeout, pricing, recording.
 
-``get_model("provider/model", **options)`` returns a ``ManagedModel`` around the provider's
-bare ``Model``. Every call through it:
+``get_model("provider/model", **options)`` returns a ``Model``: the only callable thing
+llmlab hands out. It wraps the provider's bare ``Provider`` and belongs to one store.
+Every call through it:
 
-1. reserves its worst-case cost against the budgets it falls under (a hard budget
-   without room refuses it: recorded as ``refused``, then ``BudgetExceeded``);
+1. reserves its worst-case cost against the store's budgets it falls under (a hard
+   budget without room refuses it: recorded as ``refused``, then ``BudgetExceeded``);
 2. answers from the response cache when the cache is on (recorded with ``cache_hit``,
    cost 0);
 3. calls the provider under the retry policy and per-attempt timeout (and the adaptive
    limiter, when one is attached);
-4. prices the usage, records the call (success or failure) through the batched recorder,
-   and settles the reservation with the real cost.
+4. prices the usage, records the call (success or failure) through the store's batched
+   recorder, and settles the reservation with the real cost.
 
 Options of ``get_model`` that are fields of ``CallOptions`` (``max_retries``,
-``timeout_s``, ``cache``, ``db`` ...) configure this path; the others go to the provider.
-Provider clients hold HTTP connection pools bound to one event loop, so a managed model
-keeps one provider instance per loop (``generate_sync`` closes its own on the way out).
+``timeout_s``, ``cache`` ...) configure this path; the others go to the provider.
+Provider clients hold HTTP connection pools bound to one event loop, so a model keeps one
+provider instance per loop (``generate_sync`` closes its own on the way out).
 """
 
 from __future__ import annotations
@@ -24,27 +25,28 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from llmlab._errors import BudgetExceeded, ConfigError, ModelTimeout, PricingError
-from llmlab.models._base import Model
+from llmlab._errors import BudgetExceeded, ModelTimeout, PricingError
 from llmlab.models._cache import ResponseCache, cache_key
 from llmlab.models._calllog import CallInProgress
 from llmlab.models._limiter import AdaptiveLimiter
 from llmlab.models._links import current_links
 from llmlab.models._pool import ProviderPool
-from llmlab.models._registry import default_model_name, split_model_name
+from llmlab.models._registry import split_model_name
 from llmlab.models._retry import RetryPolicy, with_retries
 from llmlab.models._types import Request, Response, TextDelta
 from llmlab.monitor import Reservation, record, reserve_budget
 from llmlab.pricing import LOCAL_PROVIDERS, PriceQuote, max_cost, price_tokens
-from llmlab.store import cached_database_url
 
-__all__ = ["CallOptions", "ManagedModel", "close_models", "get_model"]
+if TYPE_CHECKING:
+    from llmlab.store import Store
+
+__all__ = ["CallOptions", "Model"]
 
 log = logging.getLogger("llmlab.models")
 
@@ -64,7 +66,6 @@ class CallOptions(BaseModel):
         base_delay_s, max_delay_s: exponential backoff with full jitter.
         max_retry_after_s: the longest server Retry-After honoured.
         cache: answer identical requests from the response cache (off by default).
-        db: the store for records, cache and budgets (default: LLMLAB_DB).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -75,7 +76,6 @@ class CallOptions(BaseModel):
     max_delay_s: float = Field(default=30.0, ge=0)
     max_retry_after_s: float = Field(default=60.0, ge=0)
     cache: bool = False
-    db: str | None = None
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -88,8 +88,19 @@ class CallOptions(BaseModel):
         )
 
 
-class ManagedModel(Model):
-    """A provider model behind llmlab's call path (see the module docstring)."""
+class Model:
+    """A model behind llmlab's call path, bound to one store (see the module docstring).
+
+    Made by ``get_model``; not constructed directly.
+
+    Attributes:
+        provider: the provider's name, the part before the slash (``openai``).
+        name: the model name asked for, the part after the slash.
+        store: the store its calls are recorded, priced and budgeted in.
+        supports_streaming: always True (a provider that cannot stream answers in one
+            piece through ``stream``).
+        supports_json_schema: ``Request.json_schema`` is enforced by the provider.
+    """
 
     supports_streaming = True
 
@@ -97,27 +108,21 @@ class ManagedModel(Model):
         self,
         name: str,
         *,
+        store: Store,
         provider_options: dict[str, Any] | None = None,
         options: CallOptions | None = None,
     ) -> None:
-        provider, model = split_model_name(name)
-        super().__init__(provider, model)
+        self.provider, self.name = split_model_name(name)
+        self.full_name = f"{self.provider}/{self.name}"
+        self.store = store
         self.options = options or CallOptions()
         self.policy = self.options.retry_policy
-        self._pool = ProviderPool(name, dict(provider_options or {}))
-        self.supports_json_schema = self._pool.kind.supports_json_schema
-        self.loop_bound = False  # one provider instance per loop is kept here
-        self.cache: ResponseCache | None = (
-            ResponseCache(self.options.db) if self.options.cache else None
-        )
+        self._pool = ProviderPool(name, dict(provider_options or {}), store)
+        self.supports_json_schema: bool = self._pool.kind.supports_json_schema
+        self.cache: ResponseCache | None = ResponseCache(store) if self.options.cache else None
         self.limiter: AdaptiveLimiter | None = None
         self._rates: tuple[Decimal, Decimal] | None = None
         self._rates_known = False
-
-    @property
-    def provider_model(self) -> Model:
-        """The bare provider model serving the running event loop."""
-        return self._pool.get()
 
     def configured(
         self,
@@ -125,13 +130,13 @@ class ManagedModel(Model):
         cache: bool | None = None,
         limiter: AdaptiveLimiter | None = None,
         policy: RetryPolicy | None = None,
-    ) -> ManagedModel:
+    ) -> Model:
         """A copy sharing this model's provider clients, with the cache turned on or off,
         an adaptive limiter attached, or another retry policy (the eval runner uses it)."""
-        clone = object.__new__(ManagedModel)
+        clone = object.__new__(Model)
         clone.__dict__.update(self.__dict__)
         if cache is not None:
-            clone.cache = ResponseCache(self.options.db) if cache else None
+            clone.cache = ResponseCache(self.store) if cache else None
         if limiter is not None:
             clone.limiter = limiter
         if policy is not None:
@@ -278,8 +283,6 @@ class ManagedModel(Model):
         return self._rates[0] * input_tokens + self._rates[1] * output_tokens
 
     def _reserve(self, call: CallInProgress, request: Request, start: float) -> Reservation:
-        # Resolved once per call (no filesystem lookups), then used for every record.
-        call.store_url = cached_database_url(self.options.db)
         try:
             links = current_links()
             return reserve_budget(
@@ -289,10 +292,10 @@ class ManagedModel(Model):
                 links.prompt_name,
                 self._worst_case(request),
                 eval_run=links.eval_run,
-                url=call.store_url,
+                store=self.store,
             )
         except BudgetExceeded as exc:
-            record(call.failed(exc, time.perf_counter() - start, refused=True), call.store_url)
+            record(call.failed(exc, time.perf_counter() - start, refused=True), store=self.store)
             raise
 
     def _succeed(
@@ -328,7 +331,7 @@ class ManagedModel(Model):
             source, currency = quote.source, quote.currency
         record(
             call.succeeded(response, duration, price_source=source, currency=currency),
-            call.store_url,
+            store=self.store,
         )
         _settle(reservation, response.cost)
         return response
@@ -354,7 +357,7 @@ class ManagedModel(Model):
     def _fail(
         self, call: CallInProgress, exc: BaseException, start: float, reservation: Reservation
     ) -> None:
-        record(call.failed(exc, time.perf_counter() - start), call.store_url)
+        record(call.failed(exc, time.perf_counter() - start), store=self.store)
         _settle(reservation, None)
 
     async def _cache_get(self, key: str) -> Response | None:
@@ -382,7 +385,7 @@ class ManagedModel(Model):
         await self._pool.aclose(shared=False)
 
     def __repr__(self) -> str:
-        return f"<ManagedModel {self.full_name}>"
+        return f"<Model {self.full_name} in {self.store.safe_url}>"
 
 
 _no_usage_warned: set[str] = set()
@@ -425,47 +428,3 @@ class _closing:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await _aclose(self._pieces)
-
-
-# --- get_model ------------------------------------------------------------------------------
-
-_models: dict[Hashable, ManagedModel] = {}
-_CALL_FIELDS = frozenset(CallOptions.model_fields)
-
-
-def get_model(name: str | None = None, /, **options: Any) -> ManagedModel:
-    """The managed model for ``"provider/model"`` (default: LLMLAB_MODEL or local/smollm2).
-
-    Options that are ``CallOptions`` fields configure the call path; the rest go to the
-    provider (``base_url``, ``api_key``, ``http_client="aiohttp"`` ...). Instances are
-    cached per name and options, so SDK clients are reused.
-
-    Raises:
-        UnknownModelError: no provider serves the name.
-        ConfigError: a key is missing or an option is wrong.
-    """
-    name = name or default_model_name()
-    try:
-        key: Hashable | None = (name, tuple(sorted(options.items())))
-        hash(key)
-    except TypeError:  # an unhashable option (a function): not cached
-        key = None
-    if key is not None:
-        cached = _models.get(key)
-        if cached is not None:
-            return cached
-    try:
-        call_options = CallOptions(**{k: v for k, v in options.items() if k in _CALL_FIELDS})
-    except ValueError as exc:  # pydantic's ValidationError
-        raise ConfigError(f"{name}: bad call options: {exc}") from exc
-    provider_options = {k: v for k, v in options.items() if k not in _CALL_FIELDS}
-    model = ManagedModel(name, provider_options=provider_options, options=call_options)
-    if key is not None:
-        _models[key] = model
-    return model
-
-
-async def close_models() -> None:
-    """Close the provider clients that cached models hold for the running loop."""
-    for model in list(_models.values()):
-        await model.aclose()

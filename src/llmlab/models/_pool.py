@@ -1,4 +1,4 @@
-"""One provider ``Model`` per event loop.
+"""One ``Provider`` instance per event loop.
 
 SDK clients hold HTTP connection pools bound to the loop they first ran on; a managed model
 used from several loops (``generate_sync`` runs a loop per call, pytest one per test)
@@ -11,34 +11,38 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmlab.models._base import Model
-from llmlab.models._registry import create_provider_model
+from llmlab.models._base import Provider
+from llmlab.models._registry import create_provider
+
+if TYPE_CHECKING:
+    from llmlab.store import Store
 
 __all__ = ["ProviderPool"]
 
 
 class ProviderPool:
-    """One provider ``Model`` per event loop (one in all, if it is not loop-bound)."""
+    """One ``Provider`` per event loop (one in all, if it is not loop-bound)."""
 
-    def __init__(self, name: str, options: dict[str, Any]) -> None:
+    def __init__(self, name: str, options: dict[str, Any], store: Store) -> None:
         self._name = name
         self._options = options
-        first = create_provider_model(name, **options)  # fails early on a bad key or option
+        self._store = store
+        first = create_provider(name, store, **options)  # fails early on a bad key or option
         self.kind = first
-        self._spare: Model | None = first
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Model] = (
+        self._spare: Provider | None = first
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Provider] = (
             weakref.WeakKeyDictionary()
         )
         self._closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncIterator[None]] = (
             weakref.WeakKeyDictionary()
         )
 
-    def get(self) -> Model:
+    def get(self) -> Provider:
         if not self.kind.loop_bound:
             if self._spare is None:
-                self._spare = create_provider_model(self._name, **self._options)
+                self._spare = create_provider(self._name, self._store, **self._options)
             return self._spare
         loop = asyncio.get_running_loop()
         model = self._by_loop.get(loop)
@@ -46,12 +50,12 @@ class ProviderPool:
             if self._spare is not None:
                 model, self._spare = self._spare, None
             else:
-                model = create_provider_model(self._name, **self._options)
+                model = create_provider(self._name, self._store, **self._options)
             self._by_loop[loop] = model
             self._close_at_shutdown(loop, model)
         return model
 
-    def _close_at_shutdown(self, loop: asyncio.AbstractEventLoop, model: Model) -> None:
+    def _close_at_shutdown(self, loop: asyncio.AbstractEventLoop, model: Provider) -> None:
         """Close ``model`` when ``loop`` shuts down, if nobody closed it before.
 
         ``asyncio.run`` (and pytest-asyncio) end a loop with ``shutdown_asyncgens()``,
@@ -79,7 +83,7 @@ class ProviderPool:
         ``shared=False`` keeps a model that serves every loop (the embedded local model)
         open: only connections tied to this loop are closed.
         """
-        models: list[Model] = []
+        models: list[Provider] = []
         if self._spare is not None and (shared or self.kind.loop_bound):
             models.append(self._spare)
             self._spare = None

@@ -1,7 +1,7 @@
 """``provider/model`` names and the providers that serve them.
 
 Providers are plugins: an entry point in the group ``llmlab.providers`` names a factory
-``(model_name, **options) -> Model``. The built-in providers go through the same
+``(model_name, **options) -> Provider``. The built-in providers go through the same
 mechanism: they are declared in llmlab's own ``pyproject.toml``, and the same entry points
 are also built in here so that a source checkout without installed metadata works.
 A third-party package adds one with::
@@ -13,7 +13,10 @@ Factories are imported lazily, on the first model of that provider, so a provide
 optional dependency is missing (``local`` needs llama-cpp-python) costs nothing until
 used, and then fails with a ``ConfigError`` that says which extra to install.
 A factory may carry a ``provider_info`` attribute (a ``ProviderInfo``) for
-``llmlab models list``.
+``llmlab models list``, and ``wants_store = True`` to be given the call path's store
+as ``store=`` (the scripted provider keeps its scripts per store).
+
+Providers are never handed to user code: ``get_model`` wraps each in the call path.
 """
 
 from __future__ import annotations
@@ -24,16 +27,19 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from llmlab._errors import ConfigError, UnknownModelError
-from llmlab.models._base import Model, ModelFactory
+from llmlab.models._base import Provider, ProviderFactory
+
+if TYPE_CHECKING:
+    from llmlab.store import Store
 
 __all__ = [
     "DEFAULT_MODEL",
     "ENTRY_POINT_GROUP",
     "ProviderInfo",
-    "create_provider_model",
+    "create_provider",
     "default_model_name",
     "provider_infos",
     "provider_names",
@@ -59,6 +65,23 @@ class ProviderInfo:
     extra: str | None = None
     """The llmlab extra that installs its dependencies, if any."""
     key_required: bool = True
+
+    def key_state(self) -> str:
+        """``"set"``, ``"missing"`` or ``"not needed"``; never the key itself."""
+        if any(os.environ.get(name) for name in self.key_env_vars):
+            return "set"
+        return "missing" if self.key_required else "not needed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``llmlab models list --json`` prints for this provider."""
+        return {
+            "provider": self.name,
+            "description": self.description,
+            "key_env_vars": list(self.key_env_vars),
+            "key": self.key_state(),
+            "example_models": [f"{self.name}/{m}" for m in self.example_models],
+            "extra": self.extra,
+        }
 
 
 _BUILTIN: dict[str, tuple[str, ProviderInfo]] = {
@@ -117,7 +140,7 @@ class _Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entry_points: dict[str, EntryPoint] | None = None
-        self._factories: dict[str, ModelFactory] = {}
+        self._factories: dict[str, ProviderFactory] = {}
         self._infos: dict[str, ProviderInfo] = {}
 
     def _discover(self) -> dict[str, EntryPoint]:
@@ -143,7 +166,7 @@ class _Registry:
     def names(self) -> list[str]:
         return sorted(set(self._discover()) | set(self._factories))
 
-    def register(self, name: str, factory: ModelFactory, info: ProviderInfo | None) -> None:
+    def register(self, name: str, factory: ProviderFactory, info: ProviderInfo | None) -> None:
         with self._lock:
             self._factories[name] = factory
             if info is not None:
@@ -160,7 +183,7 @@ class _Registry:
         ep = self._discover().get(name)
         return ProviderInfo(name, f"plugin ({ep.value})" if ep is not None else "registered")
 
-    def factory(self, name: str) -> ModelFactory | None:
+    def factory(self, name: str) -> ProviderFactory | None:
         factory = self._factories.get(name)
         if factory is not None:
             return factory
@@ -174,9 +197,9 @@ class _Registry:
         if not callable(loaded):
             raise ConfigError(
                 f"provider {name!r}: entry point {ep.value} is not callable; it must name a "
-                "factory (model_name, **options) -> Model"
+                "factory (model_name, **options) -> Provider"
             )
-        factory = cast(ModelFactory, loaded)
+        factory = cast(ProviderFactory, loaded)
         with self._lock:
             self._factories.setdefault(name, factory)
         return factory
@@ -207,7 +230,7 @@ _FAMILIES = (
 
 
 def register_provider(
-    name: str, factory: ModelFactory, *, info: ProviderInfo | None = None
+    name: str, factory: ProviderFactory, *, info: ProviderInfo | None = None
 ) -> None:
     """Register a provider in code, as an entry point would (replaces one of the same name)."""
     if not name or "/" in name:
@@ -246,8 +269,11 @@ def split_model_name(name: str) -> tuple[str, str]:
     return provider, model
 
 
-def create_provider_model(name: str, **options: Any) -> Model:
-    """A bare provider ``Model`` for ``"provider/model"`` (no retries, recording, pricing)."""
+def create_provider(name: str, store: Store, **options: Any) -> Provider:
+    """The bare ``Provider`` for ``"provider/model"``; only the call path uses it.
+
+    ``store`` is passed on as ``store=`` to a factory that sets ``wants_store = True``.
+    """
     provider, model = split_model_name(name)
     factory = _registry.factory(provider)
     if factory is None:
@@ -255,12 +281,21 @@ def create_provider_model(name: str, **options: Any) -> Model:
             name,
             hint=f"unknown provider {provider!r}; known providers: {_joined(provider_names())}",
         )
+    if getattr(factory, "wants_store", False):
+        options = {**options, "store": store}
     try:
-        return factory(model, **options)
+        made = factory(model, **options)
     except ImportError as exc:
         raise _load_error(provider, provider, exc) from exc
     except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        raise ConfigError(f"{name}: bad options {sorted(options)}: {exc}") from exc
+        shown = sorted(k for k in options if k != "store")
+        raise ConfigError(f"{name}: bad options {shown}: {exc}") from exc
+    if not isinstance(made, Provider):
+        raise ConfigError(
+            f"{name}: the {provider!r} provider's factory returned {type(made).__name__}, "
+            "not a llmlab.models.Provider; subclass Provider in the plugin"
+        )
+    return made
 
 
 def _joined(names: Iterable[str]) -> str:

@@ -7,7 +7,11 @@ Queue replies, or give a function that answers each request; every request is ke
 
     bot = scripted("greeter")
     bot.enqueue("Hello!", ProviderError("boom", retryable=True))
-    model = get_model("scripted/greeter")      # the same instance, behind the call path
+    model = get_model("scripted/greeter")      # served by ``bot``, behind the call path
+
+The scripted provider is a provider like the others: it is called only through
+``get_model("scripted/<name>")``. Scripts belong to a store (a component of the handle),
+so each test's store starts with none and nothing has to be cleared between tests.
 
 A queued exception is raised by that call, so retries and failure recording can be
 tested without a network. Usage is exact and deterministic: one token per
@@ -22,13 +26,17 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmlab._errors import ConfigError, ProviderError
-from llmlab.models._base import Model
+from llmlab.models._base import Provider
 from llmlab.models._types import Request, Response, TextDelta, Usage
+from llmlab.store import resolve_store
 
-__all__ = ["Reply", "ScriptedModel", "create_scripted", "scripted"]
+if TYPE_CHECKING:
+    from llmlab.store import Store
+
+__all__ = ["Reply", "ScriptedProvider", "ScriptedProviders", "create_scripted", "scripted"]
 
 Reply = str | Response | BaseException
 """A queued answer: its text, a whole ``Response``, or an exception to raise."""
@@ -43,7 +51,7 @@ def count_tokens(text: str) -> int:
     return len(text.split())
 
 
-class ScriptedModel(Model):
+class ScriptedProvider(Provider):
     """A model that answers from a queue or a function, and remembers every request."""
 
     supports_streaming = True
@@ -132,7 +140,20 @@ class ScriptedModel(Model):
         yield response
 
 
-_instances: dict[str, ScriptedModel] = {}
+class ScriptedProviders:
+    """The scripted providers of one store, by name (a store component)."""
+
+    def __init__(self, _store: Store | None = None) -> None:
+        self.by_name: dict[str, ScriptedProvider] = {}
+
+    def after_fork(self) -> None:
+        """Scripts are plain objects: a forked worker keeps the parent's."""
+
+    def get(self, name: str) -> ScriptedProvider:
+        provider = self.by_name.get(name)
+        if provider is None:
+            provider = self.by_name.setdefault(name, ScriptedProvider(name))
+        return provider
 
 
 def scripted(
@@ -140,29 +161,35 @@ def scripted(
     *,
     replies: Iterable[Reply] = (),
     function: ReplyFunction | None = None,
-) -> ScriptedModel:
-    """The scripted model ``scripted/<name>``, made on first use; adds replies or a function.
+    store: Store | None = None,
+) -> ScriptedProvider:
+    """The script of ``scripted/<name>`` in ``store``, made on first use; adds replies or a
+    function.
 
-    ``get_model("scripted/<name>")`` serves this same instance.
+    ``get_model("scripted/<name>", store=store)`` is answered by this script. Returned to
+    queue replies and read ``history``; to call it, use ``get_model``.
     """
-    model = _instances.get(name)
-    if model is None:
-        model = _instances[name] = ScriptedModel(name)
+    scripts = resolve_store(store).component(ScriptedProviders, ScriptedProviders)
+    model = scripts.get(name)
     model.enqueue(*replies)
     if function is not None:
         model.function = function
     return model
 
 
-def create_scripted(model_name: str, /, **options: Any) -> ScriptedModel:
+def create_scripted(model_name: str, /, **options: Any) -> ScriptedProvider:
     """Factory of ``scripted/<name>`` (the ``llmlab.providers`` entry point).
 
-    Options: ``replies`` (an iterable of replies) and ``function``.
+    Options: ``replies`` (an iterable of replies) and ``function``; ``store`` is given by
+    the call path.
     """
-    unknown = set(options) - {"replies", "function"}
+    unknown = set(options) - {"replies", "function", "store"}
     if unknown:
         raise ConfigError(
             f"scripted/{model_name}: unknown option(s) {', '.join(sorted(unknown))}; "
             "known: replies, function"
         )
     return scripted(model_name, **options)
+
+
+create_scripted.wants_store = True  # type: ignore[attr-defined]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmlab.models._base import Model
-from llmlab.models._managed import ManagedModel, get_model
+from llmlab.models._get import as_model
+from llmlab.models._managed import Model
 from llmlab.models._types import Request, Response
+
+if TYPE_CHECKING:
+    from llmlab.store import Store
 
 __all__ = ["generate_sync"]
 
@@ -17,6 +20,7 @@ def generate_sync(
     model: str | Model | None = None,
     *,
     system: str | None = None,
+    store: Store | None = None,
     **request_options: Any,
 ) -> Response:
     """Answer one request and return the ``Response``, blocking until it is done.
@@ -24,11 +28,18 @@ def generate_sync(
     Args:
         request: a ``Request``, or a prompt (then ``system`` and ``request_options`` such
             as ``temperature`` or ``max_tokens`` build the request).
-        model: ``"provider/model"`` (default: LLMLAB_MODEL or local/smollm2) or a model.
+        model: ``"provider/model"`` (default: LLMLAB_MODEL or local/smollm2) or a model
+            from ``get_model()``.
+        store: where a model given by name records (default: the default handle).
 
     The call goes through the managed path (recorded, priced, retried). Inside a running
     event loop use ``await get_model(...).generate(request)`` instead.
+
+    Raises:
+        NotAModelError: ``model`` is not a ``get_model()`` model or a name (a bare
+            provider would skip budgets, pricing and recording).
     """
+    target = as_model(model, store=store, what="generate_sync()")
     if isinstance(request, str):
         request = Request.of(request, system=system, **request_options)
     elif system is not None or request_options:
@@ -42,16 +53,12 @@ def generate_sync(
             "generate_sync() cannot run inside an event loop; use "
             "`await get_model(...).generate(request)`"
         )
-    target = model if isinstance(model, Model) else get_model(model)
 
     async def call() -> Response:
         try:
             return await target.generate(request)
         finally:
             # The loop ends with this call: close the connections opened on it.
-            if isinstance(target, ManagedModel):
-                await target.close_loop_clients()
-            else:
-                await target.aclose()
+            await target.close_loop_clients()
 
     return asyncio.run(call())

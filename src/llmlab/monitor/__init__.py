@@ -26,6 +26,7 @@ from llmlab.monitor._record import CallRecord, CallStatus, new_call_id
 from llmlab.monitor._recorder import (
     BatchHook,
     BatchListener,
+    Recorder,
     add_batch_hook,
     add_batch_listener,
     flush,
@@ -50,6 +51,7 @@ __all__ = [
     "CallStatus",
     "GroupStats",
     "LLMMonitor",
+    "Recorder",
     "Reservation",
     "RepriceReport",
     "StatsReport",

@@ -1,8 +1,8 @@
 """Alert rules on call quality: p95 latency or error rate over a sliding window.
 
 Rules are checked after recorded batches (at most every ``CHECK_INTERVAL_S`` per store
-and process) and by :func:`check_alert_rules`. A rule alerts once when it starts firing
-and re-arms when the metric is back under its limit.
+handle; the schedule is a component of the handle) and by :func:`check_alert_rules`.
+A rule alerts once when it starts firing and re-arms when the metric is back under its limit.
 """
 
 from __future__ import annotations
@@ -10,20 +10,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import Engine
 
 from llmlab._errors import InputError, NotFoundError
 from llmlab.monitor._alerts import Alert, emit_alert
 from llmlab.monitor._recorder import add_batch_listener
 from llmlab.monitor._stats import call_stats
+from llmlab.monitor._stores import store_of
 from llmlab.monitor._window import parse_instant
 from llmlab.store import (
+    AlertRuleRow,
+    Store,
     delete_alert_rule,
-    get_engine,
     list_alert_rules,
     set_rule_firing,
     upsert_alert_rule,
@@ -53,16 +53,9 @@ class AlertRule:
     min_calls: int
     firing: bool
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {
-            "name": self.name,
-            "metric": self.metric,
-            "window_s": self.window_s,
-            "limit": self.limit,
-            "min_calls": self.min_calls,
-            "firing": self.firing,
-        }
+        return asdict(self)
 
 
 def set_alert_rule(
@@ -72,7 +65,7 @@ def set_alert_rule(
     *,
     window: str = "15m",
     min_calls: int = 10,
-    url: str | None = None,
+    store: Store | None = None,
 ) -> AlertRule:
     """Create or replace a rule.
 
@@ -97,61 +90,63 @@ def set_alert_rule(
     window_s = int((now - parse_instant(window, now=now, option="--window")).total_seconds())
     if window_s <= 0:
         raise InputError(f"--window {window!r} must be a duration such as 15m or 1h")
-    values = {
-        "name": name,
-        "metric": metric,
-        "window_s": window_s,
-        "limit_value": float(limit),
-        "min_calls": max(1, min_calls),
-        "firing": False,
-        "created_at": now,
-    }
-    upsert_alert_rule(get_engine(url), values)
-    _rule_cache.clear()
-    return _to_rule(values)
+    row = AlertRuleRow(
+        name=name,
+        metric=metric,
+        window_s=window_s,
+        limit_value=float(limit),
+        min_calls=max(1, min_calls),
+        firing=False,
+        created_at=now,
+    )
+    handle = store_of(store)
+    upsert_alert_rule(handle, row)
+    _schedule(handle).forget()
+    return _to_rule(row)
 
 
-def remove_alert_rule(name: str, *, url: str | None = None) -> None:
+def remove_alert_rule(name: str, *, store: Store | None = None) -> None:
     """Delete a rule.
 
     Raises:
         NotFoundError: no rule by that name.
     """
-    engine = get_engine(url)
-    if not delete_alert_rule(engine, name):
-        raise NotFoundError("alert rule", name, candidates=[r.name for r in list_rules(url=url)])
-    _rule_cache.clear()
+    handle = store_of(store)
+    if not delete_alert_rule(handle, name):
+        candidates = [r.name for r in list_rules(store=handle)]
+        raise NotFoundError("alert rule", name, candidates=candidates)
+    _schedule(handle).forget()
 
 
-def list_rules(*, url: str | None = None) -> list[AlertRule]:
+def list_rules(*, store: Store | None = None) -> list[AlertRule]:
     """Every rule, by name."""
-    return [_to_rule(r) for r in list_alert_rules(get_engine(url))]
+    return [_to_rule(r) for r in list_alert_rules(store_of(store))]
 
 
-def _to_rule(row: Mapping[str, Any]) -> AlertRule:
+def _to_rule(row: AlertRuleRow) -> AlertRule:
     return AlertRule(
-        name=row["name"],
-        metric=row["metric"],
-        window_s=int(row["window_s"]),
-        limit=float(row["limit_value"]),
-        min_calls=int(row["min_calls"]),
-        firing=bool(row["firing"]),
+        name=row.name,
+        metric=row.metric,
+        window_s=row.window_s,
+        limit=row.limit_value,
+        min_calls=row.min_calls,
+        firing=row.firing,
     )
 
 
-def check_alert_rules(*, url: str | None = None) -> list[Alert]:
+def check_alert_rules(*, store: Store | None = None) -> list[Alert]:
     """Evaluate every rule now; returns the alerts raised (rules that started firing)."""
-    engine = get_engine(url)
+    handle = store_of(store)
     raised = []
-    for rule in list_rules(url=url):
-        alert = _check(engine, rule, url)
+    for rule in list_rules(store=handle):
+        alert = _check(handle, rule)
         if alert is not None:
             raised.append(alert)
     return raised
 
 
-def _check(engine: Engine, rule: AlertRule, url: str | None) -> Alert | None:
-    total = call_stats(last_hours=rule.window_s / 3600, url=url).total
+def _check(store: Store, rule: AlertRule) -> Alert | None:
+    total = call_stats(last_hours=rule.window_s / 3600, store=store).total
     if rule.metric == "p95_latency":
         value = total.latency_p95_s
         what = "p95 latency"
@@ -165,14 +160,14 @@ def _check(engine: Engine, rule: AlertRule, url: str | None) -> Alert | None:
     over = value is not None and total.calls >= rule.min_calls and value > rule.limit
     if not over:
         if rule.firing:
-            set_rule_firing(engine, rule.name, False)
+            set_rule_firing(store, rule.name, False)
         return None
-    if not set_rule_firing(engine, rule.name, True):
+    if not set_rule_firing(store, rule.name, True):
         return None  # already firing: alerted at the crossing
     assert value is not None
     now = datetime.now(UTC)
     return emit_alert(
-        engine,
+        store,
         kind=rule.metric,
         source=rule.name,
         dedupe_key=f"rule:{rule.name}:{now.isoformat()}",
@@ -185,31 +180,52 @@ def _check(engine: Engine, rule: AlertRule, url: str | None) -> Alert | None:
     )
 
 
-_rule_cache: dict[str, tuple[float, bool]] = {}
-_last_check: dict[str, float] = {}
-_check_lock = threading.Lock()
+class _Schedule:
+    """When the rules of one store were last checked, and whether it has any (a component)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.lock = threading.Lock()
+        self.last_check = -CHECK_INTERVAL_S
+        self.has_rules: tuple[float, bool] | None = None
+
+    def due(self) -> bool:
+        """True at most once every ``CHECK_INTERVAL_S``."""
+        now = time.monotonic()
+        with self.lock:
+            if now - self.last_check < CHECK_INTERVAL_S:
+                return False
+            self.last_check = now
+        return True
+
+    def any_rules(self) -> bool:
+        """Whether the store has rules (cached ``CHECK_INTERVAL_S``)."""
+        now = time.monotonic()
+        hit = self.has_rules
+        if hit is not None and now - hit[0] < CHECK_INTERVAL_S:
+            return hit[1]
+        found = bool(list_alert_rules(self.store))
+        self.has_rules = (now, found)
+        return found
+
+    def forget(self) -> None:
+        """Rules changed in this process: look again on the next batch."""
+        self.has_rules = None
+
+    def after_fork(self) -> None:
+        """A forked child needs its own lock."""
+        self.lock = threading.Lock()
 
 
-def _has_rules(engine: Engine, key: str) -> bool:
-    hit = _rule_cache.get(key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < CHECK_INTERVAL_S:
-        return hit[1]
-    found = bool(list_alert_rules(engine))
-    _rule_cache[key] = (now, found)
-    return found
+def _schedule(store: Store) -> _Schedule:
+    return store.component(_Schedule, _Schedule)
 
 
-def _after_batch(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
+def _after_batch(store: Store, rows: Sequence[Mapping[str, Any]]) -> None:
     """Recorder listener: check the rules now and then, off the callers' path."""
-    key = engine.url.render_as_string(hide_password=False)
-    now = time.monotonic()
-    with _check_lock:
-        if now - _last_check.get(key, -CHECK_INTERVAL_S) < CHECK_INTERVAL_S:
-            return
-        _last_check[key] = now
-    if _has_rules(engine, key):
-        check_alert_rules(url=key)
+    schedule = _schedule(store)
+    if schedule.due() and schedule.any_rules():
+        check_alert_rules(store=store)
 
 
 add_batch_listener(_after_batch)

@@ -8,7 +8,6 @@ then dropped with a logged warning.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -17,13 +16,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import Engine
 
-from llmlab.store import get_engine, insert_alert, list_alerts
+from llmlab.monitor._stores import store_of
+from llmlab.store import AlertRow, SpentAfter, Store, insert_alert, list_alerts
 
 if TYPE_CHECKING:
     from llmlab.monitor._budgets import Budget
@@ -44,7 +42,7 @@ QUEUE_SIZE = 1000
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """One alert as sent to the webhook (``to_json``) and listed by ``alerts list``."""
+    """One alert as sent to the webhook (``to_dict``) and listed by ``alerts list``."""
 
     kind: str  # budget | latency | error_rate
     source: str
@@ -53,7 +51,7 @@ class Alert:
     message: str
     created_at: datetime
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The webhook's JSON body."""
         return {
             "version": 1,
@@ -178,7 +176,7 @@ def flush_alerts(timeout: float = 10.0) -> bool:
 
 
 def emit_alert(
-    engine: Engine,
+    store: Store,
     *,
     kind: str,
     source: str,
@@ -191,46 +189,46 @@ def emit_alert(
     now = datetime.now(UTC)
     url = _webhook_url()
     inserted = insert_alert(
-        engine,
-        {
-            "created_at": now,
-            "kind": kind,
-            "source": source,
-            "dedupe_key": dedupe_key,
-            "value": value,
-            "limit_value": limit,
-            "message": message,
-            "delivery": "webhook" if url else "log",
-        },
+        store,
+        AlertRow(
+            created_at=now,
+            kind=kind,
+            source=source,
+            dedupe_key=dedupe_key,
+            value=value,
+            limit_value=limit,
+            message=message,
+            delivery="webhook" if url else "log",
+        ),
     )
     if not inserted:
         return None
     alert = Alert(kind, source, value, limit, message, now)
     log.warning("llmlab alert: %s", message)
     if url:
-        _get_sender().submit(url, alert.to_json())
+        _get_sender().submit(url, alert.to_dict())
     return alert
 
 
 def budget_threshold_alerts(
-    engine: Engine, spent: Sequence[tuple[str, str, int]], budgets: Sequence[Budget]
+    store: Store, spent: Sequence[SpentAfter], budgets: Sequence[Budget]
 ) -> list[Alert]:
-    """Alert for each budget threshold that ``spent`` (budget, period, nanos) has passed."""
+    """Alert for each budget threshold that a budget's spend has passed."""
     by_name = {b.name: b for b in budgets}
     out: list[Alert] = []
-    for name, period_key, spent_nanos in spent:
+    for after in spent:
+        name, period_key = after.budget, after.period_key
         budget = by_name.get(name)
         if budget is None:
             continue
-        limit_nanos = budget.limit * 1_000_000_000
-        fraction = float(spent_nanos / limit_nanos)
+        fraction = float(after.spent / budget.limit)
         for threshold in budget.thresholds:
             if fraction < threshold:
                 continue
             # Exact: a float rounded to 6 places showed $0.000010 for a $0.0000105 spend.
-            dollars = (Decimal(spent_nanos).scaleb(-9)).normalize()
+            dollars = after.spent.normalize()
             alert = emit_alert(
-                engine,
+                store,
                 kind="budget",
                 source=name,
                 dedupe_key=f"budget:{name}:{period_key}:{threshold:g}",
@@ -248,12 +246,12 @@ def budget_threshold_alerts(
 
 
 def budget_refusal_alert(
-    engine: Engine, budget: Budget, period_key: str, used: float, refusal: str
+    store: Store, budget: Budget, period_key: str, used: float, refusal: str
 ) -> Alert | None:
     """Alert once per period when a hard budget first refuses a call: spend stops short of
     the limit then, so its 100 % threshold may never be crossed."""
     return emit_alert(
-        engine,
+        store,
         kind="budget",
         source=budget.name,
         dedupe_key=f"budget:{budget.name}:{period_key}:refused",
@@ -263,11 +261,6 @@ def budget_refusal_alert(
     )
 
 
-def recent_alerts(limit: int = 50, *, url: str | None = None) -> list[dict[str, Any]]:
-    """The newest alerts first, as dicts (``created_at`` as ISO text)."""
-    rows = list_alerts(get_engine(url), limit)
-    return [json.loads(json.dumps(r, default=_iso)) for r in rows]
-
-
-def _iso(value: object) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+def recent_alerts(limit: int = 50, *, store: Store | None = None) -> list[AlertRow]:
+    """The newest alerts first (``AlertRow.to_dict()`` for JSON)."""
+    return list_alerts(store_of(store), limit)

@@ -9,31 +9,31 @@ threads and processes (see ``llmlab.store``).
 
 With no budgets defined, :func:`reserve_budget` touches no database: the budget list is
 cached in-process for ``CACHE_TTL_S`` seconds (a budget set by another process applies
-within that time) and refreshed at once when budgets change in this one. The ledger
-counts integer nano-dollars: exact sums, reservations rounded up.
+within that time) and refreshed at once when budgets change in this one; the cache is a
+component of the store handle. The ledger counts exact money (``llmlab.store._money``).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
-
-from sqlalchemy import Engine
 
 from llmlab._errors import BudgetExceeded, InputError, NotFoundError
 from llmlab.monitor._alerts import budget_refusal_alert, budget_threshold_alerts
+from llmlab.monitor._stores import store_of
 from llmlab.store import (
     BudgetRow,
     LedgerEntry,
+    Store,
+    as_money,
     delete_budget,
-    get_engine,
     latest_eval_run_id,
     list_budgets,
     read_usage,
@@ -61,7 +61,6 @@ Scope = Literal["all", "model", "provider", "prompt", "tag"]
 Period = Literal["hour", "day", "month", "run", "total"]
 SCOPES: tuple[str, ...] = ("all", "model", "provider", "prompt", "tag")
 PERIODS: tuple[str, ...] = ("hour", "day", "month", "run", "total")
-NANO = Decimal("1e-9")
 CACHE_TTL_S = 2.0
 # A reservation older than this belongs to a process that died mid-call.
 STALE_RESERVATION = timedelta(hours=1)
@@ -124,7 +123,7 @@ class Reservation:
     """Money held for one call; :meth:`settle` it with the real cost, or :meth:`release`."""
 
     id: str
-    url: str | None = None
+    store: Store | None = None
     entries: tuple[LedgerEntry, ...] = ()
     _done: bool = field(default=False, repr=False)
 
@@ -140,30 +139,15 @@ class Reservation:
         self._done = True
         if not self.entries:
             return
-        engine = get_engine(self.url)
-        nanos = to_nanos(actual_cost) if actual_cost is not None else None
-        after = settle_ledger(engine, self.id, nanos)
-        if nanos is not None:
-            budget_threshold_alerts(engine, after, _cached_budgets(engine))
+        store = store_of(self.store)
+        amount = as_money(actual_cost) if actual_cost is not None else None
+        after = settle_ledger(store, self.id, amount)
+        if amount is not None:
+            budget_threshold_alerts(store, after, _budgets_for(store))
 
     def release(self) -> None:
         """Give the held money back: the call did not run or cost nothing."""
         self.settle(None)
-
-
-def to_nanos(amount: Decimal, *, ceiling: bool = False) -> int:
-    """Dollars to integer nano-dollars (reservations round up, costs half-up)."""
-    rounding = ROUND_CEILING if ceiling else ROUND_HALF_UP
-    return int((amount / NANO).quantize(Decimal(1), rounding=rounding))
-
-
-def from_nanos(nanos: int) -> Decimal:
-    """Integer nano-dollars to dollars."""
-    if not nanos:
-        return Decimal(0)
-    amount = (Decimal(nanos) * NANO).normalize()
-    # normalize() writes whole numbers with an exponent (1E+1); keep them plain.
-    return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount
 
 
 def period_key(
@@ -186,41 +170,54 @@ def period_key(
     return "total"
 
 
-_cache_lock = threading.Lock()
-_cache: dict[str, tuple[float, tuple[Budget, ...]]] = {}
-# What decides the store without resolving paths (the no-budget path must be cheap).
-_by_where: dict[tuple[str | None, str | None, str], tuple[float, tuple[Budget, ...]]] = {}
+class BudgetCache:
+    """The budget list of one store, kept ``CACHE_TTL_S`` seconds (a store component)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._loaded_at = -CACHE_TTL_S
+        self._budgets: tuple[Budget, ...] = ()
+
+    def get(self) -> tuple[Budget, ...]:
+        """The store's budgets, read again when older than ``CACHE_TTL_S``."""
+        now = time.monotonic()
+        if now - self._loaded_at < CACHE_TTL_S:
+            return self._budgets
+        loaded = tuple(_to_budget(r) for r in list_budgets(self.store))
+        with self._lock:
+            self._budgets, self._loaded_at = loaded, now
+        return loaded
+
+    def invalidate(self) -> None:
+        """Read the budgets again on next use."""
+        with self._lock:
+            self._loaded_at = -CACHE_TTL_S
+
+    def after_fork(self) -> None:
+        """A forked child keeps the list but needs its own lock."""
+        self._lock = threading.Lock()
 
 
-def _cached_budgets(engine: Engine) -> tuple[Budget, ...]:
-    key = str(engine.url)
-    hit = _cache.get(key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < CACHE_TTL_S:
-        return hit[1]
-    loaded = tuple(_to_budget(r) for r in list_budgets(engine))
-    with _cache_lock:
-        _cache[key] = (now, loaded)
-    return loaded
+def _budgets_for(store: Store) -> tuple[Budget, ...]:
+    # The hot path: one dict lookup and one clock read, no filesystem call.
+    return store.component(BudgetCache, BudgetCache).get()
 
 
-def _budgets_for(url: str | None) -> tuple[Budget, ...]:
-    where = (url, os.environ.get("LLMLAB_DB"), os.getcwd())
-    hit = _by_where.get(where)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < CACHE_TTL_S:
-        return hit[1]
-    found = _cached_budgets(get_engine(url))
-    with _cache_lock:
-        _by_where[where] = (now, found)
-    return found
+def invalidate_budget_cache(store: Store | None = None) -> None:
+    """Forget the cached budget list of ``store`` (default: the default handle, if one is
+    open: none is opened just to forget nothing)."""
+    handle = store if store is not None else _open_default()
+    found = handle.peek(BudgetCache) if handle is not None else None
+    if found is not None:
+        found.invalidate()
 
 
-def invalidate_budget_cache() -> None:
-    """Forget cached budget lists (after changes made in this process)."""
-    with _cache_lock:
-        _cache.clear()
-        _by_where.clear()
+def _open_default() -> Store | None:
+    from llmlab.store import _handle
+
+    default = _handle._default
+    return default if default is not None and not default.closed else None
 
 
 def _to_budget(row: BudgetRow) -> Budget:
@@ -230,7 +227,7 @@ def _to_budget(row: BudgetRow) -> Budget:
         scope_key=row.scope_key,
         scope_value=row.scope_value,
         period=row.period,
-        limit=from_nanos(row.limit_nanos),
+        limit=_plain(row.limit),
         hard=row.hard,
         thresholds=row.thresholds,
     )
@@ -244,7 +241,7 @@ def reserve_budget(
     max_cost: Decimal | None,
     *,
     eval_run: str | None = None,
-    url: str | None = None,
+    store: Store | None = None,
 ) -> Reservation:
     """Hold ``max_cost`` against every budget the call falls under.
 
@@ -256,14 +253,15 @@ def reserve_budget(
         max_cost: the call's worst case (input size and max_tokens); None when the model is
             unpriced — then nothing is held and only the real cost counts.
         eval_run: the eval run the call belongs to, for ``run`` budgets.
-        url: the store (default: ``LLMLAB_DB``).
+        store: the store (default: the default handle).
 
     Raises:
         BudgetExceeded: a hard budget has no room for ``max_cost``.
     """
-    found = _budgets_for(url)
+    handle = store_of(store)
+    found = _budgets_for(handle)
     if not found:
-        return Reservation("", url)
+        return Reservation("", handle)
     applying = [
         (b, key)
         for b in found
@@ -271,39 +269,38 @@ def reserve_budget(
         and (key := period_key(b.period, eval_run=eval_run)) is not None
     ]
     if not applying:
-        return Reservation("", url)
+        return Reservation("", handle)
     rid = _new_id()
-    engine = get_engine(url)
-    amount = to_nanos(max_cost, ceiling=True) if max_cost is not None else 0
+    amount = as_money(max_cost) if max_cost is not None else Decimal(0)
     entries = tuple(
         LedgerEntry(
             budget=b.name,
             period_key=key,
-            amount_nanos=amount,
-            limit_nanos=to_nanos(b.limit) if b.hard else None,
+            amount=amount,
+            limit=b.limit if b.hard else None,
         )
         for b, key in applying
     )
-    shortfall = reserve_ledger(engine, rid, entries)
+    shortfall = reserve_ledger(handle, rid, entries)
     if shortfall is not None:
         # Reservations of a crashed process would block the budget forever: reclaim, retry.
         cutoff = datetime.now(UTC) - STALE_RESERVATION
-        if release_stale_reservations(engine, shortfall.budget, cutoff):
-            shortfall = reserve_ledger(engine, rid, entries)
+        if release_stale_reservations(handle, shortfall.budget, cutoff):
+            shortfall = reserve_ledger(handle, rid, entries)
     if shortfall is not None:
         refused = BudgetExceeded(
             shortfall.budget,
-            spent=from_nanos(shortfall.spent_nanos),
-            reserved=from_nanos(shortfall.reserved_nanos),
-            limit=from_nanos(shortfall.limit_nanos),
-            requested=from_nanos(shortfall.requested_nanos),
+            spent=_plain(shortfall.spent),
+            reserved=_plain(shortfall.reserved),
+            limit=_plain(shortfall.limit),
+            requested=_plain(shortfall.requested),
         )
         for b, key in applying:
             if b.name == shortfall.budget:
-                used = (shortfall.spent_nanos + shortfall.reserved_nanos) / shortfall.limit_nanos
-                budget_refusal_alert(engine, b, key, used, str(refused))
+                used = float((shortfall.spent + shortfall.reserved) / shortfall.limit)
+                budget_refusal_alert(handle, b, key, used, str(refused))
         raise refused
-    return Reservation(rid, url, entries)
+    return Reservation(rid, handle, entries)
 
 
 def set_budget(
@@ -315,7 +312,7 @@ def set_budget(
     period: str = "month",
     hard: bool = True,
     thresholds: Sequence[float] = (0.8, 1.0),
-    url: str | None = None,
+    store: Store | None = None,
 ) -> Budget:
     """Create or replace a budget.
 
@@ -355,13 +352,14 @@ def set_budget(
         scope_key=key,
         scope_value=value,
         period=period,
-        limit_nanos=to_nanos(amount),
+        limit=amount,
         hard=hard,
         thresholds=tuple(sorted(set(thresholds))),
         created_at=datetime.now(UTC),
     )
-    upsert_budget(get_engine(url), row)
-    invalidate_budget_cache()
+    handle = store_of(store)
+    upsert_budget(handle, row)
+    invalidate_budget_cache(handle)
     return _to_budget(row)
 
 
@@ -374,42 +372,66 @@ def _parse_limit(limit: Decimal | str | int) -> Decimal:
         ) from None
     if not amount.is_finite() or amount <= 0:
         raise InputError(f"budget limit must be more than $0, got {limit}")
-    if to_nanos(amount) == 0:
-        raise InputError(f"budget limit {limit} is below one nano-dollar")
-    return amount
+    money = as_money(amount)
+    if money == 0:
+        raise InputError(f"budget limit {limit} is below one pico-dollar")
+    return _plain(money)
 
 
-def remove_budget(name: str, *, url: str | None = None) -> None:
+def remove_budget(name: str, *, store: Store | None = None) -> None:
     """Delete a budget and its ledger.
 
     Raises:
         NotFoundError: no budget by that name.
     """
-    engine = get_engine(url)
-    if not delete_budget(engine, name):
-        names = [b.name for b in list_budgets(engine)]
+    handle = store_of(store)
+    if not delete_budget(handle, name):
+        names = [b.name for b in list_budgets(handle)]
         raise NotFoundError("budget", name, candidates=names)
-    invalidate_budget_cache()
+    invalidate_budget_cache(handle)
 
 
-def list_budget_definitions(*, url: str | None = None) -> list[Budget]:
+def list_budget_definitions(*, store: Store | None = None) -> list[Budget]:
     """Every budget, by name."""
-    return [_to_budget(r) for r in list_budgets(get_engine(url))]
+    return [_to_budget(r) for r in list_budgets(store_of(store))]
 
 
-def budget_status(*, url: str | None = None, at: datetime | None = None) -> list[BudgetStatus]:
+def budget_status(*, store: Store | None = None, at: datetime | None = None) -> list[BudgetStatus]:
     """Each budget with its spend and outstanding reservations in the current period
     (for ``run`` budgets: in the newest eval run)."""
-    engine = get_engine(url)
-    found = [_to_budget(r) for r in list_budgets(engine)]
-    latest_run = latest_eval_run_id(engine) if any(b.period == "run" for b in found) else None
+    handle = store_of(store)
+    found = [_to_budget(r) for r in list_budgets(handle)]
+    runs = any(b.period == "run" for b in found)
+    latest_run = latest_eval_run_id(handle) if runs else None
     keys = [(b.name, period_key(b.period, at, eval_run=latest_run) or "run:-") for b in found]
-    usage = read_usage(engine, keys)
+    usage = read_usage(handle, keys)
     return [
-        BudgetStatus(b, k[1], from_nanos(usage[k][0]), from_nanos(usage[k][1]))
+        BudgetStatus(b, k[1], _plain(usage[k][0]), _plain(usage[k][1]))
         for b, k in zip(found, keys, strict=True)
     ]
 
 
+def _plain(amount: Decimal) -> Decimal:
+    """An amount without trailing zeros (``25``, ``0.0012``), for messages and JSON."""
+    if not amount:
+        return Decimal(0)
+    amount = amount.normalize()
+    # normalize() writes whole numbers with an exponent (1E+1); keep them plain.
+    return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount
+
+
+# Reservation ids: a per-process prefix and a counter, no entropy syscall per call.
+_ids = itertools.count(1)
+_prefix = os.urandom(6).hex()
+
+
 def _new_id() -> str:
-    return uuid.uuid4().hex
+    return f"{_prefix}{next(_ids):020x}"
+
+
+def _new_prefix_in_child() -> None:
+    global _prefix, _ids
+    _prefix, _ids = os.urandom(6).hex(), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_prefix_in_child)

@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from llmlab._errors import InputError
+from llmlab.monitor._stores import store_of
 from llmlab.monitor._window import parse_window
 from llmlab.pricing import plain_decimal
-from llmlab.store import CALL_COLUMNS, get_engine, iter_calls
+from llmlab.store import CALL_COLUMNS, Store, iter_calls
 
 __all__ = ["EXPORT_FORMATS", "export_calls"]
 
@@ -26,7 +27,7 @@ def export_calls(
     since: str | datetime | None = None,
     until: str | datetime | None = None,
     content: bool = True,
-    url: str | None = None,
+    store: Store | None = None,
 ) -> int:
     """Write the calls in [since, until), oldest first, to ``out``; returns how many.
 
@@ -44,11 +45,13 @@ def export_calls(
     if writer is not None:
         writer.writerow(columns)
     count = 0
-    for row in iter_calls(get_engine(url), start, end):
+    for call in iter_calls(store_of(store), start, end):
+        values = [getattr(call, c) for c in columns]
         if writer is not None:
-            writer.writerow([_cell(row[c]) for c in columns])
+            writer.writerow([_cell(v) for v in values])
         else:
-            out.write(json.dumps({c: _json(row[c]) for c in columns}, ensure_ascii=False) + "\n")
+            row = {c: _json(v) for c, v in zip(columns, values, strict=True)}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
         count += 1
     return count
 

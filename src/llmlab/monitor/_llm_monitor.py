@@ -20,6 +20,7 @@ from llmlab.monitor._record import CallRecord, new_call_id
 from llmlab.monitor._recorder import flush, record
 from llmlab.monitor._stats import call_stats
 from llmlab.pricing import price_tokens
+from llmlab.store import Store
 
 __all__ = ["LLMMonitor", "guess_provider"]
 
@@ -54,12 +55,13 @@ class LLMMonitor:
     """Record calls made outside llmlab and read their cost and latency back.
 
     Args:
-        url: the store (default: ``LLMLAB_DB``, else ``.llmlab/llmlab.db``).
+        store: the store (default: the default handle, ``LLMLAB_DB`` else
+            ``.llmlab/llmlab.db``).
         tags: tags put on every call this monitor records.
     """
 
-    def __init__(self, url: str | None = None, tags: dict[str, str] | None = None) -> None:
-        self.url = url
+    def __init__(self, store: Store | None = None, tags: dict[str, str] | None = None) -> None:
+        self.store = store
         self.tags = {"source": "LLMMonitor", **(tags or {})}
 
     def calculate_cost(self, model: str, input_tokens: int, output_tokens: int) -> Decimal | None:
@@ -101,7 +103,7 @@ class LLMMonitor:
             prompt_hash=prompt_hash,
             tags=dict(self.tags),
         )
-        record(rec, url=self.url)
+        record(rec, store=self.store)
         return rec
 
     def get_stats(self, last_hours: float = 1) -> dict[str, Any]:
@@ -112,8 +114,8 @@ class LLMMonitor:
         avg_tokens_per_call, cost_per_call. Covers every recorded call in the store, not
         only this monitor's.
         """
-        flush(url=self.url)
-        total = call_stats(last_hours=last_hours, url=self.url).total
+        flush(store=self.store)
+        total = call_stats(last_hours=last_hours, store=self.store).total
         if total.calls == 0:
             return {"error": "No data in time window"}
         tokens = total.input_tokens + total.output_tokens

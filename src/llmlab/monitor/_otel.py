@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
 from llmlab._errors import ConfigError
 from llmlab.monitor._recorder import add_batch_listener
+from llmlab.monitor._stores import store_of
+from llmlab.store import Store
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Histogram, MeterProvider
@@ -67,16 +67,54 @@ class _Exporter:
         self.owned: list[Any] = []
 
 
-_lock = threading.Lock()
-_state: dict[str, _Exporter | None] = {}
-_AUTO = "auto"
+class OtelState:
+    """The exporter of one store (a component of the handle); shut down with it."""
+
+    def __init__(self, _store: Store) -> None:
+        self.lock = threading.Lock()
+        self.exporter: _Exporter | None = None
+        self.decided = False  # the environment was looked at, or enable/disable called
+
+    def set(self, exporter: _Exporter | None) -> None:
+        """Export through ``exporter`` from now on (None: stop); the old one is shut down."""
+        with self.lock:
+            old, self.exporter, self.decided = self.exporter, exporter, True
+        _shutdown(old)
+
+    def current(self) -> _Exporter | None:
+        """The exporter, made from ``OTEL_EXPORTER_OTLP_ENDPOINT`` on first use if set."""
+        if self.decided:
+            return self.exporter
+        with self.lock:
+            if not self.decided:
+                self.decided = True
+                if os.environ.get(ENDPOINT_ENV):
+                    try:
+                        tp, mp, owned = _otlp_providers(None, None)
+                    except ImportError:
+                        return None
+                    self.exporter = _Exporter(tp, mp)
+                    self.exporter.owned = owned
+            return self.exporter
+
+    def close(self) -> None:
+        """Flush and shut down the providers llmlab made."""
+        self.set(None)
+
+
+def _state(store: Store | None) -> OtelState:
+    return store_of(store).component(OtelState, OtelState)
 
 
 def enable_otel(
-    tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+    *,
+    store: Store | None = None,
 ) -> None:
-    """Export calls through these providers (default: new SDK providers with OTLP/HTTP
-    exporters, configured by the standard ``OTEL_*`` environment variables).
+    """Export the calls recorded into ``store`` (default: the default handle) through these
+    providers (default: new SDK providers with OTLP/HTTP exporters, configured by the
+    standard ``OTEL_*`` environment variables).
 
     Raises:
         ConfigError: the ``otel`` extra is not installed.
@@ -94,18 +132,12 @@ def enable_otel(
         ) from exc
     exporter = _Exporter(tracer_provider, meter_provider)
     exporter.owned = owned
-    with _lock:
-        old = _state.get(_AUTO)
-        _state[_AUTO] = exporter
-    _shutdown(old)
+    _state(store).set(exporter)
 
 
-def disable_otel() -> None:
+def disable_otel(*, store: Store | None = None) -> None:
     """Stop exporting (flushing and shutting down providers llmlab created)."""
-    with _lock:
-        old = _state.get(_AUTO)
-        _state[_AUTO] = None
-    _shutdown(old)
+    _state(store).set(None)
 
 
 def _shutdown(exporter: _Exporter | None) -> None:
@@ -139,23 +171,6 @@ def _otlp_providers(
         meter_provider = sdk_meter
         owned.append(sdk_meter)
     return tracer_provider, meter_provider, owned
-
-
-def _current() -> _Exporter | None:
-    if _AUTO in _state:
-        return _state[_AUTO]
-    with _lock:
-        if _AUTO not in _state:
-            _state[_AUTO] = None
-            if os.environ.get(ENDPOINT_ENV):
-                try:
-                    tp, mp, owned = _otlp_providers(None, None)
-                except ImportError:
-                    return None
-                exporter = _Exporter(tp, mp)
-                exporter.owned = owned
-                _state[_AUTO] = exporter
-        return _state[_AUTO]
 
 
 def _ns(moment: datetime) -> int:
@@ -202,9 +217,10 @@ def _attributes(row: Mapping[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-def export_rows(rows: Sequence[Mapping[str, Any]]) -> int:
-    """Export call rows as spans and metrics now; returns how many (0 when disabled)."""
-    exporter = _current()
+def export_rows(rows: Sequence[Mapping[str, Any]], *, store: Store | None = None) -> int:
+    """Export call rows as spans and metrics through ``store``'s exporter now; returns how
+    many (0 when export is off)."""
+    exporter = _state(store).current()
     if exporter is None:
         return 0
     from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -243,8 +259,8 @@ def export_rows(rows: Sequence[Mapping[str, Any]]) -> int:
     return len(rows)
 
 
-def _after_batch(_engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
-    export_rows(rows)
+def _after_batch(store: Store, rows: Sequence[Mapping[str, Any]]) -> None:
+    export_rows(rows, store=store)
 
 
 add_batch_listener(_after_batch)

@@ -1,10 +1,11 @@
 """The call recorder: ``record()`` queues a row and returns; a thread writes batches.
 
 The caller's cost is one dict built from the :class:`CallRecord` and one deque append
-(a few microseconds). A daemon thread per database drains the queue in batches of up to
-``BATCH_SIZE`` rows or every ``BATCH_INTERVAL_S`` seconds, whichever comes first, and
-inserts them in one transaction. ``flush()`` waits until everything queued before it is
-written; an ``atexit`` hook flushes at normal exit and after Ctrl-C.
+(a few microseconds). Each store handle has a :class:`Recorder` component whose daemon
+thread drains the queue in batches of up to ``BATCH_SIZE`` rows or every
+``BATCH_INTERVAL_S`` seconds, whichever comes first, and inserts them in one transaction.
+``flush()`` waits until everything queued before it is written; closing the store (also
+at normal exit and after Ctrl-C) flushes it.
 
 A failed write is retried with backoff; if the database stays unreachable the rows are
 appended to ``.llmlab/unwritten-calls.jsonl`` and an error is logged: never silently lost.
@@ -12,11 +13,9 @@ appended to ``.llmlab/unwritten-calls.jsonl`` and an error is logged: never sile
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import json
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -25,24 +24,27 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from llmlab._errors import LlmlabError
 from llmlab.monitor._capture import capture_content
 from llmlab.monitor._record import CallRecord
-from llmlab.store import cached_database_url, get_engine, insert_calls, safe_url
+from llmlab.monitor._stores import store_of
+from llmlab.store import Store, insert_calls
 
 __all__ = [
     "BATCH_INTERVAL_S",
     "BATCH_SIZE",
     "BatchHook",
     "BatchListener",
+    "Recorder",
     "SPILL_PATH",
     "add_batch_hook",
     "add_batch_listener",
     "flush",
     "record",
+    "recorder",
     "remove_batch_hook",
     "remove_batch_listener",
 ]
@@ -56,8 +58,8 @@ FLUSH_TIMEOUT_S = 60.0
 SPILL_PATH = Path(".llmlab") / "unwritten-calls.jsonl"
 
 Row = dict[str, Any]
-BatchListener = Callable[[Engine, Sequence[Mapping[str, Any]]], None]
-"""Called on the writer thread after a batch is committed: ``fn(engine, rows)``."""
+BatchListener = Callable[[Store, Sequence[Mapping[str, Any]]], None]
+"""Called on the writer thread after a batch is committed: ``fn(store, rows)``."""
 BatchHook = Callable[[Connection, Sequence[Mapping[str, Any]]], None]
 """Called inside the batch's insert transaction: ``fn(conn, rows)`` (rollups)."""
 
@@ -66,17 +68,28 @@ _listeners: list[BatchListener] = []
 _hooks: list[BatchHook] = []
 
 
-class _Writer:
-    """The queue and background thread of one database."""
+class Recorder:
+    """The queue and background writer thread of one store (a component of the handle).
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    Closed with the store (everything queued is written first); in a forked child it
+    starts empty, so that the parent's queued rows are not written twice.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # Where rows go when the database stays unreachable: resolved once, not per call.
+        self.spill_path = SPILL_PATH.resolve()
+        self._reset()
+
+    def _reset(self) -> None:
         self.queue: deque[Row | threading.Event] = deque()
         self.wake = threading.Event()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
+        self.stopping = False
 
     def put(self, item: Row | threading.Event) -> None:
+        """Queue a row (or a flush marker) and make sure the writer thread runs."""
         self.queue.append(item)
         thread = self.thread
         if thread is None or not thread.is_alive():
@@ -84,24 +97,52 @@ class _Writer:
         if len(self.queue) >= BATCH_SIZE or not isinstance(item, dict):
             self.wake.set()
 
+    def flush(self, timeout: float | None = FLUSH_TIMEOUT_S) -> bool:
+        """Wait until everything queued before now is written; False after ``timeout``."""
+        marker = threading.Event()
+        self.put(marker)
+        return marker.wait(timeout)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread (the store is closing)."""
+        thread = self.thread
+        if (thread is None or not thread.is_alive()) and not self.queue:
+            return
+        if not self.flush(FLUSH_TIMEOUT_S):
+            logger.error(
+                "closing with %d call record(s) not yet written to %s",
+                sum(isinstance(item, dict) for item in self.queue),
+                self.store.safe_url,
+            )
+        self.stopping = True
+        self.wake.set()
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+
+    def after_fork(self) -> None:
+        """In a forked child: no thread, and none of the parent's queued rows."""
+        self._reset()
+
     def _start(self) -> None:
         with self.lock:
             if self.thread is not None and self.thread.is_alive():
                 return
+            self.stopping = False
             self.thread = threading.Thread(
-                target=self._run, name=f"llmlab-recorder:{safe_url(self.url)}", daemon=True
+                target=self._run, name=f"llmlab-recorder:{self.store.safe_url}", daemon=True
             )
             self.thread.start()
 
     def _run(self) -> None:
-        while True:
+        while not self.stopping:
             self.wake.wait(BATCH_INTERVAL_S)
             self.wake.clear()
             while self.queue:
                 try:
                     self._write_some()
                 except Exception:  # keep the writer alive whatever happens
-                    logger.exception("call recorder for %s failed", safe_url(self.url))
+                    logger.exception("call recorder for %s failed", self.store.safe_url)
 
     def _write_some(self) -> None:
         batch: list[Row] = []
@@ -130,15 +171,14 @@ class _Writer:
             # After a failing hook, write the calls without hooks: calls are the record.
             hooks = _run_hooks if _hooks and attempt < 2 else None
             try:
-                engine = get_engine(self.url)
-                insert_calls(engine, batch, in_transaction=hooks)
+                insert_calls(self.store, batch, in_transaction=hooks)
             except Exception as exc:
                 if not _bad_rows(exc):  # the database's fault (locked, down): retry, spill
                     last_error = exc
                     logger.warning(
                         "writing %d call record(s) to %s failed (attempt %d): %s",
                         len(batch),
-                        safe_url(self.url),
+                        self.store.safe_url,
                         attempt + 1,
                         _describe(exc),
                     )
@@ -148,40 +188,66 @@ class _Writer:
                     continue
                 # A bad row (a duplicate id ...) fails on every retry: keep the good ones.
                 if len(batch) == 1:
-                    _spill(self.url, batch, exc)
+                    self._spill(batch, exc)
                 else:
                     for row in batch:
                         self._write([row])
                 return
-            _notify_listeners(engine, batch)
+            _notify_listeners(self.store, batch)
             return
-        _spill(self.url, batch, last_error)
+        self._spill(batch, last_error)
+
+    def _spill(self, batch: list[Row], error: BaseException | None) -> None:
+        path = self.spill_path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as out:
+                for row in batch:
+                    out.write(json.dumps(row, default=_json_default) + "\n")
+        except OSError as exc:
+            logger.error(
+                "LOST %d call record(s): cannot write to %s (%s) nor to %s (%s)",
+                len(batch),
+                self.store.safe_url,
+                _describe(error),
+                path,
+                exc,
+            )
+            return
+        logger.error(
+            "cannot write %d call record(s) to %s (%s); saved them to %s",
+            len(batch),
+            self.store.safe_url,
+            _describe(error),
+            path,
+        )
 
 
-_writers: dict[str, _Writer] = {}
-_writers_lock = threading.Lock()
+def recorder(store: Store | None = None) -> Recorder:
+    """The recorder of ``store`` (the default handle when None)."""
+    return store_of(store).component(Recorder, Recorder)
 
 
-def record(rec: CallRecord, url: str | None = None) -> None:
-    """Queue ``rec`` for writing to the store at ``url`` (default: ``LLMLAB_DB``).
+def record(rec: CallRecord, store: Store | None = None) -> None:
+    """Queue ``rec`` for writing to ``store`` (default: the default handle).
 
     Returns at once; the row is written by a background thread within about 50 ms.
     """
     row = {name: getattr(rec, name) for name in _FIELDS}
     row["tags"] = dict(rec.tags)
-    _writer_for(url).put(row)
+    recorder(store).put(row)
 
 
-def flush(url: str | None = None, timeout: float | None = FLUSH_TIMEOUT_S) -> bool:
-    """Block until every call queued for ``url`` before this call is written.
+def flush(store: Store | None = None, timeout: float | None = FLUSH_TIMEOUT_S) -> bool:
+    """Block until every call queued for ``store`` before this call is written.
 
     Returns False if that took longer than ``timeout`` seconds.
     """
-    return _flush_writer(_writer_for(url), timeout)
+    return recorder(store).flush(timeout)
 
 
 def add_batch_listener(fn: BatchListener) -> None:
-    """Call ``fn(engine, rows)`` on the writer thread after each batch is committed.
+    """Call ``fn(store, rows)`` on the writer thread after each batch is committed.
 
     For work that must not hold the write transaction (alerts, OpenTelemetry export).
     Exceptions are logged and do not affect recording.
@@ -212,18 +278,6 @@ def remove_batch_hook(fn: BatchHook) -> None:
         _hooks.remove(fn)
 
 
-def _writer_for(url: str | None) -> _Writer:
-    # A resolved URL (what the model call path passes) needs no lookup at all.
-    resolved = url if url is not None and "://" in url else cached_database_url(url)
-    writer = _writers.get(resolved)
-    if writer is None:
-        with _writers_lock:
-            writer = _writers.get(resolved)
-            if writer is None:
-                writer = _writers[resolved] = _Writer(resolved)
-    return writer
-
-
 def _bad_rows(exc: BaseException) -> bool:
     """Whether ``exc`` is the rows' fault (a duplicate id, a value the column refuses),
     so that retrying the same batch cannot help."""
@@ -233,63 +287,17 @@ def _bad_rows(exc: BaseException) -> bool:
     return type(exc) is StatementError and isinstance(exc.orig, TypeError | ValueError)
 
 
-def _flush_writer(writer: _Writer, timeout: float | None) -> bool:
-    marker = threading.Event()
-    writer.put(marker)
-    return marker.wait(timeout)
-
-
-def _flush_all() -> None:
-    for writer in list(_writers.values()):
-        thread = writer.thread
-        if not writer.queue and (thread is None or not thread.is_alive()):
-            continue
-        # Even with an empty queue a batch may be in flight: wait for it too.
-        if not _flush_writer(writer, FLUSH_TIMEOUT_S):
-            logger.error(
-                "exiting with %d call record(s) not yet written to %s",
-                sum(isinstance(item, dict) for item in writer.queue),
-                safe_url(writer.url),
-            )
-
-
 def _run_hooks(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     for hook in list(_hooks):
         hook(conn, rows)
 
 
-def _notify_listeners(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
+def _notify_listeners(store: Store, rows: Sequence[Mapping[str, Any]]) -> None:
     for listener in list(_listeners):
         try:
-            listener(engine, rows)
+            listener(store, rows)
         except Exception:  # a listener must not stop recording
             logger.exception("batch listener %r failed", listener)
-
-
-def _spill(url: str, batch: list[Row], error: BaseException | None) -> None:
-    path = SPILL_PATH.resolve()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as out:
-            for row in batch:
-                out.write(json.dumps(row, default=_json_default) + "\n")
-    except OSError as exc:
-        logger.error(
-            "LOST %d call record(s): cannot write to %s (%s) nor to %s (%s)",
-            len(batch),
-            safe_url(url),
-            _describe(error),
-            path,
-            exc,
-        )
-        return
-    logger.error(
-        "cannot write %d call record(s) to %s (%s); saved them to %s",
-        len(batch),
-        safe_url(url),
-        _describe(error),
-        path,
-    )
 
 
 def _json_default(value: object) -> str:
@@ -305,12 +313,3 @@ def _describe(exc: BaseException | None) -> str:
         return str(exc)
     text = str(getattr(exc, "orig", None) or exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
-
-
-def _forget_writers_in_child() -> None:
-    # A forked child must not write the parent's queued rows a second time.
-    _writers.clear()
-
-
-os.register_at_fork(after_in_child=_forget_writers_in_child)
-atexit.register(_flush_all)

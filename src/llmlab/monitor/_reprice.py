@@ -13,14 +13,19 @@ from decimal import Decimal
 from typing import Any
 
 from llmlab.monitor._rollups import rebuild_rollups
+from llmlab.monitor._stores import store_of
 from llmlab.monitor._window import parse_window
 from llmlab.pricing import forget_overrides, price_tokens
-from llmlab.store import get_engine, iter_pricing_inputs, update_call_costs
+from llmlab.store import (
+    CostUpdate,
+    PricingInput,
+    Store,
+    as_money,
+    iter_pricing_inputs,
+    update_call_costs,
+)
 
 __all__ = ["ModelRepricing", "RepriceReport", "reprice_calls"]
-
-# Costs closer than this are the same (SQLite keeps money as a double).
-_SAME = Decimal("1e-12")
 
 
 @dataclass(slots=True)
@@ -34,7 +39,7 @@ class ModelRepricing:
     newly_priced: int = 0
     now_unpriced: int = 0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (money as strings)."""
         return {
             "model": self.model,
@@ -66,7 +71,7 @@ class RepriceReport:
         """Total new cost of the changed calls."""
         return sum((m.new_cost for m in self.models.values()), Decimal(0))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``version`` 1)."""
         return {
             "version": 1,
@@ -76,7 +81,7 @@ class RepriceReport:
             "old_cost": str(self.old_cost),
             "new_cost": str(self.new_cost),
             "difference": str(self.new_cost - self.old_cost),
-            "models": [m.to_json() for m in self.models.values()],
+            "models": [m.to_dict() for m in self.models.values()],
         }
 
 
@@ -85,7 +90,7 @@ def reprice_calls(
     until: str | datetime | None = None,
     *,
     dry_run: bool = False,
-    url: str | None = None,
+    store: Store | None = None,
 ) -> RepriceReport:
     """Recompute the cost of the calls in [since, until) with the current prices.
 
@@ -96,12 +101,12 @@ def reprice_calls(
         PricingError: a malformed price override file.
     """
     start, end = parse_window(since, until)
-    engine = get_engine(url)
+    handle = store_of(store)
     forget_overrides()  # the price file may have just been edited: read it afresh
     report = RepriceReport(dry_run=dry_run)
     first: datetime | None = None
     last: datetime | None = None
-    for part in iter_pricing_inputs(engine, start, end):
+    for part in iter_pricing_inputs(handle, start, end):
         updates = []
         for row in part:
             report.examined += 1
@@ -109,48 +114,42 @@ def reprice_calls(
             if change is None:
                 continue
             updates.append(change)
-            moment = row["started_at"]
+            moment = row.started_at
             first = moment if first is None or moment < first else first
             last = moment if last is None or moment > last else last
         report.changed += len(updates)
         if updates and not dry_run:
-            update_call_costs(engine, updates)
+            update_call_costs(handle, updates)
     if first is not None and last is not None and not dry_run:
-        rebuild_rollups(url, since=first, until=last + timedelta(seconds=1))
+        rebuild_rollups(store=handle, since=first, until=last + timedelta(seconds=1))
     return report
 
 
-def _reprice_one(row: dict[str, Any], report: RepriceReport) -> dict[str, Any] | None:
+def _reprice_one(row: PricingInput, report: RepriceReport) -> CostUpdate | None:
     # Only answered, billed calls have a price: a failed or refused call was not billed,
     # a cache hit cost nothing, and a call without usage has no tokens to price.
-    if row["status"] != "ok" or row["cache_hit"] or not row["usage_reported"]:
+    if row.status != "ok" or row.cache_hit or not row.usage_reported:
         return None
-    model = row["resolved_model"] or row["requested_model"]
+    model = row.resolved_model or row.requested_model
     quote = price_tokens(
-        row["provider"],
+        row.provider,
         model,
-        input_tokens=row["input_tokens"],
-        output_tokens=row["output_tokens"],
-        cache_read_tokens=row["cache_read_tokens"],
-        cache_write_tokens=row["cache_write_tokens"],
-        at=row["started_at"],
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cache_read_tokens=row.cache_read_tokens,
+        cache_write_tokens=row.cache_write_tokens,
+        at=row.started_at,
     )
-    old: Decimal | None = row["cost"]
-    same_cost = (old is None and quote.cost is None) or (
-        old is not None and quote.cost is not None and abs(old - quote.cost) <= _SAME
-    )
-    if same_cost and quote.status == row["cost_status"] and quote.source == row["price_source"]:
+    old = row.cost
+    # Compared as stored: the one money rounding (``llmlab.store._money``).
+    new = as_money(quote.cost) if quote.cost is not None else None
+    if new == old and quote.status == row.cost_status and quote.source == row.price_source:
         return None
-    key = f"{row['provider']}/{model}"
+    key = f"{row.provider}/{model}"
     entry = report.models.setdefault(key, ModelRepricing(key))
     entry.calls += 1
     entry.old_cost += old or 0
     entry.new_cost += quote.cost or 0
     entry.newly_priced += old is None and quote.cost is not None
     entry.now_unpriced += old is not None and quote.cost is None
-    return {
-        "b_id": row["id"],
-        "cost": quote.cost,
-        "cost_status": quote.status,
-        "price_source": quote.source,
-    }
+    return CostUpdate(row.id, new, quote.status, quote.source)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from llmlab.monitor import _histogram as hist
+from llmlab.store import to_pico
 
 __all__ = [
     "COUNTERS",
@@ -32,7 +32,7 @@ __all__ = [
     "aggregate",
     "call_dims",
     "epoch",
-    "nanos",
+    "pico",
 ]
 
 HOUR = 3600
@@ -47,7 +47,7 @@ COUNTERS: tuple[str, ...] = (
     "cache_read_tokens",
     "cache_write_tokens",
     "reasoning_tokens",
-    "cost_nanos",
+    "cost",
     "priced_tokens",
     "unpriced",
     "ok_calls",
@@ -134,11 +134,14 @@ def call_dims(
     return dims
 
 
-def nanos(cost: Any) -> int:
-    """Dollars (Decimal, float or None) as integer nano-dollars (None: 0)."""
-    if cost is None:
-        return 0
-    return int((Decimal(str(cost)) * 1_000_000_000).to_integral_value())
+COST = COUNTERS.index("cost")
+"""The cost column among the counters (integer pico-dollars)."""
+
+
+def pico(cost: Any) -> int:
+    """A call's cost (Decimal dollars or None) as integer pico-dollars (None: 0), the same
+    unit and rounding as the stored column, so live and rebuilt rollups agree exactly."""
+    return 0 if cost is None else to_pico(cost)
 
 
 def epoch(moment: datetime) -> int:
@@ -199,6 +202,10 @@ def _aggregate_grain(
     ints = np.column_stack(
         [np.bincount(inverse, weights=c, minlength=g) for c in cols.ints[rows].T]
     ).astype(np.int64)
+    # Money in pico-dollars passes 2**53 at about $9,000: sum it exactly, in int64.
+    cost = np.zeros(g, np.int64)
+    np.add.at(cost, inverse, cols.ints[rows, COST])
+    ints[:, COST] = cost
     floats = np.column_stack(
         [np.bincount(inverse, weights=c, minlength=g) for c in cols.floats[rows].T]
     )

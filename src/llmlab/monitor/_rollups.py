@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from llmlab.monitor import _histogram as hist
 from llmlab.monitor._recorder import add_batch_hook
 from llmlab.monitor._rollup_math import (
+    COST,
     COUNTERS,
     DAY,
     FLOATS,
@@ -29,12 +30,13 @@ from llmlab.monitor._rollup_math import (
     aggregate,
     call_dims,
     epoch,
-    nanos,
+    pico,
 )
+from llmlab.monitor._stores import store_of
 from llmlab.store import (
     ROLLUP_VALUE_COLUMNS,
+    Store,
     delete_rollups,
-    get_engine,
     insert_rollups,
     stream_call_stats,
     upsert_rollups,
@@ -64,6 +66,7 @@ def rollup_rows(aggs: Mapping[RollupKey, Agg]) -> list[dict[str, Any]]:
 _VALUES = ROLLUP_VALUE_COLUMNS
 _N_SUMS = len(_VALUES) - 2  # the last two columns are the histograms
 _FLOAT_SUMS = frozenset(FLOATS)
+_COST = _VALUES.index("cost")
 
 
 def _merge(existing: Sequence[Any], delta: Sequence[Any]) -> tuple[Any, ...]:
@@ -94,7 +97,7 @@ def _row_vector(r: Mapping[str, Any]) -> tuple[list[float], int, int]:
         "cache_read_tokens": int(r.get("cache_read_tokens") or 0),
         "cache_write_tokens": int(r.get("cache_write_tokens") or 0),
         "reasoning_tokens": int(r.get("reasoning_tokens") or 0),
-        "cost_nanos": nanos(cost),
+        "cost": pico(cost),
         "priced_tokens": tin + tout if cost is not None else 0,
         "unpriced": int(status != "refused" and r.get("cost_status") == "unpriced"),
         "ok_calls": int(ok),
@@ -158,11 +161,14 @@ def rollup_hook(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         valid = marks[:, column] >= 0
         hists.append(_counts(owner[valid] * hist.NUM_BUCKETS + marks[valid, column]))
     deltas: dict[RollupKey, tuple[Any, ...]] = {}
+    costs = [int(vector[_COST]) for vector in vectors]
     for j, rollup_key in enumerate(keys):
         values = [
             float(v) if name in _FLOAT_SUMS else round(v)
             for name, v in zip(_VALUES[:_N_SUMS], sums[j].tolist(), strict=True)
         ]
+        # Money in pico-dollars passes 2**53 at about $9,000: sum it exactly.
+        values[_COST] = sum(costs[i] for i in members[rollup_key])
         deltas[rollup_key] = (
             *values,
             hist.encode_counts(hists[0].get(j, {})),
@@ -202,12 +208,12 @@ def columns_from_stats(rows: Sequence[tuple[Any, ...]]) -> CallColumns:
         )
     st = np.array(status)
     ok = st == "ok"
-    cost_n = _num(cost, -1.0)
+    cost_p = np.array([-1 if v is None else int(v) for v in cost], np.int64)
     t_in, t_out = _num(tin), _num(tout)
     dur = _num(duration)
     tt = _num(ttft, np.nan)
     has_ttft = ok & ~np.isnan(tt)
-    priced = cost_n >= 0
+    priced = cost_p >= 0
     ints = np.column_stack(
         [
             np.ones(len(rows)),
@@ -218,7 +224,7 @@ def columns_from_stats(rows: Sequence[tuple[Any, ...]]) -> CallColumns:
             _num(cr),
             _num(cw),
             _num(rs),
-            np.where(priced, cost_n, 0),
+            np.zeros(len(rows)),  # cost: set exactly below
             np.where(priced, t_in + t_out, 0),
             (st != "refused") & (np.array(cstatus) == "unpriced"),
             ok,
@@ -226,6 +232,7 @@ def columns_from_stats(rows: Sequence[tuple[Any, ...]]) -> CallColumns:
             has_ttft,
         ]
     ).astype(np.int64)
+    ints[:, COST] = np.where(priced, cost_p, 0)
     floats = np.column_stack([np.where(ok, dur, 0.0), np.where(has_ttft, tt, 0.0)])
     return CallColumns(
         np.array(start, np.int64),
@@ -245,8 +252,8 @@ def _aligned(moment: datetime | None, width: int, up: bool) -> int | None:
 
 
 def rebuild_rollups(
-    url: str | None = None,
     *,
+    store: Store | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     chunk: int = 100_000,
@@ -257,22 +264,22 @@ def rebuild_rollups(
     hour and day as soon as it is complete, so memory stays bounded. Returns the number
     of calls read.
     """
-    engine = get_engine(url)
+    handle = store_of(store)
     start = _aligned(since, DAY, up=False)
     end = _aligned(until, DAY, up=True)
-    delete_rollups(engine, start, end)
+    delete_rollups(handle, start, end)
     lo = datetime.fromtimestamp(start, UTC) if start is not None else None
     hi = datetime.fromtimestamp(end, UTC) if end is not None else None
     pending: dict[RollupKey, Agg] = {}
     total = 0
-    for part in stream_call_stats(engine, lo, hi, chunk=chunk, order=True):
+    for part in stream_call_stats(handle, lo, hi, chunk=chunk, order=True):
         cols = columns_from_stats(part)
         total += len(cols)
         aggregate(cols, pending)
         # Calls arrive in time order: periods ending before the newest call are complete.
         newest = int(cols.start_s.max())
-        insert_rollups(engine, rollup_rows(dict(_pop_complete(pending, newest))))
-    insert_rollups(engine, rollup_rows(pending))
+        insert_rollups(handle, rollup_rows(dict(_pop_complete(pending, newest))))
+    insert_rollups(handle, rollup_rows(pending))
     return total
 
 

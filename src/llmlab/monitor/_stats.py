@@ -28,9 +28,16 @@ from llmlab.monitor._rollup_math import (
     aggregate,
 )
 from llmlab.monitor._rollups import columns_from_stats
+from llmlab.monitor._stores import store_of
 from llmlab.monitor._window import parse_window
 from llmlab.pricing import price_tokens
-from llmlab.store import get_engine, read_rollup_columns, stream_call_stats, sum_rollup_columns
+from llmlab.store import (
+    Store,
+    from_pico,
+    read_rollup_columns,
+    stream_call_stats,
+    sum_rollup_columns,
+)
 
 __all__ = ["GROUP_BY", "GroupStats", "StatsReport", "call_stats"]
 
@@ -67,7 +74,7 @@ class GroupStats:
     output_tokens_per_s: float | None
     cache_savings: Decimal | None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; money as strings (exact)."""
         out: dict[str, Any] = {}
         for name in self.__slots__:
@@ -87,7 +94,7 @@ class StatsReport:
     groups: tuple[GroupStats, ...]
     percentile_relative_error: float = hist.RELATIVE_ERROR
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``version`` 1)."""
         return {
             "version": 1,
@@ -95,8 +102,8 @@ class StatsReport:
             "until": self.until.isoformat(),
             "by": self.by,
             "percentile_relative_error": round(self.percentile_relative_error, 5),
-            "total": self.total.to_json(),
-            "groups": [g.to_json() for g in self.groups],
+            "total": self.total.to_dict(),
+            "groups": [g.to_dict() for g in self.groups],
         }
 
 
@@ -114,7 +121,7 @@ def call_stats(
     *,
     by: str | None = None,
     last_hours: float | None = None,
-    url: str | None = None,
+    store: Store | None = None,
 ) -> StatsReport:
     """Stats of the calls that started in [since, until).
 
@@ -124,18 +131,18 @@ def call_stats(
         by: ``model``, ``provider``, ``prompt``, ``arm``, ``eval_run``, ``tag:KEY``,
             ``hour`` or ``day``; None: only the total.
         last_hours: instead of ``since``: the last N hours before ``until``.
-        url: the store (default: ``LLMLAB_DB``).
+        store: the store (default: the default handle).
 
     Raises:
         InputError: a malformed window or an unknown group-by.
     """
     by = _check_by(by)
     start, end = parse_window(since, until, last_hours=last_hours)
-    engine = get_engine(url)
+    handle = store_of(store)
     dim = by if by is not None and by not in ("hour", "day") else None
     # The model dimension is always read, for cache savings; its histograms only if needed.
     hist_dims = {"all", dim or "all"}
-    frames = _collect(engine, start, end, hist_dims, daily=by != "hour")
+    frames = _collect(handle, start, end, hist_dims, daily=by != "hour")
     total = Agg()
     groups: dict[str, Agg] = {}
     models: dict[str, Agg] = {}
@@ -199,7 +206,7 @@ def _merge_groups(target: dict[str, Agg], found: dict[str, Agg]) -> None:
 
 
 def _collect(
-    engine: Any,
+    store: Store,
     start: datetime | None,
     end: datetime,
     hist_dims: Collection[str],
@@ -222,15 +229,15 @@ def _collect(
         # Model sums (for cache savings) always come from days where they can.
         model = "model" not in hist_dims
         if whole_days:
-            out += _rollup_frames(engine, "d", hist_dims if daily else (), d0, d1, model)
+            out += _rollup_frames(store, "d", hist_dims if daily else (), d0, d1, model)
             if not daily:
-                out += _rollup_frames(engine, "h", hist_dims, d0, d1, model_sums=False)
+                out += _rollup_frames(store, "h", hist_dims, d0, d1, model_sums=False)
         for a, b in hourly:
-            out += _rollup_frames(engine, "h", hist_dims, a, b, model)
+            out += _rollup_frames(store, "h", hist_dims, a, b, model)
     wanted = {*hist_dims, "model"}
     for a_s, b_s in raw:
         if a_s < b_s:
-            aggs = _raw_aggs(engine, _at(a_s, start), _at(b_s, end), wanted)
+            aggs = _raw_aggs(store, _at(a_s, start), _at(b_s, end), wanted)
             out.append(frame_from_aggs(aggs))
     return out
 
@@ -246,7 +253,7 @@ _SUMS = (*COUNTERS, *FLOATS)
 
 
 def _rollup_frames(
-    engine: Any,
+    store: Store,
     grain: str,
     hist_dims: Collection[str],
     start: int,
@@ -259,19 +266,19 @@ def _rollup_frames(
     frames = []
     if hist_dims:
         columns = (*_SUMS, "latency_hist", "ttft_hist")
-        rows = read_rollup_columns(engine, grain, sorted(hist_dims), start, end, columns)
+        rows = read_rollup_columns(store, grain, sorted(hist_dims), start, end, columns)
         frames.append(frame_from_rows(rows, with_hist=True))
     if model_sums:
-        rows = sum_rollup_columns(engine, grain, ["model"], start, end, _SUMS)
+        rows = sum_rollup_columns(store, grain, ["model"], start, end, _SUMS)
         frames.append(frame_from_rows(rows, with_hist=False))
     return frames
 
 
 def _raw_aggs(
-    engine: Any, lo: datetime, hi: datetime, dims: Collection[str]
+    store: Store, lo: datetime, hi: datetime, dims: Collection[str]
 ) -> dict[RollupKey, Agg]:
     aggs: dict[RollupKey, Agg] = {}
-    for part in stream_call_stats(engine, lo, hi):
+    for part in stream_call_stats(store, lo, hi):
         aggregate(columns_from_stats(part), aggs, grains=("h",), only=dims)
     return aggs
 
@@ -309,7 +316,7 @@ def _figures(
     # Plain Python numbers once: numpy scalar access per field costs more than the rest.
     g = dict(zip(COUNTERS, agg.ints.tolist(), strict=True))
     calls, ok_calls = g["calls"], g["ok_calls"]
-    cost = (Decimal(g["cost_nanos"]) * _NANO).normalize() if g["cost_nanos"] else Decimal(0)
+    cost = from_pico(g["cost"]).normalize() if g["cost"] else Decimal(0)
     ok_duration = float(agg.floats[0])
     priced_tokens = g["priced_tokens"]
     priced_calls = calls - g["unpriced"] - g["refused"]

@@ -146,7 +146,3 @@ class Allocation:
                     pool.insert(0, (start + take, end))
                 need -= take
         return Allocation.from_segments(kept)
-
-    def as_json(self) -> list[list[object]]:
-        """``[[start, end, arm], ...]`` for storage."""
-        return [[s, e, a] for s, e, a in self.segments]

@@ -15,8 +15,15 @@ from llmlab.models import Model, Response, call_links, get_model
 from llmlab.prompts._experiments import experiments
 from llmlab.prompts._registry import prompt_registry
 from llmlab.prompts._version import PromptVersion
+from llmlab.store import Store
 
 __all__ = ["call_experiment", "call_experiment_sync", "call_prompt", "call_prompt_sync"]
+
+
+def _resolve(prompt: str | PromptVersion, store: Store | None) -> PromptVersion:
+    if isinstance(prompt, PromptVersion):
+        return prompt
+    return prompt_registry(store=store).get(prompt)
 
 
 def _model_for(version: PromptVersion, model: str | Model | None) -> Model:
@@ -31,13 +38,16 @@ async def call_prompt(
     *,
     model: str | Model | None = None,
     tags: Mapping[str, str] | None = None,
-    url: str | None = None,
+    store: Store | None = None,
 ) -> Response:
     """Render ``prompt`` (a reference such as ``"summarize@production"``, or a version)
     with ``variables`` and ask ``model`` (default: the version's configured model, else
     the default model). The recorded call carries the prompt's name, number and hash.
+    ``store`` is where the prompt is resolved (default: the default handle).
     """
-    version = prompt if isinstance(prompt, PromptVersion) else prompt_registry(url).get(prompt)
+    version = (
+        prompt if isinstance(prompt, PromptVersion) else prompt_registry(store=store).get(prompt)
+    )
     request = version.to_request(tags=tags, **dict(variables or {}))
     target = _model_for(version, model)
     with call_links(
@@ -55,21 +65,21 @@ async def call_experiment(
     *,
     model: str | Model | None = None,
     tags: Mapping[str, str] | None = None,
-    url: str | None = None,
+    store: Store | None = None,
 ) -> Response:
     """Serve ``unit`` the version of its arm in ``experiment`` and record the exposure.
 
     The recorded call carries the experiment and arm besides the prompt version. Once the
     experiment is stopped, the winner (or the control) is served without experiment links.
     """
-    exps = experiments(url)
+    exps = experiments(store=store)
     arm, version = exps.version_for(experiment, unit)
     if exps.get(experiment).status != "running":
         # a stopped experiment serves its winner as a plain prompt call
-        return await call_prompt(version, variables, model=model, tags=tags, url=url)
+        return await call_prompt(version, variables, model=model, tags=tags, store=store)
     await asyncio.to_thread(exps.expose, experiment, unit)
     with call_links(experiment=experiment, arm=arm):
-        return await call_prompt(version, variables, model=model, tags=tags, url=url)
+        return await call_prompt(version, variables, model=model, tags=tags, store=store)
 
 
 def _run_closing(target: Model, call: Callable[[Model], Awaitable[Response]]) -> Response:
@@ -89,13 +99,15 @@ def call_prompt_sync(
     *,
     model: str | Model | None = None,
     tags: Mapping[str, str] | None = None,
-    url: str | None = None,
+    store: Store | None = None,
 ) -> Response:
     """``call_prompt`` for scripts (not inside a running event loop)."""
-    version = prompt if isinstance(prompt, PromptVersion) else prompt_registry(url).get(prompt)
+    version = (
+        prompt if isinstance(prompt, PromptVersion) else prompt_registry(store=store).get(prompt)
+    )
     return _run_closing(
         _model_for(version, model),
-        lambda m: call_prompt(version, variables, model=m, tags=tags, url=url),
+        lambda m: call_prompt(version, variables, model=m, tags=tags, store=store),
     )
 
 
@@ -106,11 +118,11 @@ def call_experiment_sync(
     *,
     model: str | Model | None = None,
     tags: Mapping[str, str] | None = None,
-    url: str | None = None,
+    store: Store | None = None,
 ) -> Response:
     """``call_experiment`` for scripts (not inside a running event loop)."""
-    _, version = experiments(url).version_for(experiment, unit)
+    _, version = experiments(store=store).version_for(experiment, unit)
     return _run_closing(
         _model_for(version, model),
-        lambda m: call_experiment(experiment, unit, variables, model=m, tags=tags, url=url),
+        lambda m: call_experiment(experiment, unit, variables, model=m, tags=tags, store=store),
     )

@@ -30,7 +30,7 @@ from llmlab.evals import (
 from llmlab.models import Request, call_links
 from llmlab.prompts._registry import LabelMove, PromptRegistry, prompt_registry
 from llmlab.prompts._version import PromptVersion
-from llmlab.store import get_engine, get_eval_results
+from llmlab.store import Store, get_eval_results
 
 __all__ = ["ABComparison", "MetricDelta", "compare_prompt_versions"]
 
@@ -84,7 +84,8 @@ class MetricDelta:
             return 0.0 if self.b == 0 else float("inf")
         return (self.b - self.a) / self.a
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         d = self.difference
         return {
             "a": self.a,
@@ -118,7 +119,8 @@ class ABComparison:
     def verdict(self) -> str:
         return self.comparison.verdict()
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the comparison as ``Comparison.to_dict``)."""
         return {
             "prompt": self.name,
             "a": {"version": self.a.version, "hash": self.a.version_hash, "run": self.run_a.id},
@@ -127,7 +129,7 @@ class ABComparison:
             "b_better": self.b_better,
             "b_worse": self.b_worse,
             "comparison": self.comparison.to_dict(),
-            "deltas": {k: v.as_dict() for k, v in self.deltas.items()},
+            "deltas": {k: v.to_dict() for k, v in self.deltas.items()},
             "gate_passed": self.gate_passed,
             "gate": self.gate,
             "promoted": None
@@ -136,23 +138,23 @@ class ABComparison:
         }
 
 
-def _per_case(url: str | None, run_id: str) -> dict[str, dict[str, float]]:
+def _per_case(store: Store, run_id: str) -> dict[str, dict[str, float]]:
     """Mean of each metric per case over its epochs (errored trials count as measured)."""
-    rows = get_eval_results(get_engine(url), run_id)
+    rows = get_eval_results(store, run_id)
     sums: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         for metric in _METRICS:
-            value = row.get(metric)
+            value = getattr(row, metric)
             if value is not None:
-                sums[str(row["case_id"])][metric].append(float(value))
+                sums[row.case_id][metric].append(float(value))
     return {
         case: {m: statistics.fmean(v) for m, v in metrics.items() if v}
         for case, metrics in sums.items()
     }
 
 
-def _deltas(url: str | None, run_a: str, run_b: str) -> dict[str, MetricDelta]:
-    a, b = _per_case(url, run_a), _per_case(url, run_b)
+def _deltas(store: Store, run_a: str, run_b: str) -> dict[str, MetricDelta]:
+    a, b = _per_case(store, run_a), _per_case(store, run_b)
     out: dict[str, MetricDelta] = {}
     for metric in _METRICS:
         common = sorted(c for c in a.keys() & b.keys() if metric in a[c] and metric in b[c])
@@ -204,7 +206,7 @@ async def compare_prompt_versions(
     max_latency_increase: float | None = None,
     concurrency: int = 10,
     cache: bool = False,
-    url: str | None = None,
+    store: Store | None = None,
     registry: PromptRegistry | None = None,
     progress: Callable[[str, Progress], None] | None = None,
 ) -> ABComparison:
@@ -218,8 +220,12 @@ async def compare_prompt_versions(
     ``cache`` is off by default: answers replayed from the response cache cost nothing
     and take no time, so cost and latency deltas would compare a measurement with a
     replay.
+
+    ``store`` holds the prompt and receives the runs (default: ``registry``'s store, else
+    the default handle).
     """
-    reg = registry or prompt_registry(url)
+    reg = registry or prompt_registry(store=store)
+    handle = reg.store if store is None else store
     va, vb = reg.resolve_version(name, a), reg.resolve_version(name, b)
     if va.version_hash == vb.version_hash:
         raise InputError(f"{name}: A and B are the same version ({va.version}); pick two")
@@ -243,13 +249,13 @@ async def compare_prompt_versions(
                     version_suite,
                     model=model or version.config.model or suite.model,
                     epochs=epochs,
-                    db=url,
+                    store=handle,
                     concurrency=concurrency,
                     cache=cache,
                     progress=report,
                 )
             )
-    comparison = compare_runs(runs[0].id, runs[1].id, db=url)
+    comparison = compare_runs(runs[0].id, runs[1].id, store=handle)
     # "better" is the verdict evals prints (its primary test: pass rate, McNemar), so the
     # gate never promotes while the verdict says "no detectable difference"; a
     # significant drop in the mean score blocks promotion too.
@@ -260,7 +266,7 @@ async def compare_prompt_versions(
         for t in comparison.tests
         if t.metric in ("pass rate", "score")
     )
-    deltas = _deltas(url, runs[0].id, runs[1].id)
+    deltas = _deltas(handle, runs[0].id, runs[1].id)
     ok, gate = _gate(better, worse, deltas, max_cost_increase, max_latency_increase)
     moved = None
     if promote is not None:

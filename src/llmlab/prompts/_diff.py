@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ class PromptDiff:
     def has_changes(self) -> bool:
         return bool(self.template or self.variables or self.config or self.syntax_changed)
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "a": {"version": self.a.version, "hash": self.a.version_hash},
@@ -72,7 +73,7 @@ def _show(value: Any) -> str:
     return ABSENT if value is ABSENT else json.dumps(value, sort_keys=True)
 
 
-def _changes(a: dict[str, Any], b: dict[str, Any]) -> list[FieldChange]:
+def _changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[FieldChange]:
     out: list[FieldChange] = []
     for key in sorted(a.keys() | b.keys()):
         va, vb = a.get(key, ABSENT), b.get(key, ABSENT)
@@ -99,6 +100,6 @@ def diff_versions(a: PromptVersion, b: PromptVersion) -> PromptDiff:
         b=b,
         template=text,
         variables=_changes(a.variables, b.variables),
-        config=_changes(a.config.as_dict(), b.config.as_dict()),
+        config=_changes(a.config.to_dict(), b.config.to_dict()),
         syntax_changed=a.syntax != b.syntax,
     )

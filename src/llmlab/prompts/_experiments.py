@@ -4,13 +4,12 @@ An experiment maps arms to versions of one prompt, with weights. ``assign`` hash
 unit (user id, session id, request key) with the experiment's salt, so a unit keeps its
 arm across processes and restarts; ``ramp`` changes weights moving as few units as
 possible (see ``_assign``); ``stop`` sends every unit to the winner (or the first arm).
-Definitions are cached in the process for ``ttl_s`` seconds, so ``assign`` does not
-touch the database on the hot path.
+Definitions are cached with the store handle for ``ttl_s`` seconds, so ``assign`` does
+not touch the database on the hot path.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -18,15 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
-
-import llmlab.store as store
 from llmlab._errors import InputError, NotFoundError
 from llmlab.prompts._assign import Allocation, unit_point
 from llmlab.prompts._refs import check_label, check_name, current_actor
-from llmlab.prompts._registry import PromptRegistry, clear_version_cache, nearest_names
+from llmlab.prompts._registry import PromptCache, nearest_names, prompt_registry
 from llmlab.prompts._version import PromptVersion
-from llmlab.store import database_url, get_engine
+from llmlab.store import Store, resolve_store
+from llmlab.store import _prompts as rows
+from llmlab.store._prompts import ExperimentRow
 
 __all__ = [
     "Arm",
@@ -69,12 +67,14 @@ class Experiment:
         return self.allocation.arm_of(unit_point(self.salt, unit))
 
     def arm(self, name: str) -> Arm:
+        """The arm called ``name``; NotFoundError listing the arms otherwise."""
         for arm in self.arms:
             if arm.name == name:
                 return arm
         raise NotFoundError("arm", f"{self.name}/{name}", candidates=[a.name for a in self.arms])
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (times as ISO text)."""
         return {
             "name": self.name,
             "prompt": self.prompt,
@@ -88,22 +88,26 @@ class Experiment:
         }
 
 
-def _from_row(row: Mapping[str, Any]) -> Experiment:
-    stored = row["arms"]
+def _from_row(row: ExperimentRow) -> Experiment:
+    stored = row.arms
     arms = tuple(Arm(str(a["name"]), int(a["version"]), float(a["weight"])) for a in stored)
     winner = next((str(a["name"]) for a in stored if a.get("winner")), None)
     return Experiment(
-        name=str(row["name"]),
-        prompt=str(row["prompt_name"]),
+        name=row.name,
+        prompt=row.prompt_name,
         arms=arms,
-        salt=str(row["salt"]),
-        allocation=Allocation.from_segments(row["allocation"]),
-        status=str(row["status"]),
+        salt=row.salt,
+        allocation=Allocation.from_segments(row.allocation),
+        status=row.status,
         winner=winner,
-        description=row["description"],
-        created_at=row["created_at"],
-        stopped_at=row["stopped_at"],
+        description=row.description,
+        created_at=row.created_at,
+        stopped_at=row.stopped_at,
     )
+
+
+def _segments(allocation: Allocation) -> list[list[Any]]:
+    return [list(segment) for segment in allocation.segments]
 
 
 def _arms_json(arms: tuple[Arm, ...], winner: str | None = None) -> list[dict[str, Any]]:
@@ -115,20 +119,22 @@ def _arms_json(arms: tuple[Arm, ...], winner: str | None = None) -> list[dict[st
 
 
 class Experiments:
-    """Experiments in the store (``LLMLAB_DB`` unless ``url`` is given), cached briefly."""
+    """Experiments in a store (the default handle unless ``store`` is given), cached briefly.
 
-    def __init__(self, url: str | None = None, *, ttl_s: float = 5.0) -> None:
-        self.url = database_url(url)
+    Args:
+        store: the store handle; None uses the default one (``LLMLAB_DB``).
+        ttl_s: how long a definition is cached before it is read again.
+    """
+
+    def __init__(self, store: Store | None = None, *, ttl_s: float = 5.0) -> None:
+        self.store = resolve_store(store)
         self.ttl_s = ttl_s
-        self.registry = PromptRegistry(self.url)
+        self.registry = prompt_registry(store=self.store)
         self._cache: dict[str, tuple[Experiment, float]] = {}
-        self._engine: Engine | None = None
 
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = get_engine(self.url)
-        return self._engine
+    def clear(self) -> None:
+        """Forget the cached definitions (another process changed them)."""
+        self._cache.clear()
 
     def create(
         self,
@@ -167,20 +173,20 @@ class Experiments:
         )
         allocation = Allocation.initial(weights)
         now = datetime.now(UTC)
-        ok = store.insert_experiment_row(
-            self.engine,
-            {
-                "name": name,
-                "prompt_name": prompt,
-                "arms": _arms_json(resolved),
-                "allocation": allocation.as_json(),
-                "salt": salt if salt is not None else secrets.token_hex(8),
-                "status": "running",
-                "description": description,
-                "created_at": now,
-                "created_by": current_actor(),
-                "updated_at": now,
-            },
+        ok = rows.insert_experiment_row(
+            self.store,
+            ExperimentRow(
+                name=name,
+                prompt_name=prompt,
+                arms=_arms_json(resolved),
+                allocation=_segments(allocation),
+                salt=salt if salt is not None else secrets.token_hex(8),
+                status="running",
+                description=description,
+                created_at=now,
+                created_by=current_actor(),
+                updated_at=now,
+            ),
         )
         if not ok:
             raise InputError(f"experiment {name!r} exists already; pick another name")
@@ -192,9 +198,9 @@ class Experiments:
         now = time.monotonic()
         if entry is not None and not fresh and entry[1] > now:
             return entry[0]
-        row = store.get_experiment_row(self.engine, name)
+        row = rows.get_experiment_row(self.store, name)
         if row is None:
-            names = [str(r["name"]) for r in store.list_experiment_rows(self.engine)]
+            names = [r.name for r in rows.list_experiment_rows(self.store)]
             raise NotFoundError("experiment", name, candidates=nearest_names(name, names))
         experiment = _from_row(row)
         self._cache[name] = (experiment, now + self.ttl_s)
@@ -202,7 +208,7 @@ class Experiments:
 
     def list(self) -> list[Experiment]:
         """Every experiment, oldest first."""
-        return [_from_row(r) for r in store.list_experiment_rows(self.engine)]
+        return [_from_row(r) for r in rows.list_experiment_rows(self.store)]
 
     def assign(self, experiment: str, unit: str) -> str:
         """The arm of ``unit`` in ``experiment`` (no database access while cached)."""
@@ -222,7 +228,7 @@ class Experiments:
         exp = self.get(experiment)
         arm = exp.assign(unit)
         if exp.status == "running":
-            store.record_exposure(self.engine, experiment, unit, arm)
+            rows.record_exposure(self.store, experiment, unit, arm)
         return arm
 
     def ramp(self, name: str, weights: Mapping[str, float]) -> Experiment:
@@ -237,14 +243,12 @@ class Experiments:
         full = {a.name: float(weights.get(a.name, a.weight)) for a in exp.arms}
         allocation = exp.allocation.ramp(full)
         arms = tuple(replace(a, weight=full[a.name]) for a in exp.arms)
-        store.update_experiment_row(
-            self.engine,
+        rows.update_experiment_row(
+            self.store,
             name,
-            {
-                "arms": _arms_json(arms),
-                "allocation": allocation.as_json(),
-                "updated_at": datetime.now(UTC),
-            },
+            arms=_arms_json(arms),
+            allocation=_segments(allocation),
+            updated_at=datetime.now(UTC),
         )
         return self.get(name, fresh=True)
 
@@ -259,37 +263,35 @@ class Experiments:
         if exp.status != "running" and (winner is None or winner == exp.winner):
             return exp
         now = datetime.now(UTC)
-        store.update_experiment_row(
-            self.engine,
+        rows.update_experiment_row(
+            self.store,
             name,
-            {
-                "status": "stopped",
-                "stopped_at": exp.stopped_at or now,
-                "updated_at": now,
-                "arms": _arms_json(exp.arms, winner),
-            },
+            arms=_arms_json(exp.arms, winner),
+            status="stopped",
+            stopped_at=exp.stopped_at or now,
+            updated_at=now,
         )
         return self.get(name, fresh=True)
 
 
-_defaults: dict[str, Experiments] = {}
+def clear_prompt_cache(*, store: Store | None = None) -> None:
+    """Forget the prompt versions, labels and experiments cached for ``store`` (default:
+    the default handle), so they are read again (another process rewrote the store)."""
+    handle = resolve_store(store)
+    cache = handle.peek(PromptCache)
+    if cache is not None:
+        cache.clear()
+    shared = handle.peek(Experiments)
+    if shared is not None:
+        shared.clear()
 
 
-def clear_prompt_cache() -> None:
-    """Forget every cached prompt version, label and experiment in this process."""
-    clear_version_cache()
-    _defaults.clear()
+def experiments(*, store: Store | None = None) -> Experiments:
+    """The shared ``Experiments`` of ``store`` (default: the default handle)."""
+    return resolve_store(store).component(Experiments, Experiments)
 
 
-def experiments(url: str | None = None) -> Experiments:
-    """The shared ``Experiments`` for ``url`` (default: ``LLMLAB_DB``)."""
-    key = url if url is not None else os.environ.get("LLMLAB_DB", "")
-    found = _defaults.get(key)
-    if found is None:
-        found = _defaults[key] = Experiments(url)
-    return found
-
-
-def assign(experiment: str, unit: str) -> str:
-    """The sticky arm of ``unit`` in ``experiment`` (the store from ``LLMLAB_DB``)."""
-    return experiments().assign(experiment, unit)
+def assign(experiment: str, unit: str, *, store: Store | None = None) -> str:
+    """The sticky arm of ``unit`` in ``experiment`` (:meth:`Experiments.assign` on the
+    shared ``Experiments`` of ``store``, default: the default handle)."""
+    return experiments(store=store).assign(experiment, unit)

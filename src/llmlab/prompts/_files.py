@@ -18,7 +18,7 @@ body. The prompt's name is ``name:`` or the file's path under the folder without
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,9 @@ from pydantic import ValidationError
 
 from llmlab._errors import InputError, TemplateError
 from llmlab.prompts._refs import check_name
-from llmlab.prompts._registry import PromptRegistry
+from llmlab.prompts._registry import PromptRegistry, prompt_registry
 from llmlab.prompts._version import PromptVersion
+from llmlab.store import Store
 
 __all__ = ["PromptFile", "PushResult", "pull_prompts", "push_prompts", "read_prompt_file"]
 
@@ -77,6 +78,17 @@ class PushResult:
     created: bool
     labels_moved: tuple[str, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "path": self.path,
+            "name": self.name,
+            "version": self.version,
+            "hash": self.hash,
+            "created": self.created,
+            "labels_moved": list(self.labels_moved),
+        }
+
 
 def _load_yaml(text: str, path: Path, first_line: int = 1) -> dict[str, Any]:
     try:
@@ -120,7 +132,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, dic
     raise InputError("front matter opened with --- is never closed", path=path, line=1)
 
 
-def _check_keys(data: dict[str, Any], path: Path, lines: dict[str, int]) -> None:
+def _check_keys(data: Mapping[str, Any], path: Path, lines: dict[str, int]) -> None:
     """Unknown keys and values of the wrong type, named with their line."""
     unknown = sorted(set(data) - _KEYS)
     if unknown:
@@ -230,12 +242,15 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file())
 
 
-def push_prompts(folder: Path, registry: PromptRegistry | None = None) -> list[PushResult]:
+def push_prompts(
+    folder: Path, registry: PromptRegistry | None = None, *, store: Store | None = None
+) -> list[PushResult]:
     """Register every prompt file under ``folder``; unchanged files add no version.
 
-    Every file is read and checked before anything is written.
+    Every file is read and checked before anything is written. Without ``registry``,
+    the shared registry of ``store`` (default: the default handle) is used.
     """
-    registry = registry or PromptRegistry()
+    registry = registry or prompt_registry(store=store)
     root = folder if folder.is_dir() else folder.parent
     files = [read_prompt_file(p, root) for p in _files(folder)]
     names = [f.name for f in files]
@@ -284,8 +299,8 @@ def version_document(version: PromptVersion) -> dict[str, Any]:
         doc["messages"] = [{"role": m.role, "content": m.content} for m in version.template]
     if version.variables:
         doc["variables"] = version.variables
-    if version.config.as_dict():
-        doc["config"] = version.config.as_dict()
+    if version.config.to_dict():
+        doc["config"] = version.config.to_dict()
     if version.metadata:
         doc["metadata"] = version.metadata
     if version.syntax != "jinja":
@@ -301,12 +316,14 @@ def pull_prompts(
     names: Iterable[str] | None = None,
     *,
     label: str | None = None,
+    store: Store | None = None,
 ) -> list[Path]:
     """Write each prompt (its ``label``, else production, else latest) as ``NAME.yaml``.
 
-    An existing ``NAME.md`` is rewritten as Markdown instead.
+    An existing ``NAME.md`` is rewritten as Markdown instead. Without ``registry``, the
+    shared registry of ``store`` (default: the default handle) is used.
     """
-    registry = registry or PromptRegistry()
+    registry = registry or prompt_registry(store=store)
     wanted = list(names) if names else [s.name for s in registry.list_prompts()]
     written: list[Path] = []
     for name in wanted:

@@ -12,15 +12,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
-
-import llmlab.store as store
 from llmlab._errors import InputError, NotFoundError
 from llmlab.evals import Interval
 from llmlab.monitor import flush
 from llmlab.pricing import plain_decimal
-from llmlab.prompts._experiments import Experiment, Experiments
+from llmlab.prompts._experiments import Experiment, experiments
 from llmlab.prompts._moments import MeanEstimate, mean_difference
+from llmlab.store import Store, resolve_store
+from llmlab.store import _prompts as rows
+from llmlab.store._prompts import CallStats
 
 __all__ = [
     "ArmReport",
@@ -48,14 +48,15 @@ class CallMetrics:
     total_cost: Decimal | None
     """Sum of the calls' costs; None when none was priced."""
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (means as ``{n, mean, low, high}``, cost as text)."""
         return {
             "calls": self.calls,
             "errors": self.errors,
-            "latency_s": self.latency_s.as_dict(),
-            "input_tokens": self.input_tokens.as_dict(),
-            "output_tokens": self.output_tokens.as_dict(),
-            "cost": self.cost.as_dict(),
+            "latency_s": self.latency_s.to_dict(),
+            "input_tokens": self.input_tokens.to_dict(),
+            "output_tokens": self.output_tokens.to_dict(),
+            "cost": self.cost.to_dict(),
             "total_cost": None if self.total_cost is None else plain_decimal(self.total_cost),
         }
 
@@ -68,44 +69,45 @@ class QualityMetrics:
     pass_rate: float | None = None
     runs: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"score": self.score.as_dict(), "pass_rate": self.pass_rate, "runs": self.runs}
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"score": self.score.to_dict(), "pass_rate": self.pass_rate, "runs": self.runs}
 
 
-def call_metrics(stats: dict[str, Any] | None) -> CallMetrics:
+def call_metrics(stats: CallStats | None) -> CallMetrics:
     """CallMetrics from one group of ``store`` call aggregates (None: no calls)."""
     if stats is None:
         empty = MeanEstimate.of((0, 0.0, 0.0))
         return CallMetrics(0, 0, empty, empty, empty, empty, None)
-    m = stats["moments"]
     return CallMetrics(
-        calls=stats["calls"],
-        errors=stats["errors"],
-        latency_s=MeanEstimate.of(m["duration_s"], lower=0.0),
-        input_tokens=MeanEstimate.of(m["input_tokens"], lower=0.0),
-        output_tokens=MeanEstimate.of(m["output_tokens"], lower=0.0),
-        cost=MeanEstimate.of(m["cost"], lower=0.0),
-        total_cost=stats["total_cost"],
+        calls=stats.calls,
+        errors=stats.errors,
+        latency_s=MeanEstimate.of(stats.duration_s, lower=0.0),
+        input_tokens=MeanEstimate.of(stats.input_tokens, lower=0.0),
+        output_tokens=MeanEstimate.of(stats.output_tokens, lower=0.0),
+        cost=MeanEstimate.of(stats.cost, lower=0.0),
+        total_cost=stats.total_cost,
     )
 
 
 def version_metrics(
-    engine: Engine, name: str
+    name: str, *, store: Store | None = None
 ) -> dict[int, tuple[CallMetrics, QualityMetrics | None]]:
     """Per version of ``name``: call metrics, and eval quality when eval results exist."""
-    flush()  # calls this process made are counted too
-    calls = store.prompt_call_stats(engine, name)
-    evals = store.prompt_eval_stats(engine, name)
+    handle = resolve_store(store)
+    flush(handle)  # calls this process made are counted too
+    calls = rows.prompt_call_stats(handle, name)
+    evals = rows.prompt_eval_stats(handle, name)
     out: dict[int, tuple[CallMetrics, QualityMetrics | None]] = {}
-    for version in sorted({int(v) for v in calls if v is not None} | set(evals)):
+    for version in sorted(calls.keys() | evals.keys()):
         quality = None
         if version in evals:
             e = evals[version]
-            n = e["score"][0]
+            n = e.score[0]
             quality = QualityMetrics(
-                MeanEstimate.of(e["score"], lower=0.0, upper=1.0),
-                e["passed"] / n if n else None,
-                e["runs"],
+                MeanEstimate.of(e.score, lower=0.0, upper=1.0),
+                e.passed / n if n else None,
+                e.runs,
             )
         out[version] = (call_metrics(calls.get(version)), quality)
     return out
@@ -120,7 +122,7 @@ def record_feedback(
     *,
     comment: str | None = None,
     source: str = "user",
-    url: str | None = None,
+    store: Store | None = None,
 ) -> int:
     """Record a quality score (user feedback or a scorer) for one recorded call.
 
@@ -128,20 +130,18 @@ def record_feedback(
     """
     if not math.isfinite(score):
         raise InputError(f"feedback score must be a finite number, got {score}")
-    exps = Experiments(url)
-    if not store.call_exists(exps.engine, call_id):
-        flush(url)  # the call may still sit in the recorder's queue
-    if not store.call_exists(exps.engine, call_id):
+    handle = resolve_store(store)
+    if not rows.call_exists(handle, call_id):
+        flush(handle)  # the call may still sit in the recorder's queue
+    if not rows.call_exists(handle, call_id):
         raise NotFoundError("call", call_id)
-    return store.insert_feedback_row(
-        exps.engine,
-        {
-            "call_id": call_id,
-            "score": float(score),
-            "comment": comment,
-            "source": source,
-            "created_at": datetime.now(UTC),
-        },
+    return rows.insert_feedback_row(
+        handle,
+        call_id=call_id,
+        score=float(score),
+        comment=comment,
+        source=source,
+        created_at=datetime.now(UTC),
     )
 
 
@@ -160,7 +160,9 @@ class ArmReport:
     latency_diff: tuple[Interval, float] | None
     cost_diff: tuple[Interval, float] | None
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the arm, its call metrics, quality, differences to control."""
+
         def diff(d: tuple[Interval, float] | None) -> dict[str, float] | None:
             if d is None:
                 return None
@@ -172,8 +174,8 @@ class ArmReport:
             "weight": self.weight,
             "units": self.units,
             "exposures": self.exposures,
-            **self.metrics.as_dict(),
-            "quality": self.quality.as_dict(),
+            **self.metrics.to_dict(),
+            "quality": self.quality.to_dict(),
             "quality_vs_control": diff(self.quality_diff),
             "latency_vs_control": diff(self.latency_diff),
             "cost_vs_control": diff(self.cost_diff),
@@ -188,10 +190,11 @@ class ExperimentReport:
     arms: list[ArmReport]
     verdict: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         return {
-            "experiment": self.experiment.as_dict(),
-            "arms": [a.as_dict() for a in self.arms],
+            "experiment": self.experiment.to_dict(),
+            "arms": [a.to_dict() for a in self.arms],
             "verdict": self.verdict,
         }
 
@@ -225,15 +228,15 @@ def _verdict(arms: list[ArmReport], alpha: float = 0.05) -> str:
     return "; ".join(parts)
 
 
-def experiment_report(name: str, url: str | None = None) -> ExperimentReport:
+def experiment_report(name: str, *, store: Store | None = None) -> ExperimentReport:
     """The report of experiment ``name``: per arm, against the first arm (the control)."""
-    exps = Experiments(url)
-    exp = exps.get(name, fresh=True)
-    flush(url)  # calls this process made are counted too
-    calls = store.arm_call_stats(exps.engine, name)
-    feedback = store.arm_feedback_stats(exps.engine, name)
-    exposed = store.arm_exposure_counts(exps.engine, name)
-    rows: list[ArmReport] = []
+    handle = resolve_store(store)
+    exp = experiments(store=handle).get(name, fresh=True)
+    flush(handle)  # calls this process made are counted too
+    calls = rows.arm_call_stats(handle, name)
+    feedback = rows.arm_feedback_stats(handle, name)
+    exposed = rows.arm_exposure_counts(handle, name)
+    reports: list[ArmReport] = []
     control_q = control_m = None
     for arm in exp.arms:
         metrics = call_metrics(calls.get(arm.name))
@@ -247,8 +250,9 @@ def experiment_report(name: str, url: str | None = None) -> ExperimentReport:
                 mean_difference(control_m.latency_s, metrics.latency_s),
                 mean_difference(control_m.cost, metrics.cost),
             )
-        units, total = exposed.get(arm.name, (0, 0))
-        rows.append(
+        counts = exposed.get(arm.name)
+        units, total = (counts.units, counts.exposures) if counts else (0, 0)
+        reports.append(
             ArmReport(arm.name, arm.version, arm.weight, units, total, metrics, quality, *diffs)
         )
-    return ExperimentReport(exp, rows, _verdict(rows))
+    return ExperimentReport(exp, reports, _verdict(reports))

@@ -48,7 +48,7 @@ class MeanEstimate:
         half = _Z95 * se
         return cls(n, mean, max(lower, mean - half), min(upper, mean + half), se)
 
-    def as_dict(self) -> dict[str, float | int | None]:
+    def to_dict(self) -> dict[str, float | int | None]:
         def clean(x: float) -> float | None:
             return None if math.isnan(x) or math.isinf(x) else x
 

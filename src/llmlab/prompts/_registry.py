@@ -1,39 +1,36 @@
-"""The prompt registry: versions and labels kept in the store, cached in the process.
+"""The prompt registry: versions and labels kept in the store, cached with the handle.
 
-Versions are immutable, so a resolved version is cached for the life of the process;
-labels move, so a label is cached for ``label_ttl_s`` seconds (moves made through this
-process are seen at once). Resolving ``name@production`` from the cache is a few dict
-lookups.
+Versions are immutable, so a resolved version is cached for the life of the store
+handle; labels move, so a label is cached for ``label_ttl_s`` seconds (moves made through
+this handle are seen at once). Resolving ``name@production`` from the cache is a few
+dict lookups. The cache is a component of the :class:`~llmlab.store.Store`: every
+registry on one handle shares it, and it goes away when the handle is closed.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import os
 import time
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
-
-import llmlab.store as store
 from llmlab._errors import InputError, NotFoundError
 from llmlab.prompts._diff import PromptDiff, diff_versions
 from llmlab.prompts._refs import LATEST, PRODUCTION, PromptRef, check_label, check_name
 from llmlab.prompts._refs import current_actor as _actor
 from llmlab.prompts._version import ModelConfig, PromptVersion
-from llmlab.store import database_url, get_engine
+from llmlab.store import Store, resolve_store
+from llmlab.store import _prompts as rows
+from llmlab.store._prompts import LabelMove, PromptRow
 
 __all__ = [
     "LabelMove",
     "PromptArchivedWarning",
     "PromptRegistry",
     "PromptSummary",
-    "clear_version_cache",
     "get_prompt",
     "nearest_names",
     "prompt_registry",
@@ -42,19 +39,6 @@ __all__ = [
 
 class PromptArchivedWarning(UserWarning):
     """A resolved prompt version is archived (deprecated)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LabelMove:
-    """One entry of a label's history."""
-
-    name: str
-    label: str
-    from_version: int | None
-    to_version: int
-    kind: str  # move | rollback
-    actor: str | None
-    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,41 +51,60 @@ class PromptSummary:
     labels: dict[str, int]
     updated_at: datetime
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``updated_at`` as ISO text)."""
+        return {
+            "name": self.name,
+            "versions": self.versions,
+            "latest": self.latest,
+            "labels": self.labels,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
 
 @dataclass
-class _Cache:
+class PromptCache:
+    """Resolved versions and labels of one store (a component of the handle)."""
+
     versions: dict[tuple[str, int], PromptVersion] = field(default_factory=dict)
     hashes: dict[tuple[str, str], int] = field(default_factory=dict)
     # (name, label) -> (version or None when the label is not set, expiry)
     labels: dict[tuple[str, str], tuple[int | None, float]] = field(default_factory=dict)
     refs: dict[str, PromptRef] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, store: Store) -> PromptCache:
+        """The cache of ``store`` (made on first use)."""
+        return store.component(cls, lambda _: cls())
 
-_caches: dict[str, _Cache] = {}
+    def after_fork(self) -> None:
+        """Plain data, valid in a forked child too: kept (a pre-forking server's workers
+        start with the versions the parent resolved)."""
+
+    def clear(self) -> None:
+        """Forget everything cached (another process rewrote the store)."""
+        self.versions.clear()
+        self.hashes.clear()
+        self.labels.clear()
+        self.refs.clear()
 
 
-def clear_version_cache() -> None:
-    """Forget every cached version and label (tests; another process rewrote the store)."""
-    _caches.clear()
-    _registries.clear()
-
-
-def _version_from_row(row: Mapping[str, Any]) -> PromptVersion:
-    template: Any = row["template"]
-    if row["kind"] == "chat":
+def _version_from_row(row: PromptRow) -> PromptVersion:
+    template: Any = row.template
+    if row.kind == "chat":
         template = json.loads(template)
     return PromptVersion(
         template,
-        row["variables"] or {},
-        row["meta"] or {},
-        config=ModelConfig(**(row["config"] or {})),
-        message=row["message"],
-        author=row["author"],
-        created_at=row["created_at"],
-        syntax=row["syntax"],
-        name=row["name"],
-        version=int(row["version"]),
-        archived=bool(row["archived"]),
+        row.variables,
+        row.meta,
+        config=ModelConfig(**row.config),
+        message=row.message,
+        author=row.author,
+        created_at=row.created_at,
+        syntax=row.syntax,  # type: ignore[arg-type]
+        name=row.name,
+        version=row.version,
+        archived=row.archived,
     )
 
 
@@ -112,24 +115,22 @@ def nearest_names(name: str, options: list[str]) -> list[str]:
 
 
 class PromptRegistry:
-    """Prompt versions and labels in the store (``LLMLAB_DB`` unless ``url`` is given).
+    """Prompt versions and labels in a store (the default handle unless ``store`` is given).
 
-    The seed's API works as there: ``register(name, version, set_active=False)``,
-    ``get_active(name)`` (the ``production`` label, else the newest version) and
-    ``compare_versions(name, hash1, hash2)``; versions survive the process.
+    The main API: :meth:`add`, :meth:`get`, :meth:`set_label`, :meth:`diff`. The guide's
+    names work as there, as aliases: ``register(name, version, set_active=False)``,
+    ``get_active(name)`` and ``compare_versions(name, hash1, hash2)``; versions survive
+    the process.
+
+    Args:
+        store: the store handle; None uses the default one (``LLMLAB_DB``).
+        label_ttl_s: how long a label is cached before it is read again.
     """
 
-    def __init__(self, url: str | None = None, *, label_ttl_s: float = 5.0) -> None:
-        self.url = database_url(url)
+    def __init__(self, store: Store | None = None, *, label_ttl_s: float = 5.0) -> None:
+        self.store = resolve_store(store)
         self.label_ttl_s = label_ttl_s
-        self._cache = _caches.setdefault(self.url, _Cache())
-        self._engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = get_engine(self.url)
-        return self._engine
+        self._cache = PromptCache.of(self.store)
 
     # -- registering ---------------------------------------------------------------
 
@@ -143,10 +144,9 @@ class PromptRegistry:
         message: str | None = None,
         author: str | None = None,
     ) -> PromptVersion:
-        """Store ``version`` under ``name``; identical content returns the existing version.
+        """The guide's name for :meth:`add`; returns only the stored version.
 
-        ``set_active`` points ``production`` at it; ``label`` points that label at it.
-        Returns the stored version, carrying its name and number.
+        ``set_active`` points ``production`` at it (as ``add``).
         """
         return self.add(name, version, set_active, label=label, message=message, author=author)[0]
 
@@ -160,31 +160,39 @@ class PromptRegistry:
         message: str | None = None,
         author: str | None = None,
     ) -> tuple[PromptVersion, bool]:
-        """Like ``register``, and also says whether a new version was created."""
+        """Store ``version`` under ``name``; identical content returns the existing version.
+
+        ``set_active`` points ``production`` at it; ``label`` points that label at it.
+
+        Returns:
+            ``(stored, created)``: the stored version, carrying its name and number, and
+            False when identical content was already registered.
+        """
         check_name(name)
         if label is not None:
             check_label(label, settable=True)
         template = version.template
         try:
-            values = {
-                "name": name,
-                "hash": version.version_hash,
-                "kind": "text" if isinstance(template, str) else "chat",
-                "template": template
-                if isinstance(template, str)
-                else json.dumps([m.model_dump() for m in template], ensure_ascii=False),
-                "syntax": version.syntax,
-                "variables": json.loads(json.dumps(version.variables)),
-                "config": version.config.as_dict(),
-                "meta": json.loads(json.dumps(version.metadata, default=str)),
-                "message": version.message or message,
-                "author": version.author or author or _actor(),
-                "created_at": version.created_at,
-                "archived": False,
-            }
+            variables = json.loads(json.dumps(version.variables))
+            meta = json.loads(json.dumps(version.metadata, default=str))
         except (TypeError, ValueError) as exc:
             raise InputError(f"prompt {name!r}: variables must be JSON values: {exc}") from None
-        row, created = store.insert_prompt_version(self.engine, values)
+        row, created = rows.insert_prompt_version(
+            self.store,
+            name=name,
+            hash=version.version_hash,
+            kind="text" if isinstance(template, str) else "chat",
+            template=template
+            if isinstance(template, str)
+            else json.dumps([m.model_dump() for m in template], ensure_ascii=False),
+            syntax=version.syntax,
+            variables=variables,
+            config=version.config.to_dict(),
+            meta=meta,
+            message=version.message or message,
+            author=version.author or author or _actor(),
+            created_at=version.created_at,
+        )
         stored = _version_from_row(row)
         self._remember(stored)
         self._forget_labels(name)
@@ -218,7 +226,8 @@ class PromptRegistry:
         return found
 
     def get_active(self, name: str) -> PromptVersion:
-        """The version ``production`` points at, else the newest one (seed API)."""
+        """The guide's name for :meth:`get` with a bare name: the version ``production``
+        points at, else the newest one."""
         return self.get(PromptRef(check_name(name)))
 
     def _parse(self, ref: str | PromptRef) -> PromptRef:
@@ -244,17 +253,17 @@ class PromptRegistry:
         cached = self._cache.versions.get((name, number))
         if cached is not None and not cached.archived:
             return cached
-        rows = store.find_prompt_rows(self.engine, name, version=number)
-        if not rows:
-            existing = store.find_prompt_rows(self.engine, name)
+        found = rows.find_prompt_rows(self.store, name, version=number)
+        if not found:
+            existing = rows.find_prompt_rows(self.store, name)
             if not existing:
                 raise self._unknown_name(name)
             raise NotFoundError(
                 "version",
                 f"{name}:{number}",
-                candidates=[f"{name}:{r['version']}" for r in existing[-5:]],
+                candidates=[f"{name}:{r.version}" for r in existing[-5:]],
             )
-        version = _version_from_row(rows[0])
+        version = _version_from_row(found[0])
         self._remember(version)
         return version
 
@@ -262,24 +271,24 @@ class PromptRegistry:
         number = self._cache.hashes.get((name, prefix))
         if number is not None:
             return self._by_number(name, number)
-        rows = store.find_prompt_rows(self.engine, name, hash_prefix=prefix)
-        if len(rows) > 1:
+        found = rows.find_prompt_rows(self.store, name, hash_prefix=prefix)
+        if len(found) > 1:
             raise InputError(
                 f"hash {prefix!r} of prompt {name!r} is ambiguous: "
-                + ", ".join(f"{r['hash']} (:{r['version']})" for r in rows)
+                + ", ".join(f"{r.hash} (:{r.version})" for r in found)
                 + "; give more digits"
             )
-        if not rows:
-            existing = store.find_prompt_rows(self.engine, name)
+        if not found:
+            existing = rows.find_prompt_rows(self.store, name)
             if not existing:
                 raise self._unknown_name(name)
-            hashes = [str(r["hash"]) for r in existing]
+            hashes = [r.hash for r in existing]
             raise NotFoundError(
                 "hash",
                 f"{name}#{prefix}",
                 candidates=[f"{name}#{h}" for h in nearest_names(prefix, hashes)],
             )
-        version = _version_from_row(rows[0])
+        version = _version_from_row(found[0])
         self._remember(version)
         return version
 
@@ -303,24 +312,25 @@ class PromptRegistry:
         return self._by_number(name, number)
 
     def _load_labels(self, name: str, now: float) -> None:
-        rows = store.list_prompt_rows(self.engine, name, include_archived=True)
-        if not rows:
+        versions = rows.list_prompt_rows(self.store, name, include_archived=True)
+        if not versions:
             raise self._unknown_name(name)
         expiry = now + self.label_ttl_s
         self._forget_labels(name)
-        live = [r for r in rows if not r["archived"]] or rows
-        self._cache.labels[(name, LATEST)] = (int(live[-1]["version"]), expiry)
+        live = [r for r in versions if not r.archived] or versions
+        self._cache.labels[(name, LATEST)] = (live[-1].version, expiry)
         self._cache.labels[(name, PRODUCTION)] = (None, expiry)
-        for row in store.prompt_labels_of(self.engine, name):
-            self._cache.labels[(name, str(row["label"]))] = (int(row["version"]), expiry)
+        for row in rows.prompt_labels_of(self.store, name):
+            self._cache.labels[(name, row.label)] = (row.version, expiry)
 
     def _unknown_name(self, name: str) -> NotFoundError:
-        names = sorted({str(r["name"]) for r in store.list_prompt_rows(self.engine)})
+        names = sorted({r.name for r in rows.list_prompt_rows(self.store)})
         error = NotFoundError("prompt", name, candidates=nearest_names(name, names))
         if not names:
             error.args = (
-                f"{error.args[0]}: the store {self.url} has no prompts yet; add one with "
-                "`llmlab prompts add NAME --template TEXT` or `llmlab prompts push DIR`",
+                f"{error.args[0]}: the store {self.store.safe_url} has no prompts yet; "
+                "add one with `llmlab prompts add NAME --template TEXT` or "
+                "`llmlab prompts push DIR`",
             )
         return error
 
@@ -328,10 +338,10 @@ class PromptRegistry:
 
     def versions(self, name: str, *, include_archived: bool = False) -> list[PromptVersion]:
         """Every version of ``name``, oldest first (archived ones only if asked)."""
-        rows = store.list_prompt_rows(self.engine, check_name(name), include_archived=True)
-        if not rows:
+        found = rows.list_prompt_rows(self.store, check_name(name), include_archived=True)
+        if not found:
             raise self._unknown_name(name)
-        out = [_version_from_row(r) for r in rows]
+        out = [_version_from_row(r) for r in found]
         return [v for v in out if include_archived or not v.archived]
 
     def labels(self, name: str) -> dict[str, int]:
@@ -341,20 +351,20 @@ class PromptRegistry:
 
     def list_prompts(self, *, include_archived: bool = False) -> list[PromptSummary]:
         """One summary per prompt name that has a version not archived (or any, if asked)."""
-        rows = store.list_prompt_rows(self.engine, include_archived=include_archived)
+        found = rows.list_prompt_rows(self.store, include_archived=include_archived)
         labels: dict[str, dict[str, int]] = {}
-        for lab in store.prompt_labels_of(self.engine):
-            labels.setdefault(str(lab["name"]), {})[str(lab["label"])] = int(lab["version"])
-        by_name: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_name.setdefault(str(row["name"]), []).append(row)
+        for lab in rows.prompt_labels_of(self.store):
+            labels.setdefault(lab.name, {})[lab.label] = lab.version
+        by_name: dict[str, list[PromptRow]] = {}
+        for row in found:
+            by_name.setdefault(row.name, []).append(row)
         return [
             PromptSummary(
                 name=name,
                 versions=len(group),
-                latest=int(group[-1]["version"]),
-                labels={LATEST: int(group[-1]["version"]), **labels.get(name, {})},
-                updated_at=max(r["created_at"] for r in group),
+                latest=group[-1].version,
+                labels={LATEST: group[-1].version, **labels.get(name, {})},
+                updated_at=max(r.created_at for r in group),
             )
             for name, group in sorted(by_name.items())
         ]
@@ -374,16 +384,16 @@ class PromptRegistry:
             raise InputError(
                 f"prompt {name}:{target.version} is archived; unarchive it before labelling it"
             )
-        move = store.move_label(
-            self.engine, name, label, target.version or 0, actor=actor or _actor()
+        move = rows.move_label(
+            self.store, name, label, target.version or 0, actor=actor or _actor()
         )
         self._forget_labels(name)
-        return None if move is None else LabelMove(**move)
+        return move
 
     def promote(
         self, name: str, version: int | str, label: str = PRODUCTION, *, actor: str | None = None
     ) -> LabelMove | None:
-        """Move ``label`` (default ``production``) to ``version``."""
+        """Shorthand for :meth:`set_label` with the label last (default ``production``)."""
         return self.set_label(name, label, version, actor=actor)
 
     def resolve_version(self, name: str, version: int | str) -> PromptVersion:
@@ -400,8 +410,7 @@ class PromptRegistry:
 
     def history(self, name: str, label: str | None = None) -> list[LabelMove]:
         """Every label move of ``name`` (or of one label), oldest first."""
-        rows = store.label_history_rows(self.engine, check_name(name), label)
-        return [LabelMove(**{k: r[k] for k in LabelMove.__slots__}) for r in rows]
+        return rows.label_history_rows(self.store, check_name(name), label)
 
     def rollback(self, name: str, label: str, *, actor: str | None = None) -> LabelMove:
         """Move ``label`` back to the version it pointed at before its last move.
@@ -428,13 +437,13 @@ class PromptRegistry:
             raise InputError(
                 f"label {label!r} of prompt {name!r} has no earlier version to roll back to"
             )
-        done = store.move_label(
-            self.engine, name, label, earlier[-1], actor=actor or _actor(), kind="rollback"
+        done = rows.move_label(
+            self.store, name, label, earlier[-1], actor=actor or _actor(), kind="rollback"
         )
         self._forget_labels(name)
         if done is None:
             raise InputError(f"label {label!r} of prompt {name!r} already points there")
-        return LabelMove(**done)
+        return done
 
     # -- diff and archive ----------------------------------------------------------
 
@@ -445,17 +454,23 @@ class PromptRegistry:
             return diff_versions(self.resolve_version(name, a), self.resolve_version(name, b))
 
     def compare_versions(self, name: str, hash1: str, hash2: str) -> dict[str, Any]:
-        """The seed's comparison of two versions by hash (or number), plus the full diff."""
-        a = self.resolve_version(name, hash1 if str(hash1).isdigit() else f"#{hash1}")
-        b = self.resolve_version(name, hash2 if str(hash2).isdigit() else f"#{hash2}")
-        d = diff_versions(a, b)
+        """The guide's name for :meth:`diff`, by hash (or number), in the guide's shape.
+
+        Returns ``v1_hash``, ``v2_hash``, ``template_diff``, ``v1_metadata``,
+        ``v2_metadata`` as the guide does, plus ``diff`` (:meth:`PromptDiff.to_dict`).
+        """
+        d = self.diff(
+            name,
+            hash1 if str(hash1).isdigit() else f"#{hash1}",
+            hash2 if str(hash2).isdigit() else f"#{hash2}",
+        )
         return {
-            "v1_hash": a.version_hash,
-            "v2_hash": b.version_hash,
-            "template_diff": a.template != b.template,
-            "v1_metadata": a.metadata,
-            "v2_metadata": b.metadata,
-            "diff": d.as_dict(),
+            "v1_hash": d.a.version_hash,
+            "v2_hash": d.b.version_hash,
+            "template_diff": d.a.template != d.b.template,
+            "v1_metadata": d.a.metadata,
+            "v2_metadata": d.b.metadata,
+            "diff": d.to_dict(),
         }
 
     def archive(self, name: str, version: int | str, *, archived: bool = True) -> PromptVersion:
@@ -464,24 +479,17 @@ class PromptRegistry:
             warnings.simplefilter("ignore", PromptArchivedWarning)
             target = self.resolve_version(name, version)
         assert target.version is not None
-        store.set_prompt_archived(self.engine, name, target.version, archived)
+        rows.set_prompt_archived(self.store, name, target.version, archived)
         self._cache.versions.pop((name, target.version), None)
         self._forget_labels(name)
         return target.with_identity(name=name, version=target.version, archived=archived)
 
 
-_registries: dict[str, PromptRegistry] = {}
+def prompt_registry(*, store: Store | None = None) -> PromptRegistry:
+    """The shared registry of ``store`` (default: the default handle), a component of it."""
+    return resolve_store(store).component(PromptRegistry, PromptRegistry)
 
 
-def prompt_registry(url: str | None = None) -> PromptRegistry:
-    """The shared registry of ``url`` (default: the store named by ``LLMLAB_DB``)."""
-    key = url if url is not None else os.environ.get("LLMLAB_DB", "")
-    found = _registries.get(key)
-    if found is None:
-        found = _registries[key] = PromptRegistry(url)
-    return found
-
-
-def get_prompt(ref: str, url: str | None = None) -> PromptVersion:
+def get_prompt(ref: str, *, store: Store | None = None) -> PromptVersion:
     """Resolve a prompt reference (``name``, ``name@label``, ``name:N``, ``name#hash``)."""
-    return prompt_registry(url).get(ref)
+    return prompt_registry(store=store).get(ref)

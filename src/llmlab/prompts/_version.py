@@ -46,7 +46,7 @@ class ModelConfig(BaseModel):
     json_schema: dict[str, Any] | None = None
     """Structured output: the reply must be JSON matching this schema."""
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The fields that are set, for storage and hashing."""
         return self.model_dump(exclude_none=True)
 
@@ -162,9 +162,9 @@ class PromptVersion:
         chosen: Syntax = detected if syntax == "auto" else syntax
         cfg = config if isinstance(config, ModelConfig) else ModelConfig(**(config or {}))
         vars_ = _as_variables(variables)
-        extra: dict[str, Any] = {}
-        if cfg.as_dict():
-            extra["config"] = cfg.as_dict()
+        extra: dict[str, object] = {}
+        if cfg.to_dict():
+            extra["config"] = cfg.to_dict()
         if chosen != detected:
             extra["syntax"] = chosen
         when = created_at or datetime.now(UTC)
@@ -230,7 +230,7 @@ class PromptVersion:
         object.__setattr__(clone, "archived", archived)
         return clone
 
-    def _values(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    def _values(self, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
         extra = kwargs.keys() - self._known
         if extra:
             warn_extra(set(extra), self.label)
@@ -272,6 +272,28 @@ class PromptVersion:
             json_schema=self.config.json_schema,
             tags=dict(tags or {}),
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: identity, content, configuration (chat messages as dicts)."""
+        template: Any = (
+            self.template
+            if isinstance(self.template, str)
+            else [m.model_dump() for m in self.template]
+        )
+        return {
+            "name": self.name,
+            "version": self.version,
+            "hash": self.version_hash,
+            "template": template,
+            "syntax": self.syntax,
+            "variables": self.variables,
+            "config": self.config.to_dict(),
+            "metadata": self.metadata,
+            "message": self.message,
+            "author": self.author,
+            "created_at": self.created_at.isoformat(),
+            "archived": self.archived,
+        }
 
     def template_text(self) -> str:
         """The template as text: itself, or the chat messages as YAML-like blocks."""

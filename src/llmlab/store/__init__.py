@@ -4,17 +4,19 @@ SQLite by default (``.llmlab/llmlab.db``, WAL mode), any SQLAlchemy URL through
 ``LLMLAB_DB`` (``postgresql+psycopg://...`` for a team).
 """
 
-from llmlab.store._cache import cache_clear, cache_get, cache_put
+from llmlab.store._cache import CachedResponse, cache_clear, cache_get, cache_put
 from llmlab.store._calls import (
     CALL_COLUMNS,
     CallFilter,
+    CallRow,
     call_filter_clauses,
     insert_calls,
     recent_calls,
 )
-from llmlab.store._compat import cached_database_url, close_engines, get_engine
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
 from llmlab.store._evals import (
+    EvalResultRow,
+    EvalRunRow,
     create_eval_run,
     eval_result_keys,
     find_eval_runs,
@@ -47,10 +49,14 @@ from llmlab.store._labs import (
 )
 from llmlab.store._metadata import MONEY, Money, UtcDateTime, money_float, money_scaled
 from llmlab.store._migrate import current_revision, head_revision, upgrade
+from llmlab.store._money import MONEY_SCALE, as_money, from_pico, to_pico
 from llmlab.store._monitor import (
+    AlertRow,
+    AlertRuleRow,
     BudgetRow,
     BudgetShortfall,
     LedgerEntry,
+    SpentAfter,
     delete_alert_rule,
     delete_budget,
     insert_alert,
@@ -65,7 +71,13 @@ from llmlab.store._monitor import (
     upsert_alert_rule,
     upsert_budget,
 )
-from llmlab.store._monitor_calls import iter_calls, iter_pricing_inputs, update_call_costs
+from llmlab.store._monitor_calls import (
+    CostUpdate,
+    PricingInput,
+    iter_calls,
+    iter_pricing_inputs,
+    update_call_costs,
+)
 from llmlab.store._prompts import (
     arm_call_stats,
     arm_exposure_counts,
@@ -101,6 +113,8 @@ from llmlab.store._schema import metadata
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
+    "EvalResultRow",
+    "EvalRunRow",
     "LabAttemptRow",
     "LabProgressRow",
     "add_lab_attempt",
@@ -117,6 +131,16 @@ __all__ = [
     "using_store",
     "CALL_COLUMNS",
     "MONEY",
+    "MONEY_SCALE",
+    "AlertRow",
+    "AlertRuleRow",
+    "CallRow",
+    "CostUpdate",
+    "PricingInput",
+    "SpentAfter",
+    "as_money",
+    "from_pico",
+    "to_pico",
     "ROLLUP_KEY_COLUMNS",
     "ROLLUP_VALUE_COLUMNS",
     "BudgetRow",
@@ -129,13 +153,12 @@ __all__ = [
     "arm_exposure_counts",
     "arm_feedback_stats",
     "begin_write",
+    "CachedResponse",
     "cache_clear",
     "cache_get",
     "cache_put",
-    "cached_database_url",
     "call_exists",
     "call_filter_clauses",
-    "close_engines",
     "create_eval_run",
     "current_revision",
     "database_url",
@@ -146,7 +169,6 @@ __all__ = [
     "find_eval_runs",
     "find_prompt_rows",
     "finish_eval_run",
-    "get_engine",
     "get_eval_results",
     "get_eval_run",
     "get_experiment_row",

@@ -2,36 +2,73 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from llmlab.store._sqlite import begin_write
 from llmlab.store._tables_cache import response_cache
 
-__all__ = ["cache_clear", "cache_get", "cache_put"]
+if TYPE_CHECKING:
+    from llmlab.store._handle import Store
+
+__all__ = ["CachedResponse", "cache_clear", "cache_get", "cache_put"]
 
 
-def cache_get(engine: Engine, key: str) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    """One row of ``response_cache``.
+
+    Attributes:
+        key: sha256 hex of the request (see ``llmlab.models.cache_key``).
+        provider, model: who answered.
+        created_at: when it was stored (UTC).
+        response: the stored payload (free-form JSON: format version and response).
+    """
+
+    key: str
+    provider: str
+    model: str
+    created_at: datetime
+    response: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as JSON-ready values."""
+        return {
+            "key": self.key,
+            "provider": self.provider,
+            "model": self.model,
+            "created_at": self.created_at.isoformat(),
+            "response": self.response,
+        }
+
+
+def cache_get(store: Store, key: str) -> CachedResponse | None:
     """The cached response stored under ``key``, or None."""
-    with engine.connect() as conn:
+    table = response_cache.c
+    with store.read() as conn:
         row = conn.execute(
-            select(response_cache.c.response).where(response_cache.c.key == key)
+            select(table.key, table.provider, table.model, table.created_at, table.response).where(
+                table.key == key
+            )
         ).first()
     if row is None:
         return None
-    payload: dict[str, Any] = row[0]
-    return payload
+    return CachedResponse(
+        key=row.key,
+        provider=row.provider,
+        model=row.model,
+        created_at=row.created_at,
+        response=row.response,
+    )
 
 
-def cache_put(
-    engine: Engine, key: str, provider: str, model: str, response: dict[str, Any]
-) -> None:
+def cache_put(store: Store, key: str, provider: str, model: str, response: dict[str, Any]) -> None:
     """Store ``response`` under ``key``; the first answer stored for a key stays."""
     try:
-        with begin_write(engine) as conn:
+        with store.write() as conn:
             conn.execute(
                 response_cache.insert().values(
                     key=key,
@@ -45,12 +82,12 @@ def cache_put(
         pass  # another caller stored the same request first: keep theirs
 
 
-def cache_clear(engine: Engine, *, provider: str | None = None, model: str | None = None) -> int:
+def cache_clear(store: Store, *, provider: str | None = None, model: str | None = None) -> int:
     """Delete cached responses (all, or of one provider / model); returns how many."""
     stmt = delete(response_cache)
     if provider is not None:
         stmt = stmt.where(response_cache.c.provider == provider)
     if model is not None:
         stmt = stmt.where(response_cache.c.model == model)
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         return int(conn.execute(stmt).rowcount)

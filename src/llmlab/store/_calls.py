@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Connection, Dialect, Engine, String, select
+from sqlalchemy import ColumnElement, Connection, Dialect, String, select
 
-from llmlab.store._sqlite import begin_write
 from llmlab.store._tables_calls import calls
 
-__all__ = ["CALL_COLUMNS", "CallFilter", "call_filter_clauses", "insert_calls", "recent_calls"]
+if TYPE_CHECKING:
+    from llmlab.store._handle import Store
+
+__all__ = [
+    "CALL_COLUMNS",
+    "CallFilter",
+    "CallRow",
+    "call_filter_clauses",
+    "insert_calls",
+    "recent_calls",
+]
 
 CALL_COLUMNS: tuple[str, ...] = tuple(column.name for column in calls.columns)
 _STRING_LIMITS = tuple(
@@ -45,8 +55,66 @@ class CallFilter(BaseModel):
     """Calls that started before this instant (exclusive)."""
 
 
+@dataclass(frozen=True, slots=True)
+class CallRow:
+    """One row of ``calls`` (fields in column order; ``started_at`` timezone-aware UTC)."""
+
+    id: str
+    started_at: datetime
+    duration_s: float
+    ttft_s: float | None
+    provider: str
+    requested_model: str
+    resolved_model: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    usage_reported: bool
+    cost: Decimal | None
+    currency: str
+    cost_status: str
+    price_source: str | None
+    status: str
+    error_type: str | None
+    error_message: str | None
+    attempts: int
+    finish_reason: str | None
+    streamed: bool
+    tags: dict[str, str]
+    request: Any
+    """The request as sent (free-form JSON), None when content capture is off."""
+    response_text: str | None
+    prompt_name: str | None
+    prompt_version: int | None
+    prompt_hash: str | None
+    experiment: str | None
+    arm: str | None
+    eval_run: str | None
+    sample_id: str | None
+    epoch: int | None
+    cache_hit: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a dict keyed by column name (values as stored: Decimal, datetime)."""
+        return asdict(self)
+
+
+if tuple(f.name for f in fields(CallRow)) != CALL_COLUMNS:  # pragma: no cover
+    raise RuntimeError("CallRow's fields must follow the calls table's columns")
+
+
+def call_row(values: Sequence[Any]) -> CallRow:
+    """A :class:`CallRow` from a ``select(calls)`` result row."""
+    row = CallRow(*values)
+    if row.tags is None:
+        object.__setattr__(row, "tags", {})
+    return row
+
+
 def insert_calls(
-    engine: Engine,
+    store: Store,
     rows: Sequence[Mapping[str, Any]],
     *,
     in_transaction: Callable[[Connection, Sequence[Mapping[str, Any]]], None] | None = None,
@@ -59,7 +127,7 @@ def insert_calls(
     if not rows:
         return 0
     prepared = [_prepare(row) for row in rows]
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         fast = _fast_insert(conn.dialect)
         if fast is not None and all(len(row) == len(CALL_COLUMNS) for row in prepared):
             sql, processors = fast
@@ -109,24 +177,14 @@ def call_filter_clauses(query: CallFilter) -> list[ColumnElement[bool]]:
 
 
 def recent_calls(
-    engine: Engine, query: CallFilter | None = None, *, limit: int = 50
-) -> list[dict[str, Any]]:
-    """The newest calls matching ``query``, newest first, as dicts keyed by column name.
-
-    ``started_at`` is timezone-aware UTC.
-    """
+    store: Store, query: CallFilter | None = None, *, limit: int = 50
+) -> list[CallRow]:
+    """The newest calls matching ``query``, newest first."""
     stmt = select(calls).order_by(calls.c.started_at.desc(), calls.c.id.desc()).limit(limit)
     if query is not None:
         stmt = stmt.where(*call_filter_clauses(query))
-    with engine.connect() as conn:
-        result = conn.execute(stmt).mappings().all()
-    rows = []
-    for mapping in result:
-        row = dict(mapping)
-        if row["tags"] is None:
-            row["tags"] = {}
-        rows.append(row)
-    return rows
+    with store.read() as conn:
+        return [call_row(values) for values in conn.execute(stmt).all()]
 
 
 _Processors = tuple[tuple[int, Callable[[Any], Any]], ...]

@@ -12,7 +12,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
 
 from llmlab._errors import StoreError
-from llmlab.store._sqlite import BUSY_TIMEOUT_S
+from llmlab.store._sqlite import BUSY_TIMEOUT_S, busy_timeout_s
 
 __all__ = ["handle_db_error", "translate_db_error"]
 
@@ -21,8 +21,8 @@ _SQLITE_MESSAGES: tuple[tuple[str, str, str], ...] = (
     (
         "database is locked",
         "locked",
-        f"is locked by another process (waited {BUSY_TIMEOUT_S:.0f} s); let the other "
-        "process finish, or run the command again",
+        "is locked by another process (waited {timeout:g} s, LLMLAB_BUSY_TIMEOUT_S); let the "
+        "other process finish, or run the command again",
     ),
     (
         "database table is locked",
@@ -77,6 +77,13 @@ _SQLITE_MESSAGES: tuple[tuple[str, str, str], ...] = (
 _RETRYABLE = frozenset({"locked", "connection"})
 
 
+def _timeout() -> float:
+    try:
+        return busy_timeout_s()
+    except StoreError:
+        return BUSY_TIMEOUT_S
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -91,6 +98,8 @@ def translate_db_error(
     message = _first_line(error).lower()
     for needle, kind, advice in _SQLITE_MESSAGES:
         if needle in message:
+            if "{timeout" in advice:
+                advice = advice.format(timeout=_timeout())
             return _store_error(f"the database {where} {advice}", kind)
     module = type(error).__module__
     if disconnect or (module.startswith("psycopg") and "Operational" in type(error).__name__):

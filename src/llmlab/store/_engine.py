@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alembic.util import CommandError
 from sqlalchemy import Engine, StaticPool, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -20,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from llmlab._errors import StoreError
 from llmlab.store._db_errors import handle_db_error
 from llmlab.store._migrate import ensure_migrated
-from llmlab.store._sqlite import BUSY_TIMEOUT_S, sqlite_on_begin, sqlite_on_connect
+from llmlab.store._sqlite import busy_timeout_s, sqlite_on_begin, sqlite_on_connect
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -36,12 +35,22 @@ DEFAULT_DB_PATH = Path(".llmlab") / "llmlab.db"
 def database_url(url: str | None = None) -> str:
     """The SQLAlchemy URL of the store: ``url``, else ``LLMLAB_DB``, else the default file.
 
-    A value without ``://`` is a filesystem path to an SQLite file.
+    A value without ``://`` is a filesystem path to an SQLite file. ``sqlite://`` (no
+    path) is a throwaway in-memory database, gone when the store closes.
+
+    Raises:
+        StoreError: ``sqlite:///`` with an empty path: a file was meant, but none is named
+            (SQLite would silently keep everything in memory).
     """
     raw = url if url is not None else os.environ.get("LLMLAB_DB", "").strip()
     if not raw:
         raw = str(DEFAULT_DB_PATH)
     if "://" in raw:
+        if raw.startswith("sqlite") and raw.split("?", 1)[0].endswith(":///"):
+            raise StoreError(
+                f"the database URL {raw!r} names no file, so nothing would be kept; use "
+                "sqlite:///path/to/llmlab.db (or sqlite:// for a throwaway in-memory store)"
+            )
         return raw
     path = Path(raw).expanduser().resolve()
     return f"sqlite:///{path}"
@@ -98,12 +107,6 @@ def _open(url: str, *, migrate: bool) -> Engine:
     except StoreError:
         engine.dispose()
         raise
-    except CommandError as exc:
-        engine.dispose()
-        raise StoreError(
-            f"cannot migrate database {safe_url(parsed)}: {exc}; was it written by a newer "
-            "llmlab? Upgrade llmlab, or point LLMLAB_DB at another database"
-        ) from exc
     except (SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise StoreError(
@@ -119,7 +122,8 @@ def _create(url: URL) -> Engine:
         event.listen(engine, "handle_error", handle_db_error)
         return engine
     database = url.database or ""
-    connect_args = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+    timeout_s = busy_timeout_s()
+    connect_args = {"timeout": timeout_s, "check_same_thread": False}
     if database in ("", ":memory:"):
         # One shared connection, or every thread would see its own empty database.
         engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
@@ -127,7 +131,7 @@ def _create(url: URL) -> Engine:
         if not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args=connect_args)
-    event.listen(engine, "connect", sqlite_on_connect)
+    event.listen(engine, "connect", sqlite_on_connect(timeout_s))
     event.listen(engine, "begin", sqlite_on_begin)
     event.listen(engine, "handle_error", handle_db_error)
     return engine

@@ -1,22 +1,28 @@
-"""Writing and reading eval runs and their results."""
+"""Writing and reading eval runs and their results, as typed rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Insert, func, select, update
+from sqlalchemy import Insert, RowMapping, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from llmlab.store._sqlite import begin_write
 from llmlab.store._tables_evals import eval_results, eval_runs
 
+if TYPE_CHECKING:
+    from llmlab.store._handle import Store
+
 __all__ = [
+    "EvalResultRow",
+    "EvalRunRow",
     "create_eval_run",
     "eval_result_keys",
-    "finish_eval_run",
     "find_eval_runs",
+    "finish_eval_run",
     "get_eval_results",
     "get_eval_run",
     "insert_eval_results",
@@ -27,38 +33,184 @@ __all__ = [
 ]
 
 
-def create_eval_run(engine: Engine, row: Mapping[str, Any]) -> None:
-    """Insert one ``eval_runs`` row (``started_at`` defaults to now)."""
+@dataclass(frozen=True, slots=True)
+class EvalRunRow:
+    """One ``eval_runs`` row. ``n_results`` is counted only by :func:`list_eval_runs`;
+    ``suite`` is the suite's spec and ``options`` the run's options (free-form JSON)."""
+
+    id: str
+    name: str
+    fingerprint: str
+    model: str
+    status: str
+    started_at: datetime
+    n_cases: int
+    epochs: int
+    threshold: float
+    suite: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    suite_path: str | None = None
+    parent_run: str | None = None
+    finished_at: datetime | None = None
+    summary: dict[str, Any] | None = None
+    n_results: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as JSON-ready data (dates as ISO text)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "fingerprint": self.fingerprint,
+            "model": self.model,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "n_cases": self.n_cases,
+            "epochs": self.epochs,
+            "threshold": self.threshold,
+            "suite_path": self.suite_path,
+            "suite": self.suite,
+            "options": self.options,
+            "parent_run": self.parent_run,
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EvalResultRow:
+    """One ``eval_results`` row: a (case, epoch) of a run, its output and score.
+
+    Rows read without their texts (``brief``) have ``prompt``, ``output`` and
+    ``explanation`` None and ``case_data`` empty. ``id`` and ``created_at`` are None
+    before the row is stored.
+    """
+
+    run_id: str
+    case_id: str
+    epoch: int
+    status: str
+    score: float | None
+    passed: bool
+    errored: bool
+    prompt: str | None = None
+    case_data: dict[str, Any] = field(default_factory=dict)
+    output: str | None = None
+    scores: dict[str, float | None] = field(default_factory=dict)
+    explanation: str | None = None
+    error: str | None = None
+    tags: list[str] = field(default_factory=list)
+    weight: float = 1.0
+    call_id: str | None = None
+    cache_hit: bool = False
+    duration_s: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: Decimal | None = None
+    judge_calls: int = 0
+    judge_input_tokens: int = 0
+    judge_output_tokens: int = 0
+    judge_cost: Decimal | None = None
+    id: int | None = None
+    created_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every column by name (money stays ``Decimal``, dates ``datetime``)."""
+        return {name: getattr(self, name) for name in _RESULT_FIELDS}
+
+
+_RESULT_FIELDS = tuple(EvalResultRow.__dataclass_fields__)
+_RUN_FIELDS = frozenset(EvalRunRow.__dataclass_fields__)
+_TEXT_COLUMNS = frozenset({"prompt", "output", "case_data", "explanation"})
+_BRIEF_COLUMNS = [c for c in eval_results.columns if c.name not in _TEXT_COLUMNS]
+
+
+def _run(row: RowMapping) -> EvalRunRow:
+    return EvalRunRow(**{k: v for k, v in row.items() if k in _RUN_FIELDS})
+
+
+def _result(row: RowMapping) -> EvalResultRow:
     values = dict(row)
-    values.setdefault("started_at", datetime.now(UTC))
-    values.setdefault("status", "running")
-    with begin_write(engine) as conn:
+    # JSON columns may come back None from rows written by hand; the row type says dict.
+    for name, empty in (("case_data", {}), ("scores", {}), ("tags", [])):
+        if values.get(name) is None:
+            values[name] = empty
+    return EvalResultRow(**values)
+
+
+def create_eval_run(
+    store: Store,
+    *,
+    id: str,
+    name: str,
+    fingerprint: str,
+    model: str,
+    n_cases: int,
+    epochs: int,
+    threshold: float,
+    suite: Mapping[str, Any],
+    options: Mapping[str, Any],
+    suite_path: str | None = None,
+    parent_run: str | None = None,
+    started_at: datetime | None = None,
+) -> EvalRunRow:
+    """Insert a ``running`` run (``started_at`` defaults to now) and return its row."""
+    run = EvalRunRow(
+        id=id,
+        name=name,
+        fingerprint=fingerprint,
+        model=model,
+        status="running",
+        started_at=started_at or datetime.now(UTC),
+        n_cases=n_cases,
+        epochs=epochs,
+        threshold=threshold,
+        suite=dict(suite),
+        options=dict(options),
+        suite_path=suite_path,
+        parent_run=parent_run,
+    )
+    values = {
+        name: getattr(run, name)
+        for name in _RUN_FIELDS
+        if name not in ("finished_at", "summary", "n_results")
+    }
+    with store.write() as conn:
         conn.execute(eval_runs.insert(), values)
+    return run
 
 
-def _insert_ignoring_duplicates(engine: Engine) -> Insert:
-    if engine.dialect.name == "sqlite":
+def _insert_ignoring_duplicates(store: Store) -> Insert:
+    if store.dialect == "sqlite":
         return sqlite.insert(eval_results).on_conflict_do_nothing()
-    if engine.dialect.name == "postgresql":
+    if store.dialect == "postgresql":
         return postgresql.insert(eval_results).on_conflict_do_nothing()
     return eval_results.insert()
 
 
-def insert_eval_results(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert results in one transaction; a (run, case, epoch) already stored is skipped."""
-    if not rows:
-        return
+def insert_eval_results(store: Store, rows: Iterable[EvalResultRow]) -> int:
+    """Insert results in one transaction; a (run, case, epoch) already stored is skipped.
+
+    Returns how many rows were given.
+    """
     now = datetime.now(UTC)
-    prepared = [{"created_at": now, **row} for row in rows]
-    with begin_write(engine) as conn:
-        conn.execute(_insert_ignoring_duplicates(engine), prepared)
+    prepared = []
+    for row in rows:
+        values = row.to_dict()
+        del values["id"]
+        if values["created_at"] is None:
+            values["created_at"] = now
+        prepared.append(values)
+    if prepared:
+        with store.write() as conn:
+            conn.execute(_insert_ignoring_duplicates(store), prepared)
+    return len(prepared)
 
 
 def finish_eval_run(
-    engine: Engine, run_id: str, *, status: str, summary: Mapping[str, Any] | None
+    store: Store, run_id: str, *, status: str, summary: Mapping[str, Any] | None
 ) -> None:
     """Mark a run finished (or interrupted) and store its summary."""
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         conn.execute(
             update(eval_runs)
             .where(eval_runs.c.id == run_id)
@@ -70,7 +222,7 @@ def finish_eval_run(
         )
 
 
-def latest_unfinished_eval_run(engine: Engine, fingerprint: str) -> dict[str, Any] | None:
+def latest_unfinished_eval_run(store: Store, fingerprint: str) -> EvalRunRow | None:
     """The newest run with this fingerprint that did not finish, if any."""
     query = (
         select(eval_runs)
@@ -78,42 +230,40 @@ def latest_unfinished_eval_run(engine: Engine, fingerprint: str) -> dict[str, An
         .order_by(eval_runs.c.started_at.desc())
         .limit(1)
     )
-    with engine.connect() as conn:
+    with store.read() as conn:
         row = conn.execute(query).mappings().first()
-    return dict(row) if row is not None else None
+    return _run(row) if row is not None else None
 
 
-def find_eval_runs(engine: Engine, prefix: str) -> list[str]:
+def find_eval_runs(store: Store, prefix: str) -> list[str]:
     """Ids of runs equal to ``prefix`` or starting with it (newest first)."""
     query = (
         select(eval_runs.c.id)
         .where(eval_runs.c.id.startswith(prefix, autoescape=True))
         .order_by(eval_runs.c.started_at.desc())
     )
-    with engine.connect() as conn:
+    with store.read() as conn:
         ids = [str(i) for i in conn.execute(query).scalars()]
     return [prefix] if prefix in ids else ids
 
 
-def get_eval_run(engine: Engine, run_id: str) -> dict[str, Any] | None:
+def get_eval_run(store: Store, run_id: str) -> EvalRunRow | None:
     """One run's row, or None."""
-    with engine.connect() as conn:
+    with store.read() as conn:
         row = conn.execute(select(eval_runs).where(eval_runs.c.id == run_id)).mappings().first()
-    return dict(row) if row is not None else None
+    return _run(row) if row is not None else None
 
 
-def latest_eval_run_id(engine: Engine) -> str | None:
+def latest_eval_run_id(store: Store) -> str | None:
     """The id of the newest eval run, or None when there is none."""
     query = select(eval_runs.c.id).order_by(eval_runs.c.started_at.desc()).limit(1)
-    with engine.connect() as conn:
+    with store.read() as conn:
         found: str | None = conn.execute(query).scalar()
     return found
 
 
-def list_eval_runs(
-    engine: Engine, *, limit: int = 20, name: str | None = None
-) -> list[dict[str, Any]]:
-    """The newest runs with their result counts."""
+def list_eval_runs(store: Store, *, limit: int = 20, name: str | None = None) -> list[EvalRunRow]:
+    """The newest runs, each with its result count (``n_results``)."""
     counts = (
         select(eval_results.c.run_id, func.count().label("n_results"))
         .group_by(eval_results.c.run_id)
@@ -127,19 +277,16 @@ def list_eval_runs(
     )
     if name:
         query = query.where(eval_runs.c.name == name)
-    with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
-
-
-_TEXT_COLUMNS = frozenset({"prompt", "output", "case_data", "explanation"})
+    with store.read() as conn:
+        return [_run(row) for row in conn.execute(query).mappings()]
 
 
 def get_eval_results(
-    engine: Engine, run_id: str, *, failed_only: bool = False, brief: bool = False
-) -> list[dict[str, Any]]:
+    store: Store, run_id: str, *, failed_only: bool = False, brief: bool = False
+) -> list[EvalResultRow]:
     """A run's results ordered by case and epoch; ``brief`` leaves out the texts
     (prompt, output, case data, explanation), for statistics over large runs."""
-    columns = [c for c in eval_results.columns if not (brief and c.name in _TEXT_COLUMNS)]
+    columns = _BRIEF_COLUMNS if brief else list(eval_results.columns)
     query = (
         select(*columns)
         .where(eval_results.c.run_id == run_id)
@@ -147,25 +294,28 @@ def get_eval_results(
     )
     if failed_only:
         query = query.where(eval_results.c.passed.is_(False))
-    with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
+    with store.read() as conn:
+        return [_result(row) for row in conn.execute(query).mappings()]
 
 
-def iter_eval_results(engine: Engine, run_id: str) -> Iterator[dict[str, Any]]:
-    """A run's results without their texts, one at a time (for statistics over large
-    runs: nothing holds every row at once)."""
-    columns = [c for c in eval_results.columns if c.name not in _TEXT_COLUMNS]
-    query = select(*columns).where(eval_results.c.run_id == run_id)
-    with engine.connect() as conn:
+def iter_eval_results(store: Store, run_id: str) -> Iterator[EvalResultRow]:
+    """A run's results without their texts, one at a time, each case's trials together
+    (for statistics over large runs: nothing holds every row at once)."""
+    query = (
+        select(*_BRIEF_COLUMNS)
+        .where(eval_results.c.run_id == run_id)
+        .order_by(eval_results.c.case_id, eval_results.c.epoch)
+    )
+    with store.read() as conn:
         result = conn.execution_options(yield_per=500).execute(query).mappings()
         for row in result:
-            yield dict(row)
+            yield _result(row)
 
 
-def eval_result_keys(engine: Engine, run_id: str) -> set[tuple[str, int]]:
+def eval_result_keys(store: Store, run_id: str) -> set[tuple[str, int]]:
     """The (case, epoch) pairs a run already has results for."""
     query = select(eval_results.c.case_id, eval_results.c.epoch).where(
         eval_results.c.run_id == run_id
     )
-    with engine.connect() as conn:
+    with store.read() as conn:
         return {(str(c), int(e)) for c, e in conn.execute(query)}

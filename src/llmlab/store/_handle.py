@@ -71,6 +71,7 @@ class Store:
         self._components: dict[object, Any] = {}
         self._lock = threading.RLock()
         self._closed = False
+        self._closing = False
         self._pid = os.getpid()
         _open_stores.add(self)
 
@@ -122,12 +123,17 @@ class Store:
     def close(self) -> None:
         """Close every component (flushing what they hold), then the engine. Idempotent."""
         with self._lock:
-            if self._closed:
+            if self._closed or self._closing:
                 return
-            self._closed = True
-            components = list(self._components.values())
-            self._components.clear()
-        for component in reversed(components):
+            self._closing = True
+        # Newest first; closing one (the recorder's last flush) may still use, or even make,
+        # another, so take them one at a time until none is left.
+        while True:
+            with self._lock:
+                if not self._components:
+                    self._closed = True
+                    break
+                _key, component = self._components.popitem()
             close = getattr(component, "close", None)
             if close is None:
                 continue

@@ -1,8 +1,9 @@
 """The one SQLAlchemy MetaData every table module registers on, and the exact money type.
 
-Money is exact everywhere: ``NUMERIC(30, 12)`` where the database has exact decimals
-(PostgreSQL), integer pico-dollars (10**-12) on SQLite, whose NUMERIC affinity would store
-a binary float. Python code only ever sees ``Decimal``. In SQL, compare a money column with
+Money is exact everywhere (unit and rounding: ``llmlab.store._money``):
+``NUMERIC(30, 12)`` where the database has exact decimals (PostgreSQL), integer
+pico-dollars (10**-12) on SQLite, whose NUMERIC affinity would store a binary float.
+Python code only ever sees ``Decimal``. In SQL, compare a money column with
 Decimal values (``cost >= Decimal("0.01")``) and ``sum``/``min``/``max`` it freely (their
 type follows the column); to turn it into anything else use ``money_float`` (dollars as a
 float, for means and moments) or ``money_scaled`` (an integer count of 10**-digits dollars):
@@ -12,7 +13,7 @@ a bare ``cast`` or arithmetic would see pico-dollars on SQLite.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Float, MetaData, Numeric
@@ -22,6 +23,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Integer, TypeDecorator, TypeEngine
+
+from llmlab.store._money import MONEY_SCALE, as_money, from_pico, to_pico
 
 __all__ = [
     "MONEY",
@@ -44,12 +47,6 @@ metadata = MetaData(
     }
 )
 
-MONEY_SCALE = 12
-"""Digits after the point: fractions of a micro-dollar matter for per-token prices."""
-_QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
-# Wide enough for NUMERIC(30, 12) and any pico-dollar BIGINT, whatever the thread's context.
-_CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP)
-_BIGINT_MAX = 2**63 - 1
 # Operators whose other operand is a plain number, not an amount of money.
 _SCALING_OPERATORS = frozenset(
     {operators.mul, operators.truediv, operators.floordiv, operators.mod}
@@ -75,10 +72,9 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        amount = _exact(value)
         if dialect.name == "sqlite":
-            return _pico(amount)
-        return amount
+            return to_pico(value)
+        return as_money(value)
 
     def process_literal_param(self, value: Any, dialect: Dialect) -> str:
         bound = self.process_bind_param(value, dialect)
@@ -89,8 +85,7 @@ class Money(TypeDecorator[Decimal]):
             return None
         if dialect.name == "sqlite":
             # Integer pico-dollars; an average (AVG) comes back as a float of them.
-            pico = value if isinstance(value, int) else Decimal(repr(value))
-            return _from_pico(pico)
+            return from_pico(value if isinstance(value, int) else Decimal(repr(value)))
         if isinstance(value, Decimal):
             return value
         return Decimal(repr(value) if isinstance(value, float) else value)
@@ -159,37 +154,6 @@ def _money_scaled_sqlite(element: money_scaled, compiler: SQLCompiler, **kw: Any
     half = divisor // 2
     # Integer division truncates toward zero: add half away from zero first (exact).
     return f"(({pico} + CASE WHEN {pico} >= 0 THEN {half} ELSE -{half} END) / {divisor})"
-
-
-def _exact(value: Any) -> Decimal:
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        amount = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            amount = Decimal(value)
-        except InvalidOperation:
-            raise ValueError(f"not an amount of money: {value!r}") from None
-    else:
-        raise TypeError(
-            f"money must be a Decimal (or int/str), not {type(value).__name__} {value!r}: "
-            "floats are not exact"
-        )
-    if not amount.is_finite():
-        raise ValueError(f"not an amount of money: {value!r}")
-    return amount.quantize(_QUANTUM, context=_CONTEXT)
-
-
-def _pico(amount: Decimal) -> int:
-    pico = int(amount.scaleb(MONEY_SCALE, context=_CONTEXT))
-    if abs(pico) > _BIGINT_MAX:
-        raise ValueError(f"amount of money too large for the SQLite store: {amount}")
-    return pico
-
-
-def _from_pico(pico: int | Decimal) -> Decimal:
-    return Decimal(pico).scaleb(-MONEY_SCALE, context=_CONTEXT).quantize(_QUANTUM, context=_CONTEXT)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -6,22 +6,24 @@ write lock first (SQLite ``BEGIN IMMEDIATE``; PostgreSQL row locks from ``UPDATE
     UPDATE budget_usage SET reserved = reserved + :x
     WHERE budget = :b AND period_key = :p AND spent + reserved + :x <= :limit
 
-so concurrent callers in any number of processes can never reserve past the limit.
+so concurrent callers in any number of processes can never reserve past the limit. Money
+is the exact ``Money`` type: ``Decimal`` dollars in Python, exact sums in SQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from llmlab.store._sqlite import begin_write
+from llmlab.store._handle import Store
 from llmlab.store._tables_monitor import (
     alert_rules,
     alerts,
@@ -31,6 +33,8 @@ from llmlab.store._tables_monitor import (
 )
 
 __all__ = [
+    "AlertRow",
+    "AlertRuleRow",
     "BudgetRow",
     "BudgetShortfall",
     "LedgerEntry",
@@ -45,6 +49,7 @@ __all__ = [
     "reserve_ledger",
     "set_rule_firing",
     "settle_ledger",
+    "SpentAfter",
     "upsert_alert_rule",
     "upsert_budget",
 ]
@@ -59,7 +64,7 @@ class BudgetRow:
     scope_key: str | None
     scope_value: str | None
     period: str
-    limit_nanos: int
+    limit: Decimal
     hard: bool
     thresholds: tuple[float, ...]
     created_at: datetime
@@ -67,12 +72,12 @@ class BudgetRow:
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """A reservation against one budget in one period (``limit_nanos`` None: soft)."""
+    """A reservation against one budget in one period (``limit`` None: soft)."""
 
     budget: str
     period_key: str
-    amount_nanos: int
-    limit_nanos: int | None
+    amount: Decimal
+    limit: Decimal | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +85,56 @@ class BudgetShortfall:
     """Why a reservation was refused."""
 
     budget: str
-    spent_nanos: int
-    reserved_nanos: int
-    limit_nanos: int
-    requested_nanos: int
+    spent: Decimal
+    reserved: Decimal
+    limit: Decimal
+    requested: Decimal
 
 
-def upsert_budget(engine: Engine, row: BudgetRow) -> None:
+@dataclass(frozen=True, slots=True)
+class SpentAfter:
+    """A budget's spend in one period after a call was settled."""
+
+    budget: str
+    period_key: str
+    spent: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """One row of ``alerts`` (``id`` None before it is inserted)."""
+
+    created_at: datetime
+    kind: str
+    source: str
+    dedupe_key: str
+    value: float
+    limit_value: float
+    message: str
+    delivery: str
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``created_at`` as ISO text)."""
+        out: dict[str, Any] = {name: getattr(self, name) for name in _ALERT_FIELDS}
+        out["created_at"] = self.created_at.isoformat()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRuleRow:
+    """One row of ``alert_rules``."""
+
+    name: str
+    metric: str
+    window_s: int
+    limit_value: float
+    min_calls: int
+    firing: bool
+    created_at: datetime
+
+
+def upsert_budget(store: Store, row: BudgetRow) -> None:
     """Create or replace a budget by name."""
     values = {
         "name": row.name,
@@ -94,61 +142,67 @@ def upsert_budget(engine: Engine, row: BudgetRow) -> None:
         "scope_key": row.scope_key,
         "scope_value": row.scope_value,
         "period": row.period,
-        "limit_nanos": row.limit_nanos,
+        "limit_amount": row.limit,
         "hard": row.hard,
         "thresholds": list(row.thresholds),
         "created_at": row.created_at,
     }
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         conn.execute(delete(budgets).where(budgets.c.name == row.name))
         conn.execute(insert(budgets).values(**values))
 
 
-def delete_budget(engine: Engine, name: str) -> bool:
+def delete_budget(store: Store, name: str) -> bool:
     """Remove a budget and its ledger; False when no such budget."""
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         gone = conn.execute(delete(budgets).where(budgets.c.name == name)).rowcount
         conn.execute(delete(budget_usage).where(budget_usage.c.budget == name))
         conn.execute(delete(budget_reservations).where(budget_reservations.c.budget == name))
     return bool(gone)
 
 
-def list_budgets(engine: Engine) -> list[BudgetRow]:
+def list_budgets(store: Store) -> list[BudgetRow]:
     """Every budget, by name."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(budgets).order_by(budgets.c.name)).mappings().all()
+    b = budgets.c
+    stmt = select(
+        b.name, b.scope, b.scope_key, b.scope_value, b.period, b.limit_amount, b.hard,
+        b.thresholds, b.created_at,
+    ).order_by(b.name)  # fmt: skip
+    with store.read() as conn:
+        rows = conn.execute(stmt).all()
     return [
         BudgetRow(
-            name=r["name"],
-            scope=r["scope"],
-            scope_key=r["scope_key"],
-            scope_value=r["scope_value"],
-            period=r["period"],
-            limit_nanos=int(r["limit_nanos"]),
-            hard=bool(r["hard"]),
-            thresholds=tuple(float(t) for t in (r["thresholds"] or [])),
-            created_at=r["created_at"],
+            name=name,
+            scope=scope,
+            scope_key=key,
+            scope_value=value,
+            period=period,
+            limit=limit,
+            hard=bool(hard),
+            thresholds=tuple(float(t) for t in (thresholds or [])),
+            created_at=created_at,
         )
-        for r in rows
+        for name, scope, key, value, period, limit, hard, thresholds, created_at in rows
     ]
 
 
 def read_usage(
-    engine: Engine, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[int, int]]:
-    """(spent, reserved) nanos for each (budget, period_key); missing rows are (0, 0)."""
-    out: dict[tuple[str, str], tuple[int, int]] = {k: (0, 0) for k in keys}
+    store: Store, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    """(spent, reserved) dollars for each (budget, period_key); missing rows are (0, 0)."""
+    zero = Decimal(0)
+    out: dict[tuple[str, str], tuple[Decimal, Decimal]] = {k: (zero, zero) for k in keys}
     if not keys:
         return out
-    with engine.connect() as conn:
+    with store.read() as conn:
         for budget, period_key in keys:
             row = conn.execute(
-                select(budget_usage.c.spent_nanos, budget_usage.c.reserved_nanos).where(
+                select(budget_usage.c.spent, budget_usage.c.reserved).where(
                     budget_usage.c.budget == budget, budget_usage.c.period_key == period_key
                 )
             ).first()
             if row is not None:
-                out[(budget, period_key)] = (int(row[0]), int(row[1]))
+                out[(budget, period_key)] = (row[0], row[1])
     return out
 
 
@@ -160,8 +214,8 @@ def _ensure_usage_rows(conn: Connection, entries: Sequence[LedgerEntry]) -> None
             .values(
                 budget=entry.budget,
                 period_key=entry.period_key,
-                spent_nanos=0,
-                reserved_nanos=0,
+                spent=Decimal(0),
+                reserved=Decimal(0),
                 calls=0,
             )
             .on_conflict_do_nothing()
@@ -174,12 +228,12 @@ class _Refused(Exception):
 
 
 def reserve_ledger(
-    engine: Engine, reservation_id: str, entries: Sequence[LedgerEntry]
+    store: Store, reservation_id: str, entries: Sequence[LedgerEntry]
 ) -> BudgetShortfall | None:
     """Reserve every entry atomically; on a hard limit's refusal reserve none of them."""
     now = datetime.now(UTC)
     try:
-        with begin_write(engine) as conn:
+        with store.write() as conn:
             _reserve_all(conn, reservation_id, entries, now)
     except _Refused as refused:
         return refused.shortfall
@@ -195,85 +249,75 @@ def _reserve_all(
             budget_usage.c.budget == entry.budget,
             budget_usage.c.period_key == entry.period_key,
         ]
-        if entry.limit_nanos is not None:
+        if entry.limit is not None:
             cond.append(
-                budget_usage.c.spent_nanos + budget_usage.c.reserved_nanos + entry.amount_nanos
-                <= entry.limit_nanos
+                budget_usage.c.spent + budget_usage.c.reserved + entry.amount <= entry.limit
             )
         done = conn.execute(
             update(budget_usage)
             .where(and_(*cond))
-            .values(reserved_nanos=budget_usage.c.reserved_nanos + entry.amount_nanos)
+            .values(reserved=budget_usage.c.reserved + entry.amount)
         ).rowcount
         if not done:
             spent, reserved = conn.execute(
-                select(budget_usage.c.spent_nanos, budget_usage.c.reserved_nanos).where(*cond[:2])
+                select(budget_usage.c.spent, budget_usage.c.reserved).where(*cond[:2])
             ).one()
-            raise _Refused(
-                BudgetShortfall(
-                    entry.budget,
-                    int(spent),
-                    int(reserved),
-                    int(entry.limit_nanos or 0),
-                    entry.amount_nanos,
-                )
-            )
+            limit = entry.limit if entry.limit is not None else Decimal(0)
+            raise _Refused(BudgetShortfall(entry.budget, spent, reserved, limit, entry.amount))
         conn.execute(
             insert(budget_reservations).values(
                 id=reservation_id,
                 budget=entry.budget,
                 period_key=entry.period_key,
-                amount_nanos=entry.amount_nanos,
+                amount=entry.amount,
                 created_at=now,
             )
         )
 
 
-def settle_ledger(
-    engine: Engine, reservation_id: str, actual_nanos: int | None
-) -> list[tuple[str, str, int]]:
+def settle_ledger(store: Store, reservation_id: str, actual: Decimal | None) -> list[SpentAfter]:
     """Replace a reservation by the real cost (None: release it, nothing spent).
 
-    Returns (budget, period_key, spent_nanos after) for each budget the call counted against.
+    Returns the spend after it of each budget the call counted against.
     """
-    out: list[tuple[str, str, int]] = []
-    with begin_write(engine) as conn:
+    out: list[SpentAfter] = []
+    with store.write() as conn:
         rows = conn.execute(
             select(
                 budget_reservations.c.budget,
                 budget_reservations.c.period_key,
-                budget_reservations.c.amount_nanos,
+                budget_reservations.c.amount,
             ).where(budget_reservations.c.id == reservation_id)
         ).all()
         for budget, period_key, amount in rows:
-            spent_add = int(actual_nanos or 0)
+            spent_add = actual if actual is not None else Decimal(0)
             conn.execute(
                 update(budget_usage)
                 .where(budget_usage.c.budget == budget, budget_usage.c.period_key == period_key)
                 .values(
-                    reserved_nanos=budget_usage.c.reserved_nanos - int(amount),
-                    spent_nanos=budget_usage.c.spent_nanos + spent_add,
-                    calls=budget_usage.c.calls + (1 if actual_nanos is not None else 0),
+                    reserved=budget_usage.c.reserved - amount,
+                    spent=budget_usage.c.spent + spent_add,
+                    calls=budget_usage.c.calls + (1 if actual is not None else 0),
                 )
             )
             spent = conn.execute(
-                select(budget_usage.c.spent_nanos).where(
+                select(budget_usage.c.spent).where(
                     budget_usage.c.budget == budget, budget_usage.c.period_key == period_key
                 )
             ).scalar_one()
-            out.append((str(budget), str(period_key), int(spent)))
+            out.append(SpentAfter(str(budget), str(period_key), spent))
         conn.execute(delete(budget_reservations).where(budget_reservations.c.id == reservation_id))
     return out
 
 
-def release_stale_reservations(engine: Engine, budget: str, older_than: datetime) -> int:
+def release_stale_reservations(store: Store, budget: str, older_than: datetime) -> int:
     """Release reservations left by processes that died mid-call; returns how many."""
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         rows = conn.execute(
             select(
                 budget_reservations.c.id,
                 budget_reservations.c.period_key,
-                budget_reservations.c.amount_nanos,
+                budget_reservations.c.amount,
             ).where(
                 budget_reservations.c.budget == budget,
                 budget_reservations.c.created_at < older_than,
@@ -283,7 +327,7 @@ def release_stale_reservations(engine: Engine, budget: str, older_than: datetime
             conn.execute(
                 update(budget_usage)
                 .where(budget_usage.c.budget == budget, budget_usage.c.period_key == period_key)
-                .values(reserved_nanos=budget_usage.c.reserved_nanos - int(amount))
+                .values(reserved=budget_usage.c.reserved - amount)
             )
             conn.execute(
                 delete(budget_reservations).where(
@@ -293,12 +337,13 @@ def release_stale_reservations(engine: Engine, budget: str, older_than: datetime
     return len(rows)
 
 
-def insert_alert(engine: Engine, values: dict[str, Any]) -> bool:
+def insert_alert(store: Store, row: AlertRow) -> bool:
     """Insert an alert unless one with the same ``dedupe_key`` exists; True if inserted."""
+    values = {name: getattr(row, name) for name in _ALERT_FIELDS if name != "id"}
     try:
-        with begin_write(engine) as conn:
+        with store.write() as conn:
             exists = conn.execute(
-                select(alerts.c.id).where(alerts.c.dedupe_key == values["dedupe_key"])
+                select(alerts.c.id).where(alerts.c.dedupe_key == row.dedupe_key)
             ).first()
             if exists is not None:
                 return False
@@ -308,42 +353,50 @@ def insert_alert(engine: Engine, values: dict[str, Any]) -> bool:
     return True
 
 
-def list_alerts(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
+_ALERT_FIELDS = tuple(f.name for f in fields(AlertRow))
+_RULE_FIELDS = tuple(f.name for f in fields(AlertRuleRow))
+
+
+def list_alerts(store: Store, limit: int = 50) -> list[AlertRow]:
     """The newest alerts first."""
-    with engine.connect() as conn:
-        rows = (
-            conn.execute(
-                select(alerts).order_by(alerts.c.created_at.desc(), alerts.c.id.desc()).limit(limit)
-            )
-            .mappings()
-            .all()
-        )
-    return [dict(r) for r in rows]
+    stmt = (
+        select(*(alerts.c[name] for name in _ALERT_FIELDS))
+        .order_by(alerts.c.created_at.desc(), alerts.c.id.desc())
+        .limit(limit)
+    )
+    with store.read() as conn:
+        return [AlertRow(*row) for row in conn.execute(stmt).all()]
 
 
-def upsert_alert_rule(engine: Engine, values: dict[str, Any]) -> None:
+def upsert_alert_rule(store: Store, row: AlertRuleRow) -> None:
     """Create or replace an alert rule by name."""
-    with begin_write(engine) as conn:
-        conn.execute(delete(alert_rules).where(alert_rules.c.name == values["name"]))
+    values = {name: getattr(row, name) for name in _RULE_FIELDS}
+    with store.write() as conn:
+        conn.execute(delete(alert_rules).where(alert_rules.c.name == row.name))
         conn.execute(insert(alert_rules).values(**values))
 
 
-def delete_alert_rule(engine: Engine, name: str) -> bool:
+def delete_alert_rule(store: Store, name: str) -> bool:
     """Delete a rule; False when there was none."""
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         return bool(conn.execute(delete(alert_rules).where(alert_rules.c.name == name)).rowcount)
 
 
-def list_alert_rules(engine: Engine) -> list[dict[str, Any]]:
+def list_alert_rules(store: Store) -> list[AlertRuleRow]:
     """Every alert rule, by name."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(alert_rules).order_by(alert_rules.c.name)).mappings().all()
-    return [dict(r) for r in rows]
+    stmt = select(*(alert_rules.c[name] for name in _RULE_FIELDS)).order_by(alert_rules.c.name)
+    with store.read() as conn:
+        return [
+            AlertRuleRow(
+                name, metric, int(window), float(limit), int(min_calls), bool(firing), created
+            )
+            for name, metric, window, limit, min_calls, firing, created in conn.execute(stmt)
+        ]
 
 
-def set_rule_firing(engine: Engine, name: str, firing: bool) -> bool:
+def set_rule_firing(store: Store, name: str, firing: bool) -> bool:
     """Flip a rule's state; True when it changed (so the crossing is reported once)."""
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         changed = conn.execute(
             update(alert_rules)
             .where(alert_rules.c.name == name, alert_rules.c.firing == (not firing))

@@ -2,16 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 
-from llmlab.store._sqlite import begin_write
+from llmlab.store._calls import CallRow, call_row
+from llmlab.store._handle import Store
 from llmlab.store._tables_calls import calls
 
-__all__ = ["iter_calls", "iter_pricing_inputs", "update_call_costs"]
+__all__ = ["CostUpdate", "PricingInput", "iter_calls", "iter_pricing_inputs", "update_call_costs"]
+
+
+@dataclass(frozen=True, slots=True)
+class PricingInput:
+    """What repricing needs of one call."""
+
+    id: str
+    started_at: datetime
+    provider: str
+    requested_model: str
+    resolved_model: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost: Decimal | None
+    cost_status: str
+    price_source: str | None
+    status: str
+    cache_hit: bool
+    usage_reported: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CostUpdate:
+    """A call's new price."""
+
+    id: str
+    cost: Decimal | None
+    cost_status: str
+    price_source: str | None
 
 
 def _window(stmt: Any, since: datetime | None, until: datetime | None) -> Any:
@@ -23,58 +57,41 @@ def _window(stmt: Any, since: datetime | None, until: datetime | None) -> Any:
 
 
 def iter_calls(
-    engine: Engine,
+    store: Store,
     since: datetime | None = None,
     until: datetime | None = None,
     *,
     chunk: int = 2000,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[CallRow]:
     """Every column of the calls in [since, until), oldest first, streamed in chunks
-    (a server-side cursor on PostgreSQL); ``started_at`` timezone-aware UTC."""
+    (a server-side cursor on PostgreSQL)."""
     stmt = _window(select(calls), since, until).order_by(calls.c.started_at, calls.c.id)
-    with engine.connect() as conn:
+    with store.read() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
-        for mapping in result.mappings():
-            yield dict(mapping)
+        for values in result:
+            yield call_row(values)
 
 
-_PRICING_COLUMNS = (
-    "id",
-    "started_at",
-    "provider",
-    "requested_model",
-    "resolved_model",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost",
-    "cost_status",
-    "price_source",
-    "status",
-    "cache_hit",
-    "usage_reported",
-)
+_PRICING_COLUMNS = tuple(f.name for f in fields(PricingInput))
 
 
 def iter_pricing_inputs(
-    engine: Engine,
+    store: Store,
     since: datetime | None = None,
     until: datetime | None = None,
     *,
     chunk: int = 5000,
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[list[PricingInput]]:
     """What repricing needs of each call in [since, until), in chunks."""
     stmt = _window(select(*(calls.c[name] for name in _PRICING_COLUMNS)), since, until)
-    with engine.connect() as conn:
+    with store.read() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
-        for part in result.mappings().partitions(chunk):
-            yield [dict(mapping) for mapping in part]
+        for part in result.partitions(chunk):
+            yield [PricingInput(*values) for values in part]
 
 
-def update_call_costs(engine: Engine, updates: Sequence[Mapping[str, Any]]) -> int:
-    """Set cost, cost_status and price_source of calls by id (keys ``b_id``, ``cost``,
-    ``cost_status``, ``price_source``); one transaction."""
+def update_call_costs(store: Store, updates: Sequence[CostUpdate]) -> int:
+    """Set cost, cost_status and price_source of calls by id; one transaction."""
     if not updates:
         return 0
     stmt = (
@@ -86,6 +103,10 @@ def update_call_costs(engine: Engine, updates: Sequence[Mapping[str, Any]]) -> i
             price_source=bindparam("price_source"),
         )
     )
-    with begin_write(engine) as conn:
-        conn.execute(stmt, list(updates))
+    params = [
+        {"b_id": u.id, "cost": u.cost, "cost_status": u.cost_status, "price_source": u.price_source}
+        for u in updates
+    ]
+    with store.write() as conn:
+        conn.execute(stmt, params)
     return len(updates)

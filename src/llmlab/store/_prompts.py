@@ -1,21 +1,22 @@
 """Reading and writing prompt versions, labels, experiments, exposures and feedback.
 
-Rows go in and out as plain dicts keyed by column name; datetimes come back UTC-aware.
-Business rules (what a label means, how arms are assigned) live in ``llmlab.prompts``.
+Every query returns frozen row objects (datetimes UTC-aware); JSON columns come back as
+their free-form values. Business rules (what a label means, how arms are assigned) live
+in ``llmlab.prompts``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Float, and_, case, cast, func, select, update
+from sqlalchemy import Float, and_, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from llmlab.store._metadata import Money, money_float
-from llmlab.store._sqlite import begin_write
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
 from llmlab.store._tables_prompts import (
@@ -27,7 +28,18 @@ from llmlab.store._tables_prompts import (
     prompts,
 )
 
+if TYPE_CHECKING:
+    from llmlab.store._handle import Store
+
 __all__ = [
+    "CallStats",
+    "EvalStats",
+    "ExperimentRow",
+    "ExposureCounts",
+    "LabelMove",
+    "LabelRow",
+    "Moments",
+    "PromptRow",
     "arm_call_stats",
     "arm_exposure_counts",
     "arm_feedback_stats",
@@ -49,36 +61,187 @@ __all__ = [
     "update_experiment_row",
 ]
 
+Moments = tuple[int, float, float]
+"""(n, sum, sum of squares) of a metric, for means with intervals."""
 
-def _row(mapping: Mapping[Any, Any]) -> dict[str, Any]:
-    return {str(k): v for k, v in mapping.items()}
+
+@dataclass(frozen=True, slots=True)
+class PromptRow:
+    """One stored prompt version (``template`` is JSON text for a chat prompt)."""
+
+    name: str
+    version: int
+    hash: str
+    kind: str  # text | chat
+    template: str
+    syntax: str
+    variables: dict[str, Any]
+    config: dict[str, Any]
+    meta: dict[str, Any]
+    message: str | None
+    author: str | None
+    created_at: datetime
+    archived: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRow:
+    """Where one label of a prompt points."""
+
+    name: str
+    label: str
+    version: int
+    updated_at: datetime
+    updated_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelMove:
+    """One entry of a label's history."""
+
+    name: str
+    label: str
+    from_version: int | None
+    to_version: int
+    kind: str  # move | rollback
+    actor: str | None
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``at`` as ISO text)."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "kind": self.kind,
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentRow:
+    """One stored experiment; ``arms`` and ``allocation`` are its JSON columns."""
+
+    name: str
+    prompt_name: str
+    arms: list[dict[str, Any]]  # [{name, version, weight, winner?}]
+    allocation: list[list[Any]]  # [[start, end, arm], ...]
+    salt: str
+    status: str  # running | stopped
+    description: str | None
+    created_at: datetime
+    created_by: str | None
+    updated_at: datetime
+    stopped_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureCounts:
+    """Units exposed to one arm, and their exposures in total."""
+
+    units: int
+    exposures: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallStats:
+    """Aggregates of one group of calls (a prompt version or an experiment arm)."""
+
+    calls: int
+    errors: int
+    total_cost: Decimal | None
+    """Sum of the calls' costs; None when no call was priced."""
+    duration_s: Moments
+    input_tokens: Moments
+    output_tokens: Moments
+    cost: Moments
+    """Only priced calls count: unpriced calls have no cost."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvalStats:
+    """Eval results made with one prompt version (through their calls)."""
+
+    runs: int
+    score: Moments
+    passed: float
+
+
+def _prompt_row(r: Any) -> PromptRow:
+    return PromptRow(
+        name=r.name,
+        version=int(r.version),
+        hash=r.hash,
+        kind=r.kind,
+        template=r.template,
+        syntax=r.syntax,
+        variables=r.variables or {},
+        config=r.config or {},
+        meta=r.meta or {},
+        message=r.message,
+        author=r.author,
+        created_at=r.created_at,
+        archived=bool(r.archived),
+    )
 
 
 # -- prompt versions -------------------------------------------------------------------
 
 
-def insert_prompt_version(engine: Engine, values: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Insert a version of ``values["name"]`` with the next number, unless its hash exists.
+def insert_prompt_version(
+    store: Store,
+    *,
+    name: str,
+    hash: str,
+    kind: str,
+    template: str,
+    syntax: str,
+    variables: Mapping[str, Any],
+    config: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    message: str | None,
+    author: str | None,
+    created_at: datetime,
+) -> tuple[PromptRow, bool]:
+    """Insert a version of ``name`` with the next number, unless its hash exists.
 
     Returns ``(row, created)``: the existing row and False when the same content
     (``name``, ``hash``) is already registered.
     """
     for attempt in range(3):
         try:
-            with begin_write(engine) as conn:
+            with store.write() as conn:
                 existing = conn.execute(
-                    select(prompts).where(
-                        prompts.c.name == values["name"], prompts.c.hash == values["hash"]
-                    )
+                    select(prompts).where(prompts.c.name == name, prompts.c.hash == hash)
                 ).first()
                 if existing is not None:
-                    return _row(existing._mapping), False
+                    return _prompt_row(existing), False
                 top = conn.execute(
-                    select(func.max(prompts.c.version)).where(prompts.c.name == values["name"])
+                    select(func.max(prompts.c.version)).where(prompts.c.name == name)
                 ).scalar()
-                row = {**values, "version": int(top or 0) + 1}
-                conn.execute(prompts.insert().values(**row))
-                return _row(row), True
+                row = PromptRow(
+                    name=name,
+                    version=int(top or 0) + 1,
+                    hash=hash,
+                    kind=kind,
+                    template=template,
+                    syntax=syntax,
+                    variables=dict(variables),
+                    config=dict(config),
+                    meta=dict(meta),
+                    message=message,
+                    author=author,
+                    created_at=created_at,
+                    archived=False,
+                )
+                conn.execute(
+                    prompts.insert().values(
+                        {f: getattr(row, f) for f in PromptRow.__dataclass_fields__}
+                    )
+                )
+                return row, True
         except IntegrityError:
             # another process took the number or the hash first; look again
             if attempt == 2:
@@ -87,39 +250,39 @@ def insert_prompt_version(engine: Engine, values: Mapping[str, Any]) -> tuple[di
 
 
 def find_prompt_rows(
-    engine: Engine,
+    store: Store,
     name: str,
     *,
     version: int | None = None,
     hash_prefix: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[PromptRow]:
     """Versions of ``name`` matching a number or a hash prefix (archived included)."""
     query = select(prompts).where(prompts.c.name == name)
     if version is not None:
         query = query.where(prompts.c.version == version)
     if hash_prefix is not None:
         query = query.where(prompts.c.hash.startswith(hash_prefix, autoescape=True))
-    with engine.connect() as conn:
-        return [_row(r._mapping) for r in conn.execute(query.order_by(prompts.c.version))]
+    with store.read() as conn:
+        return [_prompt_row(r) for r in conn.execute(query.order_by(prompts.c.version))]
 
 
 def list_prompt_rows(
-    engine: Engine, name: str | None = None, *, include_archived: bool = False
-) -> list[dict[str, Any]]:
+    store: Store, name: str | None = None, *, include_archived: bool = False
+) -> list[PromptRow]:
     """Versions of one prompt, or of all, ordered by name and number."""
     query = select(prompts)
     if name is not None:
         query = query.where(prompts.c.name == name)
     if not include_archived:
         query = query.where(prompts.c.archived.is_(False))
-    with engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(query.order_by(prompts.c.name, prompts.c.version))
-        return [_row(r._mapping) for r in rows]
+        return [_prompt_row(r) for r in rows]
 
 
-def set_prompt_archived(engine: Engine, name: str, version: int, archived: bool) -> bool:
+def set_prompt_archived(store: Store, name: str, version: int, archived: bool) -> bool:
     """Archive or restore one version; False when it does not exist."""
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         result = conn.execute(
             update(prompts)
             .where(prompts.c.name == name, prompts.c.version == version)
@@ -131,18 +294,18 @@ def set_prompt_archived(engine: Engine, name: str, version: int, archived: bool)
 # -- labels ----------------------------------------------------------------------------
 
 
-def prompt_labels_of(engine: Engine, name: str | None = None) -> list[dict[str, Any]]:
-    """Label rows (name, label, version, updated_at, updated_by)."""
+def prompt_labels_of(store: Store, name: str | None = None) -> list[LabelRow]:
+    """Where the labels of one prompt (or of all) point, by name and label."""
     query = select(prompt_labels)
     if name is not None:
         query = query.where(prompt_labels.c.name == name)
-    with engine.connect() as conn:
+    with store.read() as conn:
         rows = conn.execute(query.order_by(prompt_labels.c.name, prompt_labels.c.label))
-        return [_row(r._mapping) for r in rows]
+        return [LabelRow(r.name, r.label, int(r.version), r.updated_at, r.updated_by) for r in rows]
 
 
 def move_label(
-    engine: Engine,
+    store: Store,
     name: str,
     label: str,
     version: int,
@@ -150,10 +313,10 @@ def move_label(
     actor: str | None,
     kind: str = "move",
     at: datetime | None = None,
-) -> dict[str, Any] | None:
+) -> LabelMove | None:
     """Point ``label`` at ``version`` and record the move; None (no history) if it already is."""
     now = at or datetime.now(UTC)
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         current = conn.execute(
             select(prompt_labels.c.version).where(
                 prompt_labels.c.name == name, prompt_labels.c.label == label
@@ -170,74 +333,103 @@ def move_label(
                 .where(prompt_labels.c.name == name, prompt_labels.c.label == label)
                 .values(**values)
             )
-        move = {
-            "name": name,
-            "label": label,
-            "from_version": current,
-            "to_version": version,
-            "kind": kind,
-            "actor": actor,
-            "at": now,
-        }
-        conn.execute(label_history.insert().values(**move))
+        move = LabelMove(name, label, current, version, kind, actor, now)
+        conn.execute(label_history.insert().values(move.to_dict() | {"at": now}))
         return move
 
 
-def label_history_rows(engine: Engine, name: str, label: str | None = None) -> list[dict[str, Any]]:
+def label_history_rows(store: Store, name: str, label: str | None = None) -> list[LabelMove]:
     """Every recorded move of the prompt's labels, oldest first."""
     query = select(label_history).where(label_history.c.name == name)
     if label is not None:
         query = query.where(label_history.c.label == label)
-    with engine.connect() as conn:
-        return [_row(r._mapping) for r in conn.execute(query.order_by(label_history.c.id))]
+    with store.read() as conn:
+        return [
+            LabelMove(r.name, r.label, r.from_version, r.to_version, r.kind, r.actor, r.at)
+            for r in conn.execute(query.order_by(label_history.c.id))
+        ]
 
 
 # -- experiments -----------------------------------------------------------------------
 
 
-def insert_experiment_row(engine: Engine, values: Mapping[str, Any]) -> bool:
+def _experiment_row(r: Any) -> ExperimentRow:
+    return ExperimentRow(
+        name=r.name,
+        prompt_name=r.prompt_name,
+        arms=list(r.arms),
+        allocation=list(r.allocation),
+        salt=r.salt,
+        status=r.status,
+        description=r.description,
+        created_at=r.created_at,
+        created_by=r.created_by,
+        updated_at=r.updated_at,
+        stopped_at=r.stopped_at,
+    )
+
+
+def insert_experiment_row(store: Store, row: ExperimentRow) -> bool:
     """Insert an experiment; False when the name is taken."""
+    values = {f: getattr(row, f) for f in ExperimentRow.__dataclass_fields__}
     try:
-        with begin_write(engine) as conn:
-            conn.execute(experiments.insert().values(**values))
+        with store.write() as conn:
+            conn.execute(experiments.insert().values(values))
     except IntegrityError:
         return False
     return True
 
 
-def get_experiment_row(engine: Engine, name: str) -> dict[str, Any] | None:
-    with engine.connect() as conn:
+def get_experiment_row(store: Store, name: str) -> ExperimentRow | None:
+    """The experiment ``name``, or None."""
+    with store.read() as conn:
         row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
-    return None if row is None else _row(row._mapping)
+    return None if row is None else _experiment_row(row)
 
 
-def list_experiment_rows(engine: Engine) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
+def list_experiment_rows(store: Store) -> list[ExperimentRow]:
+    """Every experiment, oldest first."""
+    with store.read() as conn:
         rows = conn.execute(select(experiments).order_by(experiments.c.created_at))
-        return [_row(r._mapping) for r in rows]
+        return [_experiment_row(r) for r in rows]
 
 
-def update_experiment_row(engine: Engine, name: str, values: Mapping[str, Any]) -> bool:
-    with begin_write(engine) as conn:
-        result = conn.execute(
-            update(experiments).where(experiments.c.name == name).values(**values)
-        )
+def update_experiment_row(
+    store: Store,
+    name: str,
+    *,
+    arms: Sequence[Mapping[str, Any]],
+    updated_at: datetime,
+    allocation: list[list[Any]] | None = None,
+    status: str | None = None,
+    stopped_at: datetime | None = None,
+) -> bool:
+    """Change an experiment's arms (and allocation, status, stop time when given)."""
+    values: dict[str, object] = {"arms": [dict(a) for a in arms], "updated_at": updated_at}
+    if allocation is not None:
+        values["allocation"] = allocation
+    if status is not None:
+        values["status"] = status
+    if stopped_at is not None:
+        values["stopped_at"] = stopped_at
+    with store.write() as conn:
+        result = conn.execute(update(experiments).where(experiments.c.name == name).values(values))
         return result.rowcount > 0
 
 
 def record_exposure(
-    engine: Engine, experiment: str, unit: str, arm: str, at: datetime | None = None
+    store: Store, experiment: str, unit: str, arm: str, at: datetime | None = None
 ) -> None:
     """Count one exposure of ``unit`` (its current arm, first and last time seen)."""
     now = at or datetime.now(UTC)
     key = and_(exposures.c.experiment == experiment, exposures.c.unit == unit)
     bump = update(exposures).where(key).values(arm=arm, last_at=now, count=exposures.c.count + 1)
     for _ in range(3):
-        with begin_write(engine) as conn:
+        with store.write() as conn:
             if conn.execute(bump).rowcount:
                 return
         try:
-            with begin_write(engine) as conn:
+            with store.write() as conn:
                 conn.execute(
                     exposures.insert().values(
                         experiment=experiment, unit=unit, arm=arm, first_at=now, last_at=now
@@ -248,30 +440,49 @@ def record_exposure(
             continue  # another process inserted it first: bump instead
 
 
-def arm_exposure_counts(engine: Engine, experiment: str) -> dict[str, tuple[int, int]]:
-    """Per arm: (units exposed, total exposures)."""
+def arm_exposure_counts(store: Store, experiment: str) -> dict[str, ExposureCounts]:
+    """Per arm: units exposed and total exposures."""
     query = (
         select(exposures.c.arm, func.count(), func.sum(exposures.c.count))
         .where(exposures.c.experiment == experiment)
         .group_by(exposures.c.arm)
     )
-    with engine.connect() as conn:
-        return {arm: (int(n), int(total or 0)) for arm, n, total in conn.execute(query)}
+    with store.read() as conn:
+        return {
+            arm: ExposureCounts(int(n), int(total or 0)) for arm, n, total in conn.execute(query)
+        }
 
 
 # -- feedback --------------------------------------------------------------------------
 
 
-def insert_feedback_row(engine: Engine, values: Mapping[str, Any]) -> int:
+def insert_feedback_row(
+    store: Store,
+    *,
+    call_id: str,
+    score: float,
+    comment: str | None,
+    source: str | None,
+    created_at: datetime,
+) -> int:
     """Insert one feedback row; returns its id."""
-    with begin_write(engine) as conn:
-        result = conn.execute(feedback.insert().values(**values))
+    with store.write() as conn:
+        result = conn.execute(
+            feedback.insert().values(
+                call_id=call_id,
+                score=score,
+                comment=comment,
+                source=source,
+                created_at=created_at,
+            )
+        )
         key = result.inserted_primary_key
         return int(key[0]) if key else 0
 
 
-def call_exists(engine: Engine, call_id: str) -> bool:
-    with engine.connect() as conn:
+def call_exists(store: Store, call_id: str) -> bool:
+    """True when a call with this id was recorded."""
+    with store.read() as conn:
         return conn.execute(select(calls.c.id).where(calls.c.id == call_id)).first() is not None
 
 
@@ -285,12 +496,8 @@ def _moments(column: Any) -> list[Any]:
     return [func.count(column), func.sum(as_float), func.sum(as_float * as_float)]
 
 
-def _stats_from(values: Any, names: tuple[str, ...]) -> dict[str, tuple[int, float, float]]:
-    out: dict[str, tuple[int, float, float]] = {}
-    for i, name in enumerate(names):
-        n, s, ss = values[3 * i : 3 * i + 3]
-        out[name] = (int(n or 0), float(s or 0.0), float(ss or 0.0))
-    return out
+def _moments_of(n: Any, total: Any, squares: Any) -> Moments:
+    return (int(n or 0), float(total or 0.0), float(squares or 0.0))
 
 
 _CALL_METRICS = ("duration_s", "input_tokens", "output_tokens", "cost")
@@ -309,37 +516,36 @@ def _call_stats_query(group: Any, *where: Any) -> Any:
     return select(*cols).where(*where).group_by(group)
 
 
-def _call_stats(engine: Engine, query: Any) -> dict[Any, dict[str, Any]]:
-    out: dict[Any, dict[str, Any]] = {}
-    with engine.connect() as conn:
+def _call_stats(store: Store, query: Any) -> dict[Any, CallStats]:
+    out: dict[Any, CallStats] = {}
+    with store.read() as conn:
         for row in conn.execute(query):
-            key, n, errors, total_cost, *rest = tuple(row)
-            out[key] = {
-                "calls": int(n),
-                "errors": int(errors or 0),
-                "total_cost": total_cost if total_cost is None else Decimal(total_cost),
-                "moments": _stats_from(rest, _CALL_METRICS),
-            }
+            key, n, errors, total_cost, *m = tuple(row)
+            out[key] = CallStats(
+                calls=int(n),
+                errors=int(errors or 0),
+                total_cost=None if total_cost is None else Decimal(total_cost),
+                duration_s=_moments_of(*m[0:3]),
+                input_tokens=_moments_of(*m[3:6]),
+                output_tokens=_moments_of(*m[6:9]),
+                cost=_moments_of(*m[9:12]),
+            )
     return out
 
 
-def prompt_call_stats(engine: Engine, name: str) -> dict[int, dict[str, Any]]:
-    """Per version of ``name``: calls, errors, total cost (Decimal, None when no call was
-    priced) and (n, sum, sum of squares) per metric.
-
-    Metrics: duration_s, input_tokens, output_tokens, cost (only calls with a cost count
-    for cost: unpriced calls have none).
-    """
+def prompt_call_stats(store: Store, name: str) -> dict[int, CallStats]:
+    """Per version of ``name``: calls, errors, total cost and metric moments."""
     query = _call_stats_query(calls.c.prompt_version, calls.c.prompt_name == name)
-    return _call_stats(engine, query)
+    return {int(k): v for k, v in _call_stats(store, query).items() if k is not None}
 
 
-def arm_call_stats(engine: Engine, experiment: str) -> dict[str, dict[str, Any]]:
+def arm_call_stats(store: Store, experiment: str) -> dict[str, CallStats]:
     """Per arm of ``experiment``: calls, errors and metric moments (see prompt_call_stats)."""
-    return _call_stats(engine, _call_stats_query(calls.c.arm, calls.c.experiment == experiment))
+    query = _call_stats_query(calls.c.arm, calls.c.experiment == experiment)
+    return {str(k): v for k, v in _call_stats(store, query).items() if k is not None}
 
 
-def prompt_eval_stats(engine: Engine, name: str) -> dict[int, dict[str, Any]]:
+def prompt_eval_stats(store: Store, name: str) -> dict[int, EvalStats]:
     """Per version of ``name``: eval results made with it (via their calls) and their scores."""
     r = eval_results.c
     query = (
@@ -353,18 +559,15 @@ def prompt_eval_stats(engine: Engine, name: str) -> dict[int, dict[str, Any]]:
         .where(calls.c.prompt_name == name)
         .group_by(calls.c.prompt_version)
     )
-    out: dict[int, dict[str, Any]] = {}
-    with engine.connect() as conn:
-        for version, runs, n, s, ss, passed in conn.execute(query):
-            out[int(version)] = {
-                "runs": int(runs),
-                "score": (int(n or 0), float(s or 0.0), float(ss or 0.0)),
-                "passed": float(passed or 0.0),
-            }
-    return out
+    with store.read() as conn:
+        return {
+            int(version): EvalStats(int(runs), _moments_of(n, s, ss), float(passed or 0.0))
+            for version, runs, n, s, ss, passed in conn.execute(query)
+            if version is not None
+        }
 
 
-def arm_feedback_stats(engine: Engine, experiment: str) -> dict[str, tuple[int, float, float]]:
+def arm_feedback_stats(store: Store, experiment: str) -> dict[str, Moments]:
     """Per arm: (n, sum, sum of squares) of feedback scores on the experiment's calls."""
     query = (
         select(calls.c.arm, *_moments(feedback.c.score))
@@ -372,8 +575,5 @@ def arm_feedback_stats(engine: Engine, experiment: str) -> dict[str, tuple[int, 
         .where(calls.c.experiment == experiment)
         .group_by(calls.c.arm)
     )
-    with engine.connect() as conn:
-        return {
-            arm: (int(n or 0), float(s or 0.0), float(ss or 0.0))
-            for arm, n, s, ss in conn.execute(query)
-        }
+    with store.read() as conn:
+        return {arm: _moments_of(n, s, ss) for arm, n, s, ss in conn.execute(query)}

@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
-    Engine,
     Integer,
     Text,
     and_,
@@ -25,8 +24,9 @@ from sqlalchemy import (
     select,
 )
 
-from llmlab.store._metadata import money_scaled
-from llmlab.store._sqlite import begin_write
+from llmlab.store._handle import Store
+from llmlab.store._metadata import MONEY_SCALE, money_scaled
+from llmlab.store._money import money_from_driver, money_to_driver
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_monitor import call_rollups
 
@@ -51,6 +51,27 @@ ROLLUP_VALUE_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in call_rollups.columns if c.name not in _KEY
 )
 RollupKey = tuple[str, int, str, str]
+# Rollup money (``cost``) is integer pico-dollars in Python; the raw-SQL paths below convert
+# it to and from the column's driver value.
+_COST = ROLLUP_VALUE_COLUMNS.index("cost")
+
+
+def _to_driver(values: Sequence[Any], dialect: str) -> tuple[Any, ...]:
+    out = list(values)
+    out[_COST] = money_to_driver(int(out[_COST]), dialect)
+    return tuple(out)
+
+
+def _from_driver(values: Sequence[Any], dialect: str) -> tuple[Any, ...]:
+    out = list(values)
+    out[_COST] = money_from_driver(out[_COST], dialect)
+    return tuple(out)
+
+
+def _column(name: str) -> ColumnElement[Any]:
+    # Money as integer pico-dollars on every backend, like the Python side.
+    column = call_rollups.c[name]
+    return money_scaled(column, MONEY_SCALE) if name == "cost" else column
 
 
 def upsert_rollups(
@@ -69,7 +90,8 @@ def upsert_rollups(
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     pg = conn.dialect.name == "postgresql"
     columns = (*_KEY, *ROLLUP_VALUE_COLUMNS)
-    zero = tuple(b"" if c.endswith("_hist") else 0 for c in ROLLUP_VALUE_COLUMNS)
+    dialect = conn.dialect.name
+    zero = _to_driver([b"" if c.endswith("_hist") else 0 for c in ROLLUP_VALUE_COLUMNS], dialect)
     keys = sorted(deltas)
     conn.exec_driver_sql(
         f"INSERT INTO call_rollups ({', '.join(columns)}) "
@@ -89,42 +111,50 @@ def upsert_rollups(
         if pg:
             sql += " ORDER BY key FOR UPDATE"
         for row in conn.exec_driver_sql(sql, (grain, start, dim, *names)):
-            existing[(grain, start, dim, row[0])] = row[1:]
+            existing[(grain, start, dim, row[0])] = _from_driver(row[1:], dialect)
     assignments = ", ".join(f"{c} = {mark}" for c in ROLLUP_VALUE_COLUMNS)
     conditions = " AND ".join(f"{c} = {mark}" for c in _KEY)
     conn.exec_driver_sql(
         f"UPDATE call_rollups SET {assignments} WHERE {conditions}",
-        [(*merge(existing[k], deltas[k]), *k) for k in keys],
+        [(*_to_driver(merge(existing[k], deltas[k]), dialect), *k) for k in keys],
     )
 
 
-def insert_rollups(engine: Engine, rows: Sequence[RollupValues]) -> None:
-    """Insert new rollup rows (bulk rebuild, after :func:`delete_rollups`)."""
+def insert_rollups(store: Store, rows: Sequence[RollupValues]) -> None:
+    """Insert new rollup rows (bulk rebuild, after :func:`delete_rollups`); ``cost`` in
+    integer pico-dollars."""
     if not rows:
         return
     columns = (*_KEY, *ROLLUP_VALUE_COLUMNS)
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        dialect = conn.dialect.name
         conn.exec_driver_sql(
             f"INSERT INTO call_rollups ({', '.join(columns)}) "
             f"VALUES ({', '.join([mark] * len(columns))})",
-            [tuple(row[c] for c in columns) for row in rows],
+            [
+                (
+                    *(row[c] for c in _KEY),
+                    *_to_driver([row[c] for c in ROLLUP_VALUE_COLUMNS], dialect),
+                )
+                for row in rows
+            ],
         )
 
 
-def delete_rollups(engine: Engine, start: int | None, end: int | None) -> None:
+def delete_rollups(store: Store, start: int | None, end: int | None) -> None:
     """Delete rollups whose bucket starts in [start, end) (None: unbounded)."""
     clauses: list[ColumnElement[bool]] = []
     if start is not None:
         clauses.append(call_rollups.c.bucket_start >= start)
     if end is not None:
         clauses.append(call_rollups.c.bucket_start < end)
-    with begin_write(engine) as conn:
+    with store.write() as conn:
         conn.execute(delete(call_rollups).where(and_(True, *clauses)))
 
 
 def read_rollup_columns(
-    engine: Engine,
+    store: Store,
     grain: str,
     dims: Sequence[str],
     start: int,
@@ -132,19 +162,20 @@ def read_rollup_columns(
     columns: Sequence[str],
 ) -> list[tuple[Any, ...]]:
     """``(bucket_start, dim, key, *columns)`` of rollups of ``grain`` for ``dims`` with
-    bucket start in [start, end), as plain tuples (no per-row conversion)."""
+    bucket start in [start, end), as plain tuples (no per-row conversion; ``cost`` in
+    integer pico-dollars)."""
     if start >= end or not dims:
         return []
     c = call_rollups.c
-    stmt = select(c.bucket_start, c.dim, c.key, *(c[name] for name in columns)).where(
+    stmt = select(c.bucket_start, c.dim, c.key, *(_column(name) for name in columns)).where(
         c.dim.in_(list(dims)), c.grain == grain, c.bucket_start >= start, c.bucket_start < end
     )
-    with engine.connect() as conn:
+    with store.read() as conn:
         return [tuple(r) for r in conn.execute(stmt).all()]
 
 
 def sum_rollup_columns(
-    engine: Engine,
+    store: Store,
     grain: str,
     dims: Sequence[str],
     start: int,
@@ -156,19 +187,19 @@ def sum_rollup_columns(
         return []
     c = call_rollups.c
     stmt = (
-        select(c.dim, c.key, *(func.sum(c[name]) for name in columns))
+        select(c.dim, c.key, *(func.sum(_column(name)) for name in columns))
         .where(
             c.dim.in_(list(dims)), c.grain == grain, c.bucket_start >= start, c.bucket_start < end
         )
         .group_by(c.dim, c.key)
     )
-    with engine.connect() as conn:
+    with store.read() as conn:
         return [(0, *r) for r in conn.execute(stmt).all()]
 
 
-def epoch_seconds(conn_or_engine: Connection | Engine) -> ColumnElement[int]:
-    """``calls.started_at`` as integer epoch seconds, for this database."""
-    if conn_or_engine.dialect.name == "postgresql":
+def epoch_seconds(dialect: str) -> ColumnElement[int]:
+    """``calls.started_at`` as integer epoch seconds, for this database's dialect."""
+    if dialect == "postgresql":
         return cast(func.floor(func.extract("epoch", calls.c.started_at)), BigInteger)
     return cast(func.strftime("%s", calls.c.started_at), Integer)
 
@@ -186,7 +217,7 @@ CALL_STAT_COLUMNS: tuple[str, ...] = (
     "tags",
     "status",
     "cost_status",
-    "cost_nanos",
+    "cost_pico",
     "input_tokens",
     "output_tokens",
     "cache_read_tokens",
@@ -198,7 +229,7 @@ CALL_STAT_COLUMNS: tuple[str, ...] = (
 
 
 def stream_call_stats(
-    engine: Engine,
+    store: Store,
     since: Any | None,
     until: Any | None,
     *,
@@ -208,12 +239,11 @@ def stream_call_stats(
     """The stats columns of calls in [since, until), in chunks, without loading them all.
 
     Values come back raw (no per-row type conversion): ``tags`` is JSON text and
-    ``cost_nanos`` an integer (None when unpriced).
+    ``cost_pico`` integer pico-dollars (None when unpriced).
     """
     c = calls.c
-    cost_nanos = money_scaled(c.cost, 9)
     stmt = select(
-        epoch_seconds(engine),
+        epoch_seconds(store.dialect),
         c.provider,
         c.requested_model,
         c.prompt_name,
@@ -224,7 +254,7 @@ def stream_call_stats(
         cast(c.tags, Text),
         c.status,
         c.cost_status,
-        cost_nanos,
+        money_scaled(c.cost, MONEY_SCALE),
         c.input_tokens,
         c.output_tokens,
         c.cache_read_tokens,
@@ -239,7 +269,7 @@ def stream_call_stats(
         stmt = stmt.where(c.started_at < until)
     if order:
         stmt = stmt.order_by(c.started_at)
-    with engine.connect() as conn:
+    with store.read() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
         for part in result.partitions(chunk):
             yield [tuple(r) for r in part]

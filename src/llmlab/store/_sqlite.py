@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-__all__ = ["BUSY_TIMEOUT_S", "begin_write", "sqlite_on_begin", "sqlite_on_connect"]
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "begin_write",
+    "busy_timeout_s",
+    "sqlite_on_begin",
+    "sqlite_on_connect",
+]
 
 BUSY_TIMEOUT_S = 30.0
+# How long a writer waits for another process's lock before "database is locked"; short
+# values make lock tests fast, long ones suit slow shared disks.
+BUSY_TIMEOUT_ENV = "LLMLAB_BUSY_TIMEOUT_S"
 _BEGIN_OPTION = "llmlab_sqlite_begin"
 
 
@@ -28,19 +38,45 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    """Connect hook: WAL, busy timeout, foreign keys; transactions under our control."""
-    # The sqlite3 module's own transaction handling would skip BEGIN before reads and DDL;
-    # sqlite_on_begin emits BEGIN instead (SQLAlchemy's documented recipe).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
+def busy_timeout_s() -> float:
+    """The SQLite busy timeout: ``LLMLAB_BUSY_TIMEOUT_S`` seconds, else 30.
+
+    Raises:
+        StoreError: the variable is not a number of seconds.
+    """
+    raw = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return BUSY_TIMEOUT_S
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cursor.close()
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also catches NaN
+        from llmlab._errors import StoreError
+
+        raise StoreError(
+            f"{BUSY_TIMEOUT_ENV}={raw!r} is not a number of seconds; unset it or use e.g. 30"
+        )
+    return value
+
+
+def sqlite_on_connect(timeout_s: float) -> Callable[[Any, Any], None]:
+    """Connect hook: WAL, busy timeout, foreign keys; transactions under our control."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The sqlite3 module's own transaction handling would skip BEGIN before reads and
+        # DDL; sqlite_on_begin emits BEGIN instead (SQLAlchemy's documented recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
 def sqlite_on_begin(conn: Connection) -> None:

@@ -1,7 +1,8 @@
 """Monitoring tables: hourly/daily rollups, budgets and their ledger, alerts.
 
-Money in these tables is an integer number of nano-dollars (``*_nanos``): exact integer
-arithmetic in SQL on SQLite and PostgreSQL alike, which the atomic budget check relies on.
+Money columns are the one exact :class:`~llmlab.store._metadata.Money` type (integer
+pico-dollars on SQLite, ``NUMERIC(30, 12)`` on PostgreSQL): exact arithmetic in SQL on both,
+which the atomic budget check relies on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-from llmlab.store._metadata import UtcDateTime, metadata
+from llmlab.store._metadata import MONEY, UtcDateTime, metadata
 
 __all__ = [
     "alert_rules",
@@ -50,7 +51,7 @@ call_rollups = Table(
     Column("cache_read_tokens", BigInteger, nullable=False, default=0),
     Column("cache_write_tokens", BigInteger, nullable=False, default=0),
     Column("reasoning_tokens", BigInteger, nullable=False, default=0),
-    Column("cost_nanos", BigInteger, nullable=False, default=0),
+    Column("cost", MONEY, nullable=False, default=0),
     Column("priced_tokens", BigInteger, nullable=False, default=0),
     Column("unpriced", BigInteger, nullable=False, default=0),
     Column("ok_calls", BigInteger, nullable=False, default=0),
@@ -71,7 +72,7 @@ budgets = Table(
     Column("scope_key", String(200), nullable=True),  # the tag key for scope "tag"
     Column("scope_value", String(400), nullable=True),
     Column("period", String(8), nullable=False),  # hour | day | month | run | total
-    Column("limit_nanos", BigInteger, nullable=False),
+    Column("limit_amount", MONEY, nullable=False),
     Column("hard", Boolean, nullable=False, default=True),
     Column("thresholds", JSON, nullable=False, default=list),  # fractions, e.g. [0.8, 1.0]
     Column("created_at", UtcDateTime(), nullable=False),
@@ -83,8 +84,8 @@ budget_usage = Table(
     metadata,
     Column("budget", String(200), primary_key=True),
     Column("period_key", String(80), primary_key=True),
-    Column("spent_nanos", BigInteger, nullable=False, default=0),
-    Column("reserved_nanos", BigInteger, nullable=False, default=0),
+    Column("spent", MONEY, nullable=False, default=0),
+    Column("reserved", MONEY, nullable=False, default=0),
     Column("calls", BigInteger, nullable=False, default=0),
 )
 
@@ -94,7 +95,7 @@ budget_reservations = Table(
     Column("id", String(32), primary_key=True),
     Column("budget", String(200), primary_key=True),
     Column("period_key", String(80), nullable=False),
-    Column("amount_nanos", BigInteger, nullable=False),
+    Column("amount", MONEY, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_budget_reservations_budget_created", "budget", "created_at"),
 )

@@ -15,7 +15,16 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from llmlab.evals import EvalRun, EvalSuite, load_suite, run_eval, show_run
+from llmlab.evals import (
+    EvalRun,
+    EvalSuite,
+    gate_run,
+    load_suite,
+    result_input,
+    run_eval,
+    show_run,
+)
+from llmlab.store import Store, resolve_store
 
 __all__ = ["EvalAssertionError", "assert_eval", "assert_eval_async"]
 
@@ -28,7 +37,7 @@ class EvalAssertionError(AssertionError):
         self.run = run
 
 
-def _message(run: EvalRun, minimum: float, db: str | None, show: int) -> str:
+def _message(run: EvalRun, minimum: float, store: Store, show: int) -> str:
     s = run.summary
     lines = [
         f"eval {run.name!r} ({run.model}) passed {s['passed']}/{s['cases']} cases = "
@@ -36,13 +45,13 @@ def _message(run: EvalRun, minimum: float, db: str | None, show: int) -> str:
     ]
     if not s["complete"]:
         lines.append(f"only {s['results']} of {s['expected_results']} results")
-    failures = show_run(run.id, failed_only=True, db=db)["results"]
+    failures = show_run(run.id, failed_only=True, store=store).results
     for r in failures[:show]:
-        why = r.get("error") or r.get("explanation") or ""
-        score = "error" if r["errored"] else f"{r['score']:.2f}"
+        why = r.error or r.explanation or ""
+        score = "error" if r.errored or r.score is None else f"{r.score:.2f}"
         lines.append(
-            f"  case {r['case_id']}#{r['epoch']}: score {score}; input {str(r['input'])[:60]!r}; "
-            f"output {str(r.get('output'))[:60]!r} {why}".rstrip()
+            f"  case {r.case_id}#{r.epoch}: score {score}; "
+            f"input {str(result_input(r))[:60]!r}; output {str(r.output)[:60]!r} {why}".rstrip()
         )
     if len(failures) > show:
         lines.append(f"  ... and {len(failures) - show} more (llmlab eval show {run.id} --failed)")
@@ -53,20 +62,20 @@ async def assert_eval_async(
     suite: EvalSuite | str | Path,
     *,
     min_pass_rate: float | None = None,
-    db: str | None = None,
+    store: Store | None = None,
     show_failures: int = 10,
     **options: Any,
 ) -> EvalRun:
     """Run ``suite`` and raise ``EvalAssertionError`` when its pass rate is too low.
 
-    ``min_pass_rate`` defaults to the suite's; ``options`` go to ``run_eval`` (model,
-    epochs, concurrency, cache ...). Returns the run.
+    ``min_pass_rate`` defaults to the suite's; ``store`` to the default handle;
+    ``options`` go to ``run_eval`` (model, epochs, concurrency, cache ...). Returns the run.
     """
     loaded = suite if isinstance(suite, EvalSuite) else load_suite(suite)
     minimum = loaded.min_pass_rate if min_pass_rate is None else min_pass_rate
-    run = await run_eval(loaded, db=db, **options)
-    s = run.summary
-    if not s["complete"] or s["cases"] == 0 or s["pass_rate"] < minimum:
+    db = resolve_store(store)
+    run = await run_eval(loaded, store=db, **options)
+    if not gate_run(run, min_pass_rate=minimum, store=db).passed:
         raise EvalAssertionError(_message(run, minimum, db, show_failures), run)
     return run
 
@@ -75,13 +84,13 @@ def assert_eval(
     suite: EvalSuite | str | Path,
     *,
     min_pass_rate: float | None = None,
-    db: str | None = None,
+    store: Store | None = None,
     show_failures: int = 10,
     **options: Any,
 ) -> EvalRun:
     """``assert_eval_async`` for synchronous tests (not inside a running event loop)."""
     return asyncio.run(
         assert_eval_async(
-            suite, min_pass_rate=min_pass_rate, db=db, show_failures=show_failures, **options
+            suite, min_pass_rate=min_pass_rate, store=store, show_failures=show_failures, **options
         )
     )

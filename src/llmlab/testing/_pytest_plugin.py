@@ -78,7 +78,7 @@ def llmlab_db(llmlab_store: Store) -> str:
 
 
 @pytest.fixture
-def assert_eval(llmlab_db: str) -> Callable[..., Any]:
+def assert_eval(llmlab_store: Store) -> Callable[..., Any]:
     """Run an eval suite in this test's own store; fail the test below a pass rate.
 
     ``assert_eval(suite, min_pass_rate=0.9, model=..., epochs=...)`` returns the run, or
@@ -89,6 +89,6 @@ def assert_eval(llmlab_db: str) -> Callable[..., Any]:
     from llmlab.testing._eval_plugin import assert_eval as run_and_assert
 
     def check(suite: Any, *, min_pass_rate: float | None = None, **options: Any) -> Any:
-        return run_and_assert(suite, min_pass_rate=min_pass_rate, db=llmlab_db, **options)
+        return run_and_assert(suite, min_pass_rate=min_pass_rate, store=llmlab_store, **options)
 
     return check

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-30 04:55:07.857748
+Create Date: 2026-11-30 05:37:23.358437
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("budget", sa.String(length=200), nullable=False),
         sa.Column("period_key", sa.String(length=80), nullable=False),
-        sa.Column("amount_nanos", sa.BigInteger(), nullable=False),
+        sa.Column("amount", Money(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", "budget", name=op.f("pk_budget_reservations")),
     )
@@ -68,8 +68,8 @@ def upgrade() -> None:
         "budget_usage",
         sa.Column("budget", sa.String(length=200), nullable=False),
         sa.Column("period_key", sa.String(length=80), nullable=False),
-        sa.Column("spent_nanos", sa.BigInteger(), nullable=False),
-        sa.Column("reserved_nanos", sa.BigInteger(), nullable=False),
+        sa.Column("spent", Money(), nullable=False),
+        sa.Column("reserved", Money(), nullable=False),
         sa.Column("calls", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("budget", "period_key", name=op.f("pk_budget_usage")),
     )
@@ -80,7 +80,7 @@ def upgrade() -> None:
         sa.Column("scope_key", sa.String(length=200), nullable=True),
         sa.Column("scope_value", sa.String(length=400), nullable=True),
         sa.Column("period", sa.String(length=8), nullable=False),
-        sa.Column("limit_nanos", sa.BigInteger(), nullable=False),
+        sa.Column("limit_amount", Money(), nullable=False),
         sa.Column("hard", sa.Boolean(), nullable=False),
         sa.Column("thresholds", sa.JSON(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
@@ -100,7 +100,7 @@ def upgrade() -> None:
         sa.Column("cache_read_tokens", sa.BigInteger(), nullable=False),
         sa.Column("cache_write_tokens", sa.BigInteger(), nullable=False),
         sa.Column("reasoning_tokens", sa.BigInteger(), nullable=False),
-        sa.Column("cost_nanos", sa.BigInteger(), nullable=False),
+        sa.Column("cost", Money(), nullable=False),
         sa.Column("priced_tokens", sa.BigInteger(), nullable=False),
         sa.Column("unpriced", sa.BigInteger(), nullable=False),
         sa.Column("ok_calls", sa.BigInteger(), nullable=False),

@@ -1,0 +1,93 @@
+"""The eval gate: did a run pass, and did it regress against a baseline?
+
+The one place that decides; the CLI and the pytest plugin only print the verdict and
+turn it into an exit code or an assertion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from llmlab.evals._history import Comparison, compare_runs
+from llmlab.evals._runner import EvalRun
+from llmlab.store import Store
+
+__all__ = ["EvalGate", "gate_run"]
+
+
+@dataclass(frozen=True, slots=True)
+class EvalGate:
+    """The verdict on one run.
+
+    ``passed`` is False when the run is incomplete, has no cases, its pass rate is below
+    ``min_pass_rate``, or (with ``fail_on_regression``) it is significantly worse than
+    the baseline. ``reasons`` says which, one line each.
+    """
+
+    run_id: str
+    passed: bool
+    pass_rate: float
+    min_pass_rate: float
+    complete: bool
+    threshold_met: bool
+    regression: bool
+    reasons: tuple[str, ...]
+    baseline: Comparison | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "passed": self.passed,
+            "pass_rate": self.pass_rate,
+            "min_pass_rate": self.min_pass_rate,
+            "complete": self.complete,
+            "threshold_met": self.threshold_met,
+            "regression": self.regression,
+            "reasons": list(self.reasons),
+            "baseline": self.baseline.to_dict() if self.baseline is not None else None,
+        }
+
+
+def gate_run(
+    run: EvalRun,
+    *,
+    min_pass_rate: float | None = None,
+    baseline: str | None = None,
+    fail_on_regression: bool = False,
+    store: Store | None = None,
+) -> EvalGate:
+    """Judge ``run``: its pass rate against ``min_pass_rate`` (default: the one the run
+    was made with) and, given a ``baseline`` run, the paired comparison with it.
+
+    Raises:
+        NotFoundError: the baseline run does not exist.
+    """
+    s = run.summary
+    minimum = float(s.get("min_pass_rate", 1.0)) if min_pass_rate is None else min_pass_rate
+    complete = bool(s.get("complete", False))
+    cases = int(s.get("cases", 0))
+    pass_rate = run.pass_rate
+    reasons: list[str] = []
+    if not complete:
+        reasons.append(f"incomplete: {s.get('results')} of {s.get('expected_results')} results")
+    if cases == 0:
+        reasons.append("no case has a result")
+    if pass_rate < minimum:
+        reasons.append(f"pass rate {pass_rate:.1%} is below the required {minimum:.1%}")
+    threshold_met = complete and cases > 0 and pass_rate >= minimum
+    comparison = compare_runs(baseline, run.id, store=store) if baseline is not None else None
+    regression = comparison is not None and comparison.regression
+    if regression and fail_on_regression and comparison is not None:
+        reasons.append(f"significant regression against {comparison.run_a}: {comparison.verdict()}")
+    return EvalGate(
+        run_id=run.id,
+        passed=threshold_met and not (regression and fail_on_regression),
+        pass_rate=pass_rate,
+        min_pass_rate=minimum,
+        complete=complete,
+        threshold_met=threshold_met,
+        regression=regression,
+        reasons=tuple(reasons),
+        baseline=comparison,
+    )
