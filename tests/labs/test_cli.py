@@ -201,3 +201,22 @@ def test_start_into_another_folder_keeps_one_workspace(
     lab6 = next(lab for lab in data["labs"] if lab["number"] == 6)
     assert lab6["status"] == "done" and lab6["attempts"] == 2
     assert lab6["dir"] == str(elsewhere.resolve())
+
+
+def test_a_bad_prompt_file_is_reported_before_any_model_call(
+    learner: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "labs", "start", "4")
+    prompt = Path("llmlab-labs/04-prompt-engineering/prompt.yaml")
+    prompt.write_text('prompt: "Sentiment? {{ review }}"\nmax_tokens: 24: 3\n')
+    code, _, err = run(capsys, "labs", "check", "4")
+    assert code == 2 and "prompt.yaml:2: not valid YAML" in err
+
+    prompt.write_text('prompt: "Sentiment? {{ review }}"\ntemperature: 0.9\n')
+    code, _, err = run(capsys, "labs", "check", "4")
+    assert code == 2
+    assert "prompt.yaml:2: temperature: Extra inputs are not permitted" in err
+
+    prompt.write_text('prompt: "Sentiment? {{ review }"\n')
+    code, _, err = run(capsys, "labs", "check", "4")
+    assert code == 2 and "prompt.yaml:1: " in err and "does not parse" in err

@@ -148,7 +148,7 @@ def _evaluate(
     return runs
 
 
-def _details(runs: Sequence[CaseRun]) -> tuple[CaseDetail, ...]:
+def _details(runs: Sequence[CaseRun], expected_field: str | None) -> tuple[CaseDetail, ...]:
     return tuple(
         CaseDetail(
             case_id=run.case.id,
@@ -156,7 +156,7 @@ def _details(runs: Sequence[CaseRun]) -> tuple[CaseDetail, ...]:
             answer=run.answer,
             score=run.score,
             reason=run.reason,
-            expected=str(run.case.expected_properties or run.case.fields.get("label", "")),
+            expected=str(run.case.fields.get(expected_field, "")) if expected_field else "",
         )
         for run in runs
         if not run.passed
@@ -245,9 +245,11 @@ def prompt_eval(ctx: GradeContext, params: Mapping[str, Any]) -> list[CriterionR
     Parameters: ``file`` (the prompt file), ``scorers`` (a suite's scorer list),
     ``held_out`` (cases file in the lab), ``min_passed`` (held-out cases that must pass),
     optional ``visible`` (cases file in the learner's folder), ``require_fields``,
-    ``baseline`` (+ ``min_token_cut``, ``margin``), ``threshold``, ``max_tokens``.
+    ``baseline`` (+ ``min_token_cut``, ``margin``, ``price_per_mtok``), ``threshold``,
+    ``max_tokens``, ``expected_field`` (the case field shown as the expected answer).
     """
     prompt_path = ctx.learner(str(params.get("file", "prompt.yaml")))
+    expected_field = params.get("expected_field")  # the case field shown as "expected"
     results: list[CriterionResult] = []
     visible_runs: list[CaseRun] = []
     if "visible" in params:
@@ -259,7 +261,7 @@ def prompt_eval(ctx: GradeContext, params: Mapping[str, Any]) -> list[CriterionR
                 passed=k == len(visible_runs),
                 measured=fraction_text(k, len(visible_runs)),
                 gating=False,
-                failures=_details(visible_runs),
+                failures=_details(visible_runs, expected_field),
             )
         )
     held_path = ctx.lab_file(str(params["held_out"]))
@@ -282,7 +284,7 @@ def prompt_eval(ctx: GradeContext, params: Mapping[str, Any]) -> list[CriterionR
             bar=f"needs ≥ {need}/{n}",
             distance="" if k >= need else f"{need - k} more case{'s' if need - k > 1 else ''}",
             note=note,
-            failures=() if visible_runs else _details(runs),
+            failures=() if visible_runs else _details(runs, expected_field),
         )
     )
     if "baseline" in params:
