@@ -139,7 +139,10 @@ def _cases(path: Path) -> list[EvalCase]:
 def _evaluate(
     ctx: GradeContext, prompt_path: Path, cases_path: Path, params: Mapping[str, Any]
 ) -> list[CaseRun]:
+    # Criteria that share the prompt, the cases and the grading share one run.
+    grading = (params.get("scorers"), params.get("threshold"), params.get("max_tokens"))
     key = f"prompt_eval:{prompt_path}:{prompt_path.read_text(encoding='utf-8')}:{cases_path}"
+    key += repr(grading)
     if key not in ctx.memo:
         spec = read_prompt_file(prompt_path)
         suite = _suite(ctx, spec, params, prompt_path)
