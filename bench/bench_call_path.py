@@ -144,7 +144,7 @@ async def _bench(base_url: str, calls: int, concurrency: int) -> dict[str, float
         )
         results["llmlab anthropic generate()"] = await _drive(generate, calls, concurrency)
         await model.aclose()
-        flush(store.url)
+        flush(store)
         store.close()
     return results
 

@@ -28,7 +28,7 @@ BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 LLMLAB = str(Path(sys.executable).with_name("llmlab"))
 # Gates: these exit 1 when a threshold is missed, a promotion refused or a lab not yet
 # passed, by design.
-GATED = ("llmlab eval run", "llmlab prompts compare", "llmlab labs check")
+GATED = ("llmlab eval run", "llmlab prompts compare", "llmlab eval agreement", "llmlab labs check")
 
 pytestmark = [
     pytest.mark.slow,
@@ -66,6 +66,7 @@ def workspace(tmp_path: Path, wire_server: WireServer) -> tuple[Path, dict[str, 
     (tmp_path / "new.yaml").write_text(
         _blocks("yaml")[0].replace('includes: "{{ target }}"', 'regex: "^echo"')
     )
+    (tmp_path / "labels.csv").write_text("case_id,label,note\n1,pass,\n2,pass,\n3,fail,vague\n")
     (tmp_path / "support.md").write_text(
         "---\nname: support\n---\nYou are our support desk. Be brief and kind.\n\n{{ input }}\n"
     )

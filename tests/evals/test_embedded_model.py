@@ -32,7 +32,7 @@ async def test_example_suite_on_the_embedded_model_with_three_trials(
     assert run.status == "finished" and s["results"] == 36 and s["errors"]["results"] == 0
     assert s["trials"]["epochs"] == 3 and 0.0 <= s["trials"]["consistency"] <= 1.0
     assert set(s["tags"]) == {"africa", "americas", "asia", "europe"}
-    calls = recent_calls(llmlab_store.engine, CallFilter(eval_run=run.id), limit=50)
+    calls = recent_calls(llmlab_store, CallFilter(eval_run=run.id), limit=50)
     assert len(calls) == 36
-    assert all(c["cost_status"] == "local" and c["output_tokens"] > 0 for c in calls)
-    assert {c["epoch"] for c in calls} == {1, 2, 3}
+    assert all(c.cost_status == "local" and c.output_tokens > 0 for c in calls)
+    assert {c.epoch for c in calls} == {1, 2, 3}

@@ -62,7 +62,7 @@ async def test_a_bare_provider_is_refused_and_a_managed_model_is_recorded(
     managed = get_model("scripted/bare")
     run = await run_eval(_suite(3), model=managed)
     assert run.summary["passed"] == 3 and run.model == "scripted/bare"
-    calls = recent_calls(llmlab_store.engine, CallFilter(eval_run=run.id), limit=10)
+    calls = recent_calls(llmlab_store, CallFilter(eval_run=run.id), limit=10)
     assert len(calls) == 3
 
 

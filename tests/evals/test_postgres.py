@@ -14,7 +14,6 @@ pytestmark = pytest.mark.postgres
 
 
 async def test_run_and_duplicate_results_on_postgres(pg_url: str) -> None:
-    scripted("pg", function=lambda request: "echo " + request.messages[-1].content)
     suite = EvalSuite(
         name="pg",
         prompt="{{ input }}",
@@ -22,6 +21,7 @@ async def test_run_and_duplicate_results_on_postgres(pg_url: str) -> None:
         scorers=[Includes("w1")],
     )
     with Store(pg_url) as store:
+        scripted("pg", function=lambda request: "echo " + request.messages[-1].content, store=store)
         run = await run_eval(suite, model="scripted/pg", store=store, epochs=2)
         assert run.summary["results"] == 24 and run.summary["passed"] == 3  # w1, w10, w11
         rows = get_eval_results(store, run.id)

@@ -40,10 +40,10 @@ async def test_minimal_suite_runs_and_links_every_call(
     assert {r.case_id for r in failed} == {"0", "5", "10", "15"}
     assert failed[0].output == "echo: say w0" and failed[0].score == 0.0
     assert failed[0].case_data["input"] == "say w0" and failed[0].prompt == "say w0"
-    calls = recent_calls(llmlab_store.engine, CallFilter(eval_run=run.id), limit=100)
+    calls = recent_calls(llmlab_store, CallFilter(eval_run=run.id), limit=100)
     assert len(calls) == 20
-    assert {(c["sample_id"], c["epoch"]) for c in calls} == {(str(i), 1) for i in range(20)}
-    assert {r.call_id for r in results} == {c["id"] for c in calls}
+    assert {(c.sample_id, c.epoch) for c in calls} == {(str(i), 1) for i in range(20)}
+    assert {r.call_id for r in results} == {c.id for c in calls}
 
 
 async def test_429_storm_finishes_with_backoff(openai_env: WireServer, tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ async def test_garbage_judge_verdicts_are_errored_scores(
     assert all("unparsable judge verdict" in (r.error or "") for r in results)
     assert all(r.output == "ok" for r in results)
     judge_calls = recent_calls(
-        llmlab_store.engine, CallFilter(eval_run=run.id, tags={"role": "judge"}), limit=50
+        llmlab_store, CallFilter(eval_run=run.id, tags={"role": "judge"}), limit=50
     )
     assert len(judge_calls) == 6
 

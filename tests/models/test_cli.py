@@ -226,8 +226,8 @@ def test_ctrl_c_during_run_records_the_cancelled_call(
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     (row,) = recent_calls(llmlab_store)
-    assert (row["status"], row["error_type"]) == ("error", "cancelled")
-    assert row["requested_model"] == "gpt-4o-mini" and row["streamed"]
+    assert (row.status, row.error_type) == ("error", "cancelled")
+    assert row.requested_model == "gpt-4o-mini" and row.streamed
 
 
 def test_run_json_cost_is_exact_and_plain(

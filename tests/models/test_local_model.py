@@ -60,12 +60,12 @@ async def test_local_model_answers_offline_and_is_recorded_with_exact_tokens(
     rows = recent_calls(llmlab_store, limit=10)
     assert len(rows) == 1
     row = rows[0]
-    assert row["provider"] == "local"
-    assert row["requested_model"] == "smollm2"
-    assert row["status"] == "ok"
-    assert row["input_tokens"] == response.usage.input_tokens
-    assert row["output_tokens"] == response.usage.output_tokens
-    assert row["cost_status"] == "local"
+    assert row.provider == "local"
+    assert row.requested_model == "smollm2"
+    assert row.status == "ok"
+    assert row.input_tokens == response.usage.input_tokens
+    assert row.output_tokens == response.usage.output_tokens
+    assert row.cost_status == "local"
 
 
 async def test_streaming_counts_the_same_tokens_and_measures_ttft(llmlab_db: str) -> None:

@@ -54,8 +54,8 @@ async def test_b_better_is_promoted_and_calls_are_linked(
     assert result.deltas["output_tokens"].difference.estimate > 0  # B writes more words
     linked = recent_calls(versions.store, CallFilter(prompt="qa@2"), limit=1000)
     assert len(linked) == 40
-    assert {c["prompt_hash"] for c in linked} == {result.b.version_hash}
-    assert all(c["eval_run"] == result.run_b.id for c in linked)
+    assert {c.prompt_hash for c in linked} == {result.b.version_hash}
+    assert all(c.eval_run == result.run_b.id for c in linked)
     assert result.to_dict()["b"]["run"] == result.run_b.id
 
 

@@ -100,9 +100,9 @@ async def test_calls_record_exposure_links_and_feedback_report(
     rows = recent_calls(two_versions.store, CallFilter(experiment="tone"), limit=1000)
     assert len(rows) == 60
     for row in rows:
-        expected_version = 2 if row["arm"] == "warm" else 1
-        assert row["prompt_name"] == "greet" and row["prompt_version"] == expected_version
-        assert (row["response_text"] == "hello there") == (row["arm"] == "warm")
+        expected_version = 2 if row.arm == "warm" else 1
+        assert row.prompt_name == "greet" and row.prompt_version == expected_version
+        assert (row.response_text == "hello there") == (row.arm == "warm")
     for unit, response in responses.values():
         assert response.call_id is not None
         good = response.text == "hello there"

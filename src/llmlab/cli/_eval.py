@@ -30,6 +30,7 @@ from llmlab.cli._options import parse_key_values, print_json
 from llmlab.cli._store import cli_store
 from llmlab.evals import (
     EvalRun,
+    calibration_status,
     compare_runs,
     gate_run,
     list_runs,
@@ -190,7 +191,11 @@ def show_command(
     as_json: JsonOpt = False,
 ) -> None:
     """One run: its summary and a table of results."""
-    shown = show_run(run_id, failed_only=failed, store=cli_store())
+    store = cli_store()
+    shown = show_run(run_id, failed_only=failed, store=store)
+    judges = (shown.run.summary or {}).get("judges")
+    if judges:  # calibrated since the run ended? say so now
+        shown.run.summary["judges"] = calibration_status(judges, store=store)  # type: ignore[index]
     if as_json:
         print_json(shown.to_dict())
         return
@@ -254,3 +259,6 @@ def rescore_command(
             _console.print(line, soft_wrap=True)
     if not verdict.passed:
         raise typer.Exit(1)
+
+
+import llmlab.cli._eval_quality  # noqa: E402, F401  (registers label, agreement, frontier)

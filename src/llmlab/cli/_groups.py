@@ -61,6 +61,11 @@ GROUPS: tuple[GroupEntry, ...] = (
     ),
     GroupEntry("models", "llmlab.cli._models", "Model providers and models."),
     GroupEntry("db", "llmlab.cli._db", "The llmlab database: location and migrations."),
+    GroupEntry(
+        "serve",
+        "llmlab.cli._serve",
+        "The dashboard: runs, prompts, experiments, spend and latency, in the browser.",
+    ),
 )
 
 BY_NAME = {entry.name: entry for entry in GROUPS}

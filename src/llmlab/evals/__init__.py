@@ -12,11 +12,30 @@ Suites through the model call path::
     verdict = gate_run(run, baseline="latest-good-run-id")
 """
 
+from llmlab.evals._agreement import (
+    Agreement,
+    CalibrationError,
+    Confusion,
+    CorrectedRate,
+    agreement,
+    cohens_kappa,
+    corrected_pass_rate,
+    rogan_gladen,
+)
 from llmlab.evals._builtin import Exact, Includes, JsonValid, KeyTerms, Length, Regex
+from llmlab.evals._calibration import (
+    AgreementReport,
+    ScorerAgreement,
+    calibration_status,
+    judge_key,
+    measure_agreement,
+)
 from llmlab.evals._case import EvalCase
 from llmlab.evals._combine import FunctionScorer, Weighted
+from llmlab.evals._consistency import JudgeConsistency, judge_consistency
 from llmlab.evals._dataset import load_dataset
 from llmlab.evals._evaluator import CaseFailure, EvalResult, LLMEvaluator
+from llmlab.evals._frontier import Frontier, FrontierOption, cost_quality_frontier
 from llmlab.evals._gate import EvalGate, gate_run
 from llmlab.evals._history import (
     Comparison,
@@ -29,6 +48,14 @@ from llmlab.evals._history import (
     show_run,
 )
 from llmlab.evals._judge import ModelGraded, parse_verdict
+from llmlab.evals._labels import (
+    HumanLabel,
+    LabelledRun,
+    attach_labels,
+    load_labels,
+    run_labels,
+    unlabelled_results,
+)
 from llmlab.evals._paired import (
     PairedTest,
     holm,
@@ -59,6 +86,30 @@ from llmlab.evals._suite import EvalSuite, SuiteSpec, load_suite
 from llmlab.evals._summary import CaseOutcome, reduce_cases, summarize
 
 __all__ = [
+    "Agreement",
+    "AgreementReport",
+    "CalibrationError",
+    "Confusion",
+    "CorrectedRate",
+    "Frontier",
+    "FrontierOption",
+    "HumanLabel",
+    "JudgeConsistency",
+    "LabelledRun",
+    "ScorerAgreement",
+    "agreement",
+    "attach_labels",
+    "calibration_status",
+    "cohens_kappa",
+    "corrected_pass_rate",
+    "cost_quality_frontier",
+    "judge_consistency",
+    "judge_key",
+    "load_labels",
+    "measure_agreement",
+    "rogan_gladen",
+    "run_labels",
+    "unlabelled_results",
     "CaseFailure",
     "CaseOutcome",
     "Comparison",

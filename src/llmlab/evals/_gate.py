@@ -20,9 +20,10 @@ __all__ = ["EvalGate", "gate_run"]
 class EvalGate:
     """The verdict on one run.
 
-    ``passed`` is False when the run is incomplete, has no cases, its pass rate is below
-    ``min_pass_rate``, or (with ``fail_on_regression``) it is significantly worse than
-    the baseline. ``reasons`` says which, one line each.
+    ``passed`` is False when the run is incomplete, has no scored case, its pass rate is
+    below ``min_pass_rate``, more results errored than the suite's ``max_errors``, or
+    (with ``fail_on_regression``) it is significantly worse than the baseline.
+    ``reasons`` says which, one line each.
     """
 
     run_id: str
@@ -66,16 +67,24 @@ def gate_run(
     s = run.summary
     minimum = float(s.get("min_pass_rate", 1.0)) if min_pass_rate is None else min_pass_rate
     complete = bool(s.get("complete", False))
-    cases = int(s.get("cases", 0))
+    cases = int(s.get("scored_cases", s.get("cases", 0)))
+    errored = int(s.get("errored_results", 0))
+    max_errors = int(s.get("max_errors", errored))
     pass_rate = run.pass_rate
     reasons: list[str] = []
     if not complete:
         reasons.append(f"incomplete: {s.get('results')} of {s.get('expected_results')} results")
     if cases == 0:
-        reasons.append("no case has a result")
+        reasons.append("no case has a scored result")
     if pass_rate < minimum:
         reasons.append(f"pass rate {pass_rate:.1%} is below the required {minimum:.1%}")
-    threshold_met = complete and cases > 0 and pass_rate >= minimum
+    if errored > max_errors:
+        # An errored result is not a fail (the pass rate leaves it out): it fails the run
+        # here instead of hiding in the pass rate.
+        reasons.append(
+            f"{errored} result(s) could not be scored, more than max_errors {max_errors}"
+        )
+    threshold_met = complete and cases > 0 and pass_rate >= minimum and errored <= max_errors
     comparison = compare_runs(baseline, run.id, store=store) if baseline is not None else None
     regression = comparison is not None and comparison.regression
     if regression and fail_on_regression and comparison is not None:

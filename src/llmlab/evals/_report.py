@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -39,11 +39,13 @@ def summary_lines(run: EvalRun) -> list[str]:
     lines = [
         f"run {run.id}  ({run.name}, {run.model}, {run.status})",
         f"pass rate {_pct(s['pass_rate'])}  [95% CI {_pct(low)}-{_pct(high)}]  "
-        f"{s['passed']}/{s['cases']} cases passed, {s['errored_cases']} errored; "
+        f"{s['passed']}/{s.get('scored_cases', s['cases'])} scored cases passed, "
+        f"{s['errored_cases']} errored; "
         f"needed {_pct(s['min_pass_rate'])}: {'met' if s['threshold_met'] else 'MISSED'}",
         f"mean score {s['mean_score']:.3f}  [95% CI {s['mean_score_ci'][0]:.3f}-"
         f"{s['mean_score_ci'][1]:.3f}]  SE {s['standard_error']:.3f}",
     ]
+    lines += errored_lines(s)
     trials = s["trials"]
     if trials["epochs"] > 1:
         extra = "  ".join(f"{k} {v:.3f}" for k, v in trials.items() if k.startswith("pass"))
@@ -74,6 +76,30 @@ def summary_lines(run: EvalRun) -> list[str]:
             f"incomplete: {s['results']} of {s['expected_results']} results; "
             "re-run the same command to resume"
         )
+    return lines
+
+
+def errored_lines(s: Mapping[str, Any]) -> list[str]:
+    """The errored-results gate and each model-graded scorer's calibration, as text."""
+    lines = []
+    if not s.get("errors_within_limit", True):
+        lines.append(
+            f"{s['errored_results']} result(s) could not be scored, more than max_errors "
+            f"{s['max_errors']}: the run fails (see llmlab eval show RUN --failed)"
+        )
+    for name, judge in (s.get("judges") or {}).items():
+        if judge.get("calibrated"):
+            kappa = judge.get("kappa")
+            lines.append(
+                f"judge {name} ({judge['model']}): calibrated on {judge['labels']} labels, "
+                f"TPR {_num(judge.get('tpr'))} TNR {_num(judge.get('tnr'))} "
+                f"kappa {_num(kappa)}"
+            )
+        else:
+            lines.append(
+                f"judge {name} ({judge['model']}): NOT calibrated against human labels; "
+                "treat its scores with care (llmlab eval label RUN, llmlab eval agreement RUN)"
+            )
     return lines
 
 
@@ -169,14 +195,15 @@ def results_table(results: Sequence[EvalResultRow], *, limit: int = 200) -> Tabl
     """The ``eval show`` table."""
     table = Table("case", "epoch", "score", "passed", "input", "output / error")
     for r in results[:limit]:
-        shown = r.error if r.status == "error" else r.output
+        # An errored score shows why it could not be scored (a judge's error), not the output.
+        shown = r.error if r.status == "error" or r.errored else r.output
         table.add_row(
             r.case_id,
             str(r.epoch),
             _score(r),
             "yes" if r.passed else "no",
             str(result_input(r) or "")[:40],
-            (shown or "")[:60].replace("\n", " "),
+            (shown or "")[: 160 if r.errored else 60].replace("\n", " "),
         )
     return table
 

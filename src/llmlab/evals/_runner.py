@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from llmlab._errors import InputError, LlmlabError
+from llmlab.evals._calibration import judge_summary
 from llmlab.evals._case import EvalCase
 from llmlab.evals._judge import default_judge_model
 from llmlab.evals._model_arg import check_model
@@ -304,6 +305,7 @@ def summarize_run(store: Store, run: EvalRunRow) -> dict[str, Any]:
         epochs=run.epochs,
         k=options.get("k"),
         expected_results=run.n_cases * run.epochs,
+        max_errors=int(options.get("max_errors", 0)),
     )
 
 
@@ -379,6 +381,7 @@ async def run_eval(
         "k": suite.k,
         "cache": cache,
         "min_pass_rate": suite.min_pass_rate,
+        "max_errors": suite.max_errors,
     }
     fingerprint = suite.fingerprint(model=model_name, epochs=n_epochs, extra=extra)
     existing = latest_unfinished_eval_run(db, fingerprint) if resume else None
@@ -442,12 +445,15 @@ async def run_eval(
         items.clear()
         suite.release()
         await asyncio.shield(writer.close())
-        await writer.call(flush, db.url)
+        await writer.call(flush, db)
         if given is None:
             await target.aclose()
         if judge is not target and suite.judge_model:
             await judge.aclose()
         summary = await writer.call(summarize_run, db, run)
+        summary["judges"] = await writer.call(
+            judge_summary, suite, suite.judge_model or model_name, store=db
+        )
         await writer.call(finish_eval_run, db, run_id, status=status, summary=summary)
         writer.shutdown()
     return EvalRun(

@@ -56,6 +56,8 @@ class SuiteSpec(BaseModel):
     """A case passes when its score reaches this."""
     min_pass_rate: float = Field(default=1.0, ge=0, le=1)
     """The run passes (exit 0) when this share of cases pass."""
+    max_errors: int = Field(default=0, ge=0)
+    """The run fails when more results than this errored (could not be scored)."""
     epochs: int = Field(default=1, ge=1)
     reducer: Reducer = "mean"
     k: int | None = Field(default=None, ge=1)
@@ -81,6 +83,7 @@ class EvalSuite:
         judge_model: str | None = None,
         threshold: float = 0.7,
         min_pass_rate: float = 1.0,
+        max_errors: int = 0,
         epochs: int = 1,
         reducer: Reducer = "mean",
         k: int | None = None,
@@ -110,6 +113,7 @@ class EvalSuite:
         self.judge_model = judge_model
         self.threshold = threshold
         self.min_pass_rate = min_pass_rate
+        self.max_errors = max_errors
         self.epochs = epochs
         self.reducer: Reducer = reducer
         self.k = k
@@ -143,6 +147,7 @@ class EvalSuite:
             judge_model=spec.judge_model,
             threshold=spec.threshold,
             min_pass_rate=spec.min_pass_rate,
+            max_errors=spec.max_errors,
             epochs=spec.epochs,
             reducer=spec.reducer,
             k=spec.k,

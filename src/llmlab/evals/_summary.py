@@ -53,13 +53,14 @@ class _Trials:
 
     def add(self, row: EvalResultRow) -> None:
         errored = row.errored
-        self.scores.append(0.0 if errored or row.score is None else float(row.score))
-        self.passed.append(row.passed)
         self.errored.append(errored)
+        if not errored:  # an errored trial has no verdict: it is not a fail
+            self.scores.append(0.0 if row.score is None else float(row.score))
+            self.passed.append(row.passed)
         for name, part in row.scores.items():
             if part is not None:
                 self.parts.setdefault(name, []).append(float(part))
-        if len(self.scores) == 1:
+        if len(self.errored) == 1:
             self.tags = list(row.tags)
             self.weight = float(row.weight or 1.0)
 
@@ -93,7 +94,8 @@ def reduce_cases(
     threshold: float = 0.7,
     k: int | None = None,
 ) -> dict[str, CaseOutcome]:
-    """Group result rows by case and reduce their trials (errored trials score 0)."""
+    """Group result rows by case and reduce their scored trials (errored trials are left
+    out; a case none of whose trials was scored is ``errored``, score 0, not passed)."""
     by_case: dict[str, _Trials] = defaultdict(_Trials)
     for row in rows:
         by_case[row.case_id].add(row)
@@ -113,6 +115,7 @@ class _Totals:
     judge_calls: int = 0
     judge_input_tokens: int = 0
     judge_output_tokens: int = 0
+    errored: int = 0
     durations: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -128,6 +131,7 @@ class _Totals:
         self.judge_calls += r.judge_calls
         self.judge_input_tokens += r.judge_input_tokens
         self.judge_output_tokens += r.judge_output_tokens
+        self.errored += r.errored
         if r.duration_s is not None:
             self.durations.append(float(r.duration_s))
         if r.status == "error":
@@ -174,10 +178,12 @@ class _Cases:
     trials: Counter[tuple[int, int]] = field(default_factory=Counter)  # (n, passed) -> cases
 
     def add(self, o: CaseOutcome) -> None:
+        if o.errored:  # no verdict: counted apart, not in the pass rate or the mean
+            self.errored += 1
+            return
         self.scores.append(o.score)
         self.weights.append(o.weight)
         self.passed += o.passed
-        self.errored += o.errored
         for tag in o.tags:
             counts = self.tags.setdefault(tag, [0, 0])
             counts[0] += 1
@@ -241,10 +247,15 @@ def summarize(
     epochs: int = 1,
     k: int | None = None,
     expected_results: int | None = None,
+    max_errors: int = 0,
 ) -> dict[str, Any]:
     """Everything a report shows about a run, as plain JSON-ready data, in one pass over
     ``rows`` (a stream is fine) that must hold each case's trials together, as
     ``iter_eval_results`` yields them.
+
+    An errored result (its call failed, or its scorer could not judge) is not a fail:
+    pass rate and mean are over the scored cases, errored ones are counted apart, and
+    the run misses its threshold when more than ``max_errors`` results errored.
 
     Raises:
         ValueError: a case's results are not together.
@@ -256,21 +267,26 @@ def summarize(
     mean = bootstrap_mean_ci(cases.scores)
     pass_rate = passed / n if n else 0.0
     complete = expected_results is None or totals.results >= expected_results
+    errors_ok = totals.errored <= max_errors
     durations = totals.durations
     return {
         "version": SUMMARY_VERSION,
-        "cases": n,
+        "cases": n + cases.errored,
+        "scored_cases": n,
         "results": totals.results,
         "expected_results": expected_results,
         "complete": complete,
         "passed": passed,
         "failed": n - passed,
         "errored_cases": cases.errored,
+        "errored_results": totals.errored,
+        "max_errors": max_errors,
+        "errors_within_limit": errors_ok,
         "pass_rate": pass_rate,
         "pass_rate_ci": list(_rate(passed, n)["ci"]),
         "threshold": threshold,
         "min_pass_rate": min_pass_rate,
-        "threshold_met": complete and n > 0 and pass_rate >= min_pass_rate,
+        "threshold_met": complete and n > 0 and pass_rate >= min_pass_rate and errors_ok,
         "reducer": reducer,
         "mean_score": mean.estimate,
         "mean_score_ci": [mean.low, mean.high],

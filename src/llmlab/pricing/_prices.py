@@ -75,13 +75,15 @@ def price_tokens(
     Raises:
         PricingError: the price override file is malformed.
     """
-    if provider in LOCAL_PROVIDERS:
-        return PriceQuote(Decimal(0), "USD", "local", f"local: {provider}")
+    # An override wins even for a local model: it prices a self-hosted or scripted model
+    # as if it were hosted (what a frontier of options costs, in tests and planning).
     override = find_override(provider, model)
     if override is not None:
         return _price_override(
             override, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens
         )
+    if provider in LOCAL_PROVIDERS:
+        return PriceQuote(Decimal(0), "USD", "local", f"local: {provider}")
     found = _genai_model(provider, model)
     if found is None:
         _warn_unpriced(provider, model, "no price known")

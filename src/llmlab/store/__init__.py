@@ -4,6 +4,7 @@ SQLite by default (``.llmlab/llmlab.db``, WAL mode), any SQLAlchemy URL through
 ``LLMLAB_DB`` (``postgresql+psycopg://...`` for a team).
 """
 
+from llmlab.store import _dashboard as dashboard
 from llmlab.store._cache import CachedResponse, cache_clear, cache_get, cache_put
 from llmlab.store._calls import (
     CALL_COLUMNS,
@@ -31,11 +32,21 @@ from llmlab.store._evals import (
 )
 from llmlab.store._handle import (
     Store,
+    current_default_store,
     default_store,
     open_store,
     resolve_store,
     set_default_store,
     using_store,
+)
+from llmlab.store._labels import (
+    CalibrationRow,
+    LabelRow,
+    delete_labels,
+    insert_calibration,
+    latest_calibrations,
+    list_labels,
+    upsert_labels,
 )
 from llmlab.store._labs import (
     LabAttemptRow,
@@ -99,6 +110,7 @@ from llmlab.store._prompts import (
     set_prompt_archived,
     update_experiment_row,
 )
+from llmlab.store._quality import runs_of_suite, update_run_summary
 from llmlab.store._rollups import (
     ROLLUP_KEY_COLUMNS,
     ROLLUP_VALUE_COLUMNS,
@@ -113,6 +125,8 @@ from llmlab.store._schema import metadata
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
+    "CalibrationRow",
+    "dashboard",
     "EvalResultRow",
     "EvalRunRow",
     "LabAttemptRow",
@@ -123,7 +137,16 @@ __all__ = [
     "lab_progress_rows",
     "mark_lab_started",
     "update_lab_progress",
+    "LabelRow",
+    "delete_labels",
+    "insert_calibration",
+    "latest_calibrations",
+    "list_labels",
+    "runs_of_suite",
+    "update_run_summary",
+    "upsert_labels",
     "Store",
+    "current_default_store",
     "default_store",
     "open_store",
     "resolve_store",

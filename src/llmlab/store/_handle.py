@@ -32,6 +32,7 @@ from llmlab.store._sqlite import begin_write
 
 __all__ = [
     "Store",
+    "current_default_store",
     "default_store",
     "open_store",
     "resolve_store",
@@ -185,6 +186,12 @@ def default_store() -> Store:
     if store is not None and not store.closed:
         return store
     return _open_default()
+
+
+def current_default_store() -> Store | None:
+    """The default handle if one is open, else None (never opens one)."""
+    store = _default
+    return store if store is not None and not store.closed else None
 
 
 def _open_default() -> Store:

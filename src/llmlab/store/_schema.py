@@ -10,6 +10,7 @@ from __future__ import annotations
 import llmlab.store._tables_cache  # noqa: F401
 import llmlab.store._tables_calls  # noqa: F401
 import llmlab.store._tables_evals  # noqa: F401
+import llmlab.store._tables_labels  # noqa: F401
 import llmlab.store._tables_labs  # noqa: F401
 import llmlab.store._tables_monitor  # noqa: F401
 import llmlab.store._tables_prompts  # noqa: F401
