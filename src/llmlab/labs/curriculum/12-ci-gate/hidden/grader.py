@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 _HERE = Path(__file__).parent
+_TIMEOUT_S = 900  # generous: a busy machine must not turn a slow gate into a failed one
 _SRC = Path(__file__).resolve().parents[5]  # .../src, where llmlab lives
 
 
@@ -24,26 +25,20 @@ def _run(lab_dir: Path, prompt: Path, model: str) -> tuple[int, int, int, str]:
         junit = work / "junit.xml"
         path = os.pathsep.join(filter(None, [str(_SRC), os.environ.get("PYTHONPATH", "")]))
         env = {**os.environ, "PYTHONPATH": path, "LLMLAB_DB": str(work / "ci.db")}
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "test_gate.py",
-                f"--junitxml={junit}",
-                "-o",
-                "junit_family=xunit2",
-            ],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        command += ["test_gate.py", f"--junitxml={junit}", "-o", "junit_family=xunit2"]
+        try:
+            done = subprocess.run(
+                command,
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return 0, 0, 1, f"pytest ran past {_TIMEOUT_S} s and was stopped"
         if not junit.exists():
             tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or ["no output"]
             return 0, 0, 1, tail[0]
