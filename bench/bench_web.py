@@ -179,6 +179,17 @@ def build_prompts(store: Store) -> None:
             )
 
 
+def _built_runs(store: Store, big: int) -> tuple[str, list[str]]:
+    """The big run and the small runs (oldest first) of a store built earlier."""
+    with store.read() as conn:
+        found = conn.execute(
+            eval_runs.select()
+            .with_only_columns(eval_runs.c.id, eval_runs.c.n_cases)
+            .order_by(eval_runs.c.started_at)
+        ).all()
+    return next(r.id for r in found if r.n_cases == big), [r.id for r in found if r.n_cases != big]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -257,10 +268,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument(
-        "--no-call-id-index", action="store_true", help="leave eval_results.call_id unindexed"
-    )
     parser.add_argument("--keep", help="build the store in this folder (kept)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the store already built in --keep"
+    )
     parser.add_argument("--db", help="SQLAlchemy URL of an empty database (default: a temp file)")
     args = parser.parse_args()
     folder = args.keep or tempfile.mkdtemp(prefix="bench-web-")
@@ -268,20 +279,16 @@ def main() -> None:
     store = Store(url)
     built: dict[str, Any] = {}
     try:
-        t0 = time.perf_counter()
-        built |= build_calls(store, args.calls, args.days)
-        t1 = time.perf_counter()
-        big, small = build_runs(store, args.runs, args.cases, args.big)
-        built["runs_s"] = round(time.perf_counter() - t1, 1)
-        build_prompts(store)
-        if not args.no_call_id_index:
-            # prompt_eval_stats joins eval_results to calls on call_id, which has no index:
-            # without it the prompt page scans eval_results once per call of the prompt.
-            with store.write() as conn:
-                conn.exec_driver_sql(
-                    "CREATE INDEX IF NOT EXISTS ix_eval_results_call_id ON eval_results (call_id)"
-                )
-        built["total_build_s"] = round(time.perf_counter() - t0, 1)
+        if args.reuse:
+            big, small = _built_runs(store, args.big)
+        else:
+            t0 = time.perf_counter()
+            built |= build_calls(store, args.calls, args.days)
+            t1 = time.perf_counter()
+            big, small = build_runs(store, args.runs, args.cases, args.big)
+            built["runs_s"] = round(time.perf_counter() - t1, 1)
+            build_prompts(store)
+            built["total_build_s"] = round(time.perf_counter() - t0, 1)
         with store.read() as conn:
             some_call = conn.execute(calls.select().limit(1)).first()
         assert some_call is not None

@@ -145,7 +145,10 @@ def test_gate_fails_on_a_significant_regression(
     assert data["threshold_met"] and data["baseline"]["regression"]
     assert data["baseline"]["verdict"].startswith("A better on pass rate")
     assert not data["gate"]["passed"] and data["gate"]["regression"]
-    assert data["gate"]["reasons"][0].startswith("significant regression against")
+    assert data["gate"]["reasons"][0].startswith(
+        f"regression against baseline {baseline['run_id']}"
+    )
+    assert data["gate"]["status"] == "regression"
     code, comparison = cli_json(capsys, "eval", "compare", baseline["run_id"], data["run_id"])
     assert comparison["tests"][0]["a_only_passed"] == 12
     assert comparison["tests"][0]["p_adjusted"] < 0.001
@@ -155,6 +158,30 @@ def test_gate_fails_on_a_significant_regression(
     )
     assert code == 0 and rescored["pass_rate"] == 1.0
     assert openai_env.count("/v1/chat/completions") == 48  # rescoring called no model
+
+
+def test_gate_failure_says_regression_and_the_markdown_agrees_with_the_exit_code(
+    openai_env: WireServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = str(write_suite(tmp_path, 24))
+    code, baseline = cli_json(capsys, "eval", "run", suite, *MODEL, "--no-cache")
+    assert code == 0
+    openai_env.replies.set(lambda prompt: "no idea" if int(prompt[5:]) % 2 else f"echo: {prompt}")
+    markdown = tmp_path / "report.md"
+    args = [*MODEL, "--no-cache", "--min-pass-rate", "0.4", "--baseline", baseline["run_id"]]
+    code, out, err = cli(capsys, "eval", "run", suite, *args, "--gate", "--markdown", str(markdown))
+    assert code == 1
+    assert f"vs baseline {baseline['run_id']}: regression: A better on pass rate" in out
+    assert f"gate: regression against baseline {baseline['run_id']}" in out
+    report = markdown.read_text()
+    assert (
+        report.startswith("## Eval `bench`: regression\n") and "passed" not in report.split("\n")[0]
+    )
+    assert f"- regression against baseline {baseline['run_id']}" in report
+    # Without --gate the same regression is reported but does not fail: exit 0, "passed".
+    code, out, _ = cli(capsys, "eval", "run", suite, *args, "--markdown", str(markdown))
+    assert code == 0 and "regression: A better" in out
+    assert markdown.read_text().startswith("## Eval `bench`: passed\n")
 
 
 def _results(db: Path) -> int:
@@ -264,4 +291,4 @@ def test_progress_bar_only_on_a_terminal(
     suite = write_suite(tmp_path, 5)
     code, _, _ = cli(capsys, "eval", "run", str(suite), "--model", "scripted/bar", *extra)
     assert code == 0 and asked == [shown]
-    assert sorted(updates) == ([1, 2, 3, 4, 5] if shown else [])
+    assert sorted(updates) == ([0, 1, 2, 3, 4, 5] if shown else [])  # the start, each result

@@ -60,7 +60,7 @@ def test_yaml_dataset_and_its_line_numbers(tmp_path: Path) -> None:
     path.write_text(
         "cases:\n  - input: a\n    expected: {key_terms: [x]}\n  - input: b\n    weight: heavy\n"
     )
-    with pytest.raises(DatasetError, match=r"d\.yaml:4: 'weight' must be a number"):
+    with pytest.raises(DatasetError, match=r"d\.yaml:4: 'weight' must be a finite number"):
         load_dataset(path)
     path.write_text("- input: a\n  expected: {key_terms: [x]}\n")
     (case,) = load_dataset(path)

@@ -45,8 +45,8 @@ def test_seed_example_sync_function() -> None:
     echo = io.StringIO()
     result = LLMEvaluator(CASES).evaluate(summarize_text, summary_scorer, echo=echo)
     assert (result.passed, result.failed) == (1, 1)
-    assert result.scores == [1.0, 0.8]  # 0.4 * weight 2
-    assert result.avg_score == 0.9
+    assert result.scores == [1.0, 0.4]
+    assert result.avg_score == (1.0 * 1 + 0.4 * 2) / 3  # weighted mean: Σwᵢsᵢ / Σwᵢ
     rate = result.passed / (result.passed + result.failed)
     assert f"Pass rate: {rate:.2%}" == "Pass rate: 50.00%"
     (failure,) = result.failures
@@ -65,3 +65,15 @@ async def test_async_function_errors_and_threshold() -> None:
     assert result.failures[0].error == "RuntimeError: upstream down"
     assert result.scores == [1.0, 0.0]
     assert "ERROR: A short note about databases -> RuntimeError" in result.report()
+
+
+def test_avg_score_is_a_weighted_mean_never_above_one() -> None:
+    cases = [EvalCase(input="a", weight=3.0), EvalCase(input="b", weight=1.0)]
+    result = LLMEvaluator(cases).evaluate(lambda text: text, lambda output, expected: 1.0)
+    assert result.avg_score == 1.0  # was 2.0: the mean of score x weight
+    result = LLMEvaluator(cases).evaluate(
+        lambda text: text, lambda output, expected: 1.0 if output == "a" else 0.0
+    )
+    assert result.avg_score == 0.75 and result.scores == [1.0, 0.0]
+    zero = [EvalCase(input="a", weight=0.0)]
+    assert LLMEvaluator(zero).evaluate(lambda t: t, lambda o, e: 1.0).avg_score == 0.0

@@ -45,7 +45,7 @@ async def test_gate_checks_pass_rate_and_regression(llmlab_store: Store) -> None
     assert seen.regression and seen.passed and seen.baseline is not None
     failed = gate_run(bad, min_pass_rate=0.3, baseline=good.id, fail_on_regression=True)
     assert not failed.passed and failed.reasons[0].startswith(
-        f"significant regression against {good.id}"
+        f"regression against baseline {good.id}"
     )
     assert failed.to_dict()["baseline"]["regression"] is True
 

@@ -21,7 +21,6 @@ from llmlab.models import (
     Response,
     ScriptedProvider,
     as_model,
-    cache_key,
     generate_sync,
     get_model,
     register_provider,
@@ -112,7 +111,7 @@ async def test_cached_answers_are_typed_rows_of_the_store(
     model = close_after(get_model("openai/gpt-4o-mini", base_url=server.openai_base_url))
     request = Request.of("cache me")
     first = await model.configured(cache=True).generate(request)
-    row = cache_get(llmlab_store, cache_key(model.full_name, request))
+    row = cache_get(llmlab_store, model.cache_key(request))
     assert row is not None and (row.provider, row.model) == ("openai", "gpt-4o-mini")
     assert row.response["response"]["text"] == first.text
     assert row.to_dict()["key"] == row.key and row.created_at.tzinfo is not None
@@ -164,7 +163,7 @@ async def test_calls_and_cache_on_postgres(
         await cached.generate(Request.of("twice"))
         again = await cached.generate(Request.of("twice"))
         assert again.cache_hit and server.count() == 1
-        assert cache_get(store, cache_key(model.full_name, Request.of("twice"))) is not None
+        assert cache_get(store, model.cache_key(Request.of("twice"))) is not None
         assert _count_calls(store) == 3
 
 

@@ -26,7 +26,7 @@ from llmlab.monitor import (
     remove_batch_hook,
     remove_batch_listener,
 )
-from llmlab.store import CALL_COLUMNS, Store, recent_calls
+from llmlab.store import CALL_COLUMNS, Store, recent_calls, spill_path
 
 
 def make(n: int = 0, **changes: Any) -> CallRecord:
@@ -159,11 +159,11 @@ def test_unreachable_database_is_retried_then_saved_and_logged(
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "cannot write 1 call record(s)" in errors[0]
-    spill = tmp_path / ".llmlab" / "unwritten-calls.jsonl"
+    spill = tmp_path / "gone.db.unwritten.jsonl"  # beside the database, not in the cwd
     assert str(spill) in errors[0]
-    [saved] = [json.loads(line) for line in spill.read_text().splitlines()]
+    [saved] = [json.loads(line)["row"] for line in spill.read_text().splitlines()]
     assert saved["id"] == rec.id
-    assert saved["cost"] == "0.000021"
+    assert saved["cost"] == {"$decimal": "0.000021"}
     assert saved["tags"] == {"k": "v"}
 
 
@@ -174,6 +174,7 @@ def test_a_bad_row_does_not_sink_its_batch(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # PostgreSQL's spill files
     first = make()
     record(first, any_store)
     assert flush(any_store)
@@ -187,8 +188,12 @@ def test_a_bad_row_does_not_sink_its_batch(
     rows = recent_calls(any_store, limit=10)
     assert len(rows) == 3
     assert any(r.requested_model.startswith("mmm") for r in rows)
-    spilled = (tmp_path / ".llmlab" / "unwritten-calls.jsonl").read_text().splitlines()
-    assert sorted(json.loads(line)["id"] for line in spilled) == sorted([first.id, floating.id])
+    rejected = spill_path(any_store, rejected=True)
+    assert rejected is not None
+    spilled = rejected.read_text().splitlines()
+    assert sorted(json.loads(line)["row"]["id"] for line in spilled) == sorted(
+        [first.id, floating.id]
+    )
     assert "saved them to" in caplog.text
 
 
@@ -247,4 +252,5 @@ def test_a_forked_child_starts_with_an_empty_queue(
     rows = recent_calls(store, limit=5000)
     assert len(rows) == 2000 + child_writes  # every parent row once (and the child's)
     assert {r.id for r in rows} >= {r.id for r in parent}
-    assert not (tmp_path / ".llmlab" / "unwritten-calls.jsonl").exists()  # no duplicates
+    rejected = spill_path(store, rejected=True)
+    assert rejected is None or not rejected.exists()  # no duplicates

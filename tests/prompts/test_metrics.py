@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from llmlab.monitor import CallRecord, new_call_id
+from llmlab.monitor import CallRecord, new_call_id, rebuild_rollups, record
+from llmlab.monitor._histogram import RELATIVE_ERROR
 from llmlab.prompts import Experiments, PromptRegistry, PromptVersion, experiment_report
 from llmlab.prompts import version_metrics as metrics_of
 from llmlab.store import insert_calls
@@ -37,14 +38,34 @@ def test_version_metrics_totals_are_exact_decimals(registry: PromptRegistry) -> 
     rows = [call(1, "0.000123", 0.5 + i / 100) for i in range(10)]
     rows += [call(2, None, 1.0), call(2, "0.1", 2.0), call(2, "0.2", 3.0)]
     insert_calls(registry.store, rows)
+    rebuild_rollups(store=registry.store)  # a bulk insert: the rollups fold it in
     metrics = metrics_of("p", store=registry.store)
     one, two = metrics[1][0], metrics[2][0]
     assert one.calls == 10 and one.total_cost == Decimal("0.00123")
     assert one.latency_s.mean == pytest.approx(0.545)
-    assert one.latency_s.low < 0.545 < one.latency_s.high
+    # From the rollups' histograms: within their relative error of the nearest rank.
+    assert one.latency_p50_s == pytest.approx(0.54, rel=RELATIVE_ERROR)
+    assert one.latency_p95_s == pytest.approx(0.59, rel=RELATIVE_ERROR)
+    assert one.latency_s.to_dict()["low"] is None  # the rollups keep no sums of squares
+    assert one.output_tokens.mean == 21 and one.input_tokens.n == 10
     assert two.calls == 3 and two.total_cost == Decimal("0.3")
     assert two.cost.n == 2 and two.cost.mean == pytest.approx(0.15)  # unpriced left out
     assert metrics[1][1] is None  # no eval results
+
+
+def test_version_metrics_count_recorded_calls_and_errors(registry: PromptRegistry) -> None:
+    registry.register("p", PromptVersion("a"))
+    registry.register("pp", PromptVersion("a"))  # "pp@1" is not a version of "p"
+    for i in range(6):
+        rec = CallRecord(**{**call(1, "0.01", 1.0 + i), "status": "error" if i == 5 else "ok"})
+        record(rec, store=registry.store)  # the recorder keeps the rollups current
+    record(CallRecord(**{**call(1, "0.5", 9.0), "prompt_name": "pp"}), store=registry.store)
+    metrics = metrics_of("p", store=registry.store)
+    assert list(metrics) == [1]
+    one = metrics[1][0]
+    assert (one.calls, one.errors, one.total_cost) == (6, 1, Decimal("0.06"))
+    assert one.latency_s.n == 5 and one.latency_s.mean == pytest.approx(3.0)  # ok calls only
+    assert one.to_dict()["latency_p99_s"] == pytest.approx(5.0, rel=RELATIVE_ERROR)
 
 
 def test_report_latency_and_cost_differences(registry: PromptRegistry) -> None:

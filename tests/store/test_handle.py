@@ -146,7 +146,7 @@ def _child(store: Store, queue: multiprocessing.Queue[object]) -> None:
         queue.put(
             (
                 total,
-                forkable.log if forkable is not None else None,
+                list(forkable.log) if forkable is not None else None,
                 store.peek(_First) is None,
             )
         )

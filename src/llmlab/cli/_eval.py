@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 import yaml
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -29,6 +30,7 @@ from llmlab.cli._console import stdout_console
 from llmlab.cli._options import parse_key_values, print_json
 from llmlab.cli._store import cli_store
 from llmlab.evals import (
+    EvalGate,
     EvalRun,
     calibration_status,
     compare_runs,
@@ -58,8 +60,36 @@ eval_app = typer.Typer(help="Eval suites: run, list, show, compare, rescore.", n
 app.add_typer(eval_app, name="eval")
 
 _console = stdout_console()
+_stderr = Console(stderr=True, highlight=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+class _RunWatch:
+    """Follows a run's progress: says when a run resumes, remembers where it stands for
+    the line Ctrl-C prints, and drives the progress bar (when there is one)."""
+
+    def __init__(self, bar: Callable[[RunProgress], None] | None) -> None:
+        self.bar = bar
+        self.state: RunProgress | None = None
+
+    def __call__(self, state: RunProgress) -> None:
+        if self.state is None and state.reused:
+            _stderr.print(
+                f"resuming {state.run_id}: {state.results} of {state.expected} done",
+                soft_wrap=True,
+            )
+        self.state = state
+        if self.bar is not None:
+            self.bar(state)
+
+    def interrupted(self) -> str:
+        if self.state is None:
+            return "interrupted before the run started; run the same command to start it"
+        return (
+            f"interrupted: {self.state.results} of {self.state.expected} done; "
+            "run the same command to resume"
+        )
 
 
 @contextmanager
@@ -91,7 +121,9 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[RunProgress], None] | Non
         yield update
 
 
-def _write_reports(store: Store, run: EvalRun, junit: Path | None, markdown: Path | None) -> None:
+def _write_reports(
+    store: Store, run: EvalRun, gate: EvalGate, junit: Path | None, markdown: Path | None
+) -> None:
     if junit is None and markdown is None:
         return
     results = show_run(run.id, store=store).results
@@ -99,7 +131,7 @@ def _write_reports(store: Store, run: EvalRun, junit: Path | None, markdown: Pat
         junit.write_text(to_junit(run, results), encoding="utf-8")
     if markdown is not None:
         failures = [r for r in results if not r.passed]
-        markdown.write_text(to_markdown(run, failures), encoding="utf-8")
+        markdown.write_text(to_markdown(run, failures, gate=gate), encoding="utf-8")
 
 
 @eval_app.command("run")
@@ -135,22 +167,31 @@ def run_command(
     if min_pass_rate is not None:
         suite.min_pass_rate = min_pass_rate
     show_bar = sys.stdout.isatty() and not as_json
-    with _progress_bar(show_bar) as progress:
-        run = asyncio.run(
-            run_eval(
-                suite,
-                model=model,
-                concurrency=concurrency,
-                epochs=epochs,
-                cache=not no_cache,
-                store=store,
-                resume=not new,
-                model_options=options,
-                progress=progress,
+    # Ctrl-C is handled here: Typer turns KeyboardInterrupt into a bare exit 130 before
+    # any outer handler sees it. The runner has written what it had and marked the run
+    # interrupted by the time asyncio.run raises it.
+    watch = _RunWatch(None)
+    try:
+        with _progress_bar(show_bar) as bar:
+            watch.bar = bar
+            run = asyncio.run(
+                run_eval(
+                    suite,
+                    model=model,
+                    concurrency=concurrency,
+                    epochs=epochs,
+                    cache=not no_cache,
+                    store=store,
+                    resume=not new,
+                    model_options=options,
+                    progress=watch,
+                )
             )
-        )
-    _write_reports(store, run, junit, markdown)
+    except KeyboardInterrupt:
+        _stderr.print(watch.interrupted(), soft_wrap=True)
+        raise typer.Exit(130) from None
     verdict = gate_run(run, baseline=baseline, fail_on_regression=gate, store=store)
+    _write_reports(store, run, verdict, junit, markdown)
     if as_json:
         data = run.to_dict()
         if verdict.baseline is not None:
@@ -161,7 +202,8 @@ def run_command(
         for line in summary_lines(run):
             _console.print(line, soft_wrap=True)
         if verdict.baseline is not None:
-            _console.print(f"vs baseline {baseline}: {verdict.baseline.verdict()}")
+            regressed = "regression: " if verdict.regression else ""
+            _console.print(f"vs baseline {baseline}: {regressed}{verdict.baseline.verdict()}")
         for reason in verdict.reasons:
             _console.print(f"gate: {reason}", soft_wrap=True)
     if not verdict.passed:
@@ -248,9 +290,17 @@ def rescore_command(
                 raise InputError(f"--scorer {text!r} is not YAML: {exc}") from None
         combined = scorers_from_spec(specs, base_dir=Path.cwd())
     store = cli_store()
-    run = asyncio.run(
-        rescore_run(run_id, suite=suite, scorer=combined, threshold=threshold, store=store)
-    )
+    try:
+        run = asyncio.run(
+            rescore_run(run_id, suite=suite, scorer=combined, threshold=threshold, store=store)
+        )
+    except KeyboardInterrupt:  # see run_command: Typer would exit 130 without a word
+        _stderr.print(
+            f"interrupted: the rescore of {run_id} was not finished (its run is marked "
+            "interrupted); run the same command to score again",
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
     verdict = gate_run(run, store=store)
     if as_json:
         print_json(run.to_dict())

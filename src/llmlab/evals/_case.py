@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmlab._errors import TemplateError
+from llmlab._errors import InputError, TemplateError
 
 __all__ = ["EvalCase", "content_id", "located"]
 
@@ -42,6 +43,12 @@ class EvalCase:
     source: tuple[str, int | None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        weight = self.weight
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise InputError(f"EvalCase weight must be a number, not {weight!r}")
+        if not math.isfinite(weight) or weight < 0:
+            raise InputError(f"EvalCase weight must be a finite number >= 0, not {weight!r}")
+        self.weight = float(weight)
         if not self.id:
             self.id = content_id(
                 {"input": self.input, "expected": self.expected_properties, "fields": self.fields}

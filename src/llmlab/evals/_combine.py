@@ -17,6 +17,11 @@ __all__ = ["FunctionScorer", "Weighted", "as_score", "as_scorer"]
 def as_score(result: Any, name: str) -> Score:
     """Normalise what a custom scorer returned: a ``Score``, a bool or a number in [0, 1]."""
     if isinstance(result, Score):
+        if not result.errored and not 0.0 <= result.value <= 1.0:  # NaN fails both
+            return Score.error(
+                f"{name} returned a Score of {result.value!r}, not a number in [0, 1]",
+                judge=result.judge,
+            )
         return result
     if isinstance(result, bool):
         return Score(value=1.0 if result else 0.0)
@@ -96,8 +101,8 @@ class Weighted(Scorer):
         self.parts: list[tuple[Scorer, float]] = []
         names: set[str] = set()
         for scorer, weight in parts:
-            if weight < 0:
-                raise ValueError(f"scorer weight must be >= 0, not {weight}")
+            if not math.isfinite(weight) or weight < 0:  # NaN compares false: test it apart
+                raise ValueError(f"scorer weight must be a finite number >= 0, not {weight}")
             item = as_scorer(scorer)
             base, n = item.name, 2
             while item.name in names:  # two scorers of one kind get distinct names
@@ -117,7 +122,7 @@ class Weighted(Scorer):
         errors: list[str] = []
         notes: list[str] = []
         for scorer, weight in self.parts:
-            part = await scorer.score(output, case)
+            part = as_score(await scorer.score(output, case), scorer.name)
             if part.judge is not None:
                 judge = judge or JudgeUsage()
                 judge.add(part.judge)

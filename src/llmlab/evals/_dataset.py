@@ -4,12 +4,18 @@ A row is a mapping. Reserved keys: ``id`` (else derived from the content), ``wei
 ``tags`` (a list, or a comma-separated string in CSV), ``expected`` (or
 ``expected_properties``, a mapping). ``input`` and every other key are template
 variables. A malformed line or row is a ``DatasetError`` naming file and line.
+
+Every row is checked before a suite makes its first call: a weight that is not a finite
+number >= 0, a string with a lone surrogate (which no database or file can store), or a
+value nested deeper than ``MAX_DEPTH`` would otherwise fail only after calls were paid.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +25,81 @@ import yaml
 from llmlab._errors import DatasetError
 from llmlab.evals._case import EvalCase, content_id
 
-__all__ = ["case_from_row", "load_dataset", "load_rows"]
+__all__ = [
+    "MAX_DEPTH",
+    "case_from_row",
+    "check_values",
+    "check_weight",
+    "load_dataset",
+    "load_rows",
+]
 
 _RESERVED = {"id", "weight", "tags", "expected", "expected_properties"}
+
+MAX_DEPTH = 64
+"""How deep a row's values may nest (lists and mappings): far beyond any real case, far
+below the interpreter's recursion limit that JSON encoding and templates run into."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_weight(raw: Any, *, path: str | None = None, line: int | None = None) -> float:
+    """``raw`` as a case weight: a finite number >= 0 (None or "" mean 1.0).
+
+    Raises:
+        DatasetError: anything else (``"nan"``, ``inf``, ``-1``, ``true``, ``"heavy"``).
+    """
+    if raw is None or raw == "":
+        return 1.0
+    weight: float | None = None
+    if not isinstance(raw, bool):
+        try:
+            weight = float(raw)
+        except (TypeError, ValueError, OverflowError):
+            weight = None
+    if weight is None or not math.isfinite(weight) or weight < 0:
+        raise DatasetError(
+            f"'weight' must be a finite number >= 0, not {_shown(raw)}", path=path, line=line
+        )
+    return weight
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_values(row: Any, *, path: str | None, line: int | None) -> None:
+    """Refuse lone surrogates and nesting deeper than ``MAX_DEPTH`` (iteratively: a
+    recursive walk would itself overflow on the rows it must refuse)."""
+    stack: list[tuple[Any, int]] = [(row, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value, path=path, line=line)
+        elif isinstance(value, Mapping | list | tuple):
+            if depth >= MAX_DEPTH:
+                raise DatasetError(
+                    f"values nested more than {MAX_DEPTH} levels deep; flatten the case",
+                    path=path,
+                    line=line,
+                )
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key, path=path, line=line)
+                stack.append((item, depth + 1))
+
+
+def _check_text(text: str, *, path: str | None, line: int | None) -> None:
+    found = _SURROGATE.search(text)
+    if found is not None:
+        raise DatasetError(
+            f"a string holds a lone surrogate (\\u{ord(found.group()):04x}), which is not "
+            "text; fix the escape in the file",
+            path=path,
+            line=line,
+        )
 
 
 def _tags(value: Any, where: tuple[str | None, int | None]) -> tuple[str, ...]:
@@ -58,13 +136,8 @@ def case_from_row(
             path=path,
             line=line,
         )
-    raw_weight = row.get("weight", 1.0)
-    try:
-        weight = 1.0 if raw_weight in (None, "") else float(raw_weight)
-    except (TypeError, ValueError):
-        raise DatasetError(
-            f"'weight' must be a number, not {raw_weight!r}", path=path, line=line
-        ) from None
+    check_values(row, path=path, line=line)
+    weight = check_weight(row.get("weight", 1.0), path=path, line=line)
     fields = {k: v for k, v in row.items() if k not in _RESERVED}
     raw_id = row.get("id")
     case_id = str(raw_id) if raw_id not in (None, "") else content_id(dict(row))
@@ -86,6 +159,8 @@ def _jsonl_rows(path: Path) -> Iterable[tuple[int, Any]]:
                 continue
             try:
                 yield number, json.loads(text)
+            except RecursionError:
+                raise _too_deep(path, number) from None
             except json.JSONDecodeError as exc:
                 raise DatasetError(
                     f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one "
@@ -122,6 +197,8 @@ def _yaml_rows(path: Path) -> Iterable[tuple[int, Any]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise _too_deep(path, None) from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
         raise DatasetError(f"malformed YAML: {exc.problem}", path=path, line=line) from None
@@ -135,6 +212,12 @@ def _yaml_rows(path: Path) -> Iterable[tuple[int, Any]]:
         raise DatasetError("a YAML dataset must be a list of cases (or 'cases: [...]')", path=path)
     for item, item_node in zip(data, node.value, strict=True):
         yield item_node.start_mark.line + 1, item
+
+
+def _too_deep(path: Path, line: int | None) -> DatasetError:
+    return DatasetError(
+        f"values nested more than {MAX_DEPTH} levels deep; flatten the case", path=path, line=line
+    )
 
 
 def _undecodable(file: Path, exc: UnicodeDecodeError) -> DatasetError:
@@ -175,6 +258,8 @@ def _load_rows(file: Path) -> list[tuple[int, Any]]:
     if suffix == ".json":
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
+        except RecursionError:
+            raise _too_deep(file, None) from None
         except json.JSONDecodeError as exc:
             raise DatasetError(f"not valid JSON: {exc.msg}", path=file, line=exc.lineno) from None
         if not isinstance(data, list):

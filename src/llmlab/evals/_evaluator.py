@@ -1,9 +1,10 @@
 """The seed's shape: ``LLMEvaluator(cases).evaluate(llm_function, scorer) -> EvalResult``.
 
 Works for any Python callable, sync or async, and for a managed model
-(``llmlab.models.get_model()``), which is asked ``case.input`` as its prompt. Scores are
-weighted by the case's weight (as in the seed); a case passes when its unweighted score
-reaches the threshold (default 0.7). Failed and errored cases are kept, with their input
+(``llmlab.models.get_model()``), which is asked ``case.input`` as its prompt.
+``avg_score`` is the mean weighted by each case's weight, Σwᵢsᵢ / Σwᵢ (so it stays within
+[0, 1]; an errored case scores 0); a case passes when its score reaches the threshold
+(default 0.7). Failed and errored cases are kept, with their input
 and score, in ``EvalResult.failures``.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from llmlab._errors import InputError
 from llmlab.evals._case import EvalCase
-from llmlab.evals._combine import as_scorer
+from llmlab.evals._combine import as_score, as_scorer
 from llmlab.evals._score import Scorer
 from llmlab.models import Model, Request
 from llmlab.store import Store, using_store
@@ -47,7 +47,12 @@ class CaseFailure:
 
 @dataclass(slots=True)
 class EvalResult:
-    """Counts and scores of one evaluation, as in the seed, plus the failures."""
+    """Counts and scores of one evaluation, as in the seed, plus the failures.
+
+    Attributes:
+        scores: each case's score in [0, 1], in case order (0 for an errored case).
+        avg_score: their mean weighted by the cases' weights (0 when no case has weight).
+    """
 
     passed: int
     failed: int
@@ -151,7 +156,7 @@ class LLMEvaluator:
                 except Exception as exc:  # a failing call is a failed case, not a crash
                     error = f"{type(exc).__name__}: {exc}"
                     return None, CaseFailure(case.id, case.input, None, error=error)
-            result = await the_scorer.score(str(output), case)
+            result = as_score(await the_scorer.score(str(output), case), the_scorer.name)
             if result.errored:
                 return None, CaseFailure(
                     case.id, case.input, None, str(output), error=result.explanation
@@ -164,8 +169,11 @@ class LLMEvaluator:
         scores: list[float] = []
         failures: list[CaseFailure] = []
         passed = 0
+        weighted = total_weight = 0.0
         for case, (value, failure) in zip(self.test_cases, outcomes, strict=True):
-            scores.append((value or 0.0) * case.weight)
+            scores.append(value or 0.0)
+            weighted += (value or 0.0) * case.weight
+            total_weight += case.weight
             if failure is None:
                 passed += 1
             else:
@@ -176,7 +184,7 @@ class LLMEvaluator:
             passed=passed,
             failed=len(failures),
             scores=scores,
-            avg_score=statistics.mean(scores) if scores else 0.0,
+            avg_score=weighted / total_weight if total_weight > 0 else 0.0,
             failures=failures,
         )
 

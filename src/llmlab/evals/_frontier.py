@@ -38,6 +38,7 @@ from llmlab.store import (
 __all__ = ["Frontier", "FrontierOption", "cost_quality_frontier", "parse_since"]
 
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_LONGEST = timedelta(days=100_000)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -50,7 +51,13 @@ def parse_since(text: str) -> timedelta:
     match = _SINCE.match(text)
     if match is None:
         raise InputError(f"--since {text!r}: expected a span such as 7d, 12h, 30m or 2w")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        span = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except OverflowError:
+        span = _LONGEST + _LONGEST
+    if span > _LONGEST:  # "now - span" must stay a date
+        raise InputError(f"--since {text!r}: too long a span; give at most 100000d")
+    return span
 
 
 @dataclass(frozen=True, slots=True)

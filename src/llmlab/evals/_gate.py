@@ -36,9 +36,18 @@ class EvalGate:
     reasons: tuple[str, ...]
     baseline: Comparison | None = None
 
+    @property
+    def status(self) -> str:
+        """One word for reports: ``passed``, ``regression`` or ``failed`` (matching the
+        exit code: only ``passed`` is 0)."""
+        if self.passed:
+            return "passed"
+        return "regression" if self.threshold_met and self.regression else "failed"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "status": self.status,
             "passed": self.passed,
             "pass_rate": self.pass_rate,
             "min_pass_rate": self.min_pass_rate,
@@ -88,7 +97,7 @@ def gate_run(
     comparison = compare_runs(baseline, run.id, store=store) if baseline is not None else None
     regression = comparison is not None and comparison.regression
     if regression and fail_on_regression and comparison is not None:
-        reasons.append(f"significant regression against {comparison.run_a}: {comparison.verdict()}")
+        reasons.append(f"regression against baseline {comparison.run_a}: {comparison.verdict()}")
     return EvalGate(
         run_id=run.id,
         passed=threshold_met and not (regression and fail_on_regression),

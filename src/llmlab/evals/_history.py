@@ -7,26 +7,31 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from llmlab._errors import InputError, NotFoundError
-from llmlab.evals._paired import PairedTest, holm, paired_test
-from llmlab.evals._summary import CaseOutcome, reduce_cases
+from llmlab.evals._case_arrays import CaseArrays, case_arrays
+from llmlab.evals._paired import PairedTest, holm, paired_tests
 from llmlab.pricing import plain_decimal
 from llmlab.store import (
     EvalResultRow,
     EvalRunRow,
+    RunScores,
     Store,
     find_eval_runs,
     get_eval_results,
     get_eval_run,
-    iter_eval_results,
     list_eval_runs,
+    paired_eval_scores,
     resolve_store,
+    run_eval_scores,
 )
 
 __all__ = [
     "Comparison",
     "RunDetail",
     "RunListing",
+    "case_verdicts",
     "compare_runs",
     "list_runs",
     "resolve_run",
@@ -89,8 +94,20 @@ class RunListing:
 
     @property
     def cost(self) -> str | None:
+        """What the run's model calls cost (None: none priced)."""
         value = self.summary.get("cost")
         return str(value) if value is not None else None
+
+    @property
+    def judge_cost(self) -> str | None:
+        """What its judge (model-graded scorer) calls cost (None: none, or none priced)."""
+        value = (self.summary.get("judge") or {}).get("cost")
+        return str(value) if value is not None else None
+
+    @property
+    def unpriced(self) -> int:
+        """Results whose call has no price (not counted in ``cost``)."""
+        return int(self.summary.get("unpriced_results") or 0)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.run
@@ -106,6 +123,8 @@ class RunListing:
             "pass_rate": self.pass_rate,
             "threshold_met": self.summary.get("threshold_met"),
             "cost": self.cost,
+            "judge_cost": self.judge_cost,
+            "unpriced_results": self.unpriced,
             "parent_run": r.parent_run,
         }
 
@@ -203,15 +222,6 @@ class Comparison:
         }
 
 
-def _outcomes(store: Store, run: EvalRunRow) -> dict[str, CaseOutcome]:
-    return reduce_cases(
-        iter_eval_results(store, run.id),
-        reducer=str(run.options.get("reducer", "mean")),
-        threshold=float(run.threshold),
-        k=run.options.get("k"),
-    )
-
-
 def _side_by_side(a: EvalRunRow, b: EvalRunRow) -> dict[str, dict[str, Any]]:
     def figures(run: EvalRunRow) -> dict[str, Any]:
         s = run.summary or {}
@@ -237,41 +247,56 @@ def _side_by_side(a: EvalRunRow, b: EvalRunRow) -> dict[str, dict[str, Any]]:
     return {"a": fa, "b": fb, "delta": delta}
 
 
+def _run_cases(rows: RunScores, run: EvalRunRow) -> CaseArrays:
+    return case_arrays(
+        rows,
+        reducer=str(run.options.get("reducer", "mean")),
+        threshold=float(run.threshold),
+        k=run.options.get("k"),
+    )
+
+
+def case_verdicts(run_id: str, *, store: Store | None = None) -> dict[str, tuple[bool, float]]:
+    """Each case of a run: (passed, score), its trials reduced as :func:`reduce_cases`
+    reduces them (from the scoring columns only: a 10,000-case run is one light read)."""
+    db = resolve_store(store)
+    run = resolve_run(run_id, store=db)
+    cases = _run_cases(run_eval_scores(db, run.id, parts=False), run)
+    return dict(
+        zip(
+            cases.case_ids,
+            zip(cases.passed.tolist(), cases.score.tolist(), strict=True),
+            strict=True,
+        )
+    )
+
+
 def compare_runs(run_a: str, run_b: str, *, store: Store | None = None) -> Comparison:
     """Paired comparison on the cases both runs have: McNemar on pass/fail, paired
     bootstrap on the score and on each scorer, Holm-corrected across them."""
     db = resolve_store(store)
     a, b = resolve_run(run_a, store=db), resolve_run(run_b, store=db)
-    out_a, out_b = _outcomes(db, a), _outcomes(db, b)
-    common = sorted(set(out_a) & set(out_b))
-    tests = [
-        paired_test(
-            "pass rate",
-            [float(out_a[c].passed) for c in common],
-            [float(out_b[c].passed) for c in common],
-            binary=True,
-        ),
-        paired_test(
-            "score",
-            [out_a[c].score for c in common],
-            [out_b[c].score for c in common],
-            binary=False,
-        ),
+    # Only the shared cases' scoring columns are read, and reduced into arrays.
+    paired = paired_eval_scores(db, a.id, b.id)
+    out_a, out_b = _run_cases(paired.a, a), _run_cases(paired.b, b)
+    if out_a.case_ids != out_b.case_ids:  # a result written between the two reads
+        raise InputError("the runs changed while they were compared; compare them again")
+    n = len(out_a.case_ids)
+    comparisons: list[tuple[str, np.ndarray, np.ndarray, bool]] = [
+        ("pass rate", out_a.passed.astype(float), out_b.passed.astype(float), True),
+        ("score", out_a.score, out_b.score, False),
     ]
     names = sorted(
-        {n for c in common for n in out_a[c].parts} & {n for c in common for n in out_b[c].parts}
+        {name for name, (_, has) in out_a.parts.items() if has.any()}
+        & {name for name, (_, has) in out_b.parts.items() if has.any()}
     )
     if len(names) > 1:
         for name in names:
-            both = [c for c in common if name in out_a[c].parts and name in out_b[c].parts]
-            tests.append(
-                paired_test(
-                    f"scorer {name}",
-                    [out_a[c].parts[name] for c in both],
-                    [out_b[c].parts[name] for c in both],
-                    binary=False,
-                )
-            )
+            values_a, has_a = out_a.parts[name]
+            values_b, has_b = out_b.parts[name]
+            both = has_a & has_b
+            comparisons.append((f"scorer {name}", values_a[both], values_b[both], False))
+    tests = paired_tests(comparisons)
     adjusted = holm([t.p_value for t in tests])
     tests = [
         PairedTest(
@@ -291,9 +316,9 @@ def compare_runs(run_a: str, run_b: str, *, store: Store | None = None) -> Compa
     return Comparison(
         run_a=a.id,
         run_b=b.id,
-        n=len(common),
+        n=n,
         tests=tests,
-        only_a=len(set(out_a) - set(out_b)),
-        only_b=len(set(out_b) - set(out_a)),
+        only_a=paired.cases_a - n,
+        only_b=paired.cases_b - n,
         side_by_side=_side_by_side(a, b),
     )

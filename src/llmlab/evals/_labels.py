@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from llmlab._errors import InputError
+from llmlab.evals._dataset import check_values
 from llmlab.evals._history import resolve_run
 from llmlab.store import (
     EvalResultRow,
@@ -173,10 +174,13 @@ def _read_jsonl(path: Path, text: str) -> list[HumanLabel]:
             continue
         try:
             record = json.loads(raw)
+        except RecursionError:
+            raise InputError("values nested too deep", path=path, line=number) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON ({exc.msg})", path=path, line=number) from None
         if not isinstance(record, dict):
             raise InputError("each line must be a JSON object", path=path, line=number)
+        check_values(record, path=str(path), line=number)  # lone surrogates, deep nesting
         labels.append(_label(record, path, number))
     return labels
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -150,10 +151,13 @@ def scorer_from_spec(spec: Any, *, base_dir: Path | None = None) -> tuple[Scorer
     built = _build(str(keys[0]), spec[keys[0]], base_dir)
     if "name" in spec:
         built.name = str(spec["name"])
+    raw = spec.get("weight", 1.0)
     try:
-        weight = float(spec.get("weight", 1.0))
-    except (TypeError, ValueError):
-        raise InputError(f"scorer weight must be a number, not {spec.get('weight')!r}") from None
+        weight = float("nan") if isinstance(raw, bool) else float(raw)
+    except (TypeError, ValueError, OverflowError):
+        weight = float("nan")
+    if not math.isfinite(weight) or weight < 0:
+        raise InputError(f"scorer weight must be a finite number >= 0, not {raw!r}")
     return built, weight
 
 

@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 
 from rich.table import Table
 
+from llmlab.evals._gate import EvalGate
 from llmlab.evals._history import Comparison, RunListing, result_input
 from llmlab.evals._runner import EvalRun
 from llmlab.store import EvalResultRow
@@ -32,6 +33,14 @@ def _num(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _cost(cost: str | None, unpriced: int, of: int | None = None) -> str:
+    """``$X``, saying how many results have no price: an unpriced call is not $0."""
+    share = f"{unpriced} of {of}" if of is not None else str(unpriced)
+    if cost is None:
+        return f"unpriced ({share} results)" if unpriced else "-"
+    return f"${cost}" + (f" ({share} results unpriced)" if unpriced else "")
+
+
 def summary_lines(run: EvalRun) -> list[str]:
     """A run summary as a few lines of text."""
     s = run.summary
@@ -54,12 +63,13 @@ def summary_lines(run: EvalRun) -> list[str]:
             f"{_pct(trials['consistency'])}, mean flip rate {trials['mean_flip_rate']:.3f}  {extra}"
         )
     judge = s["judge"]
-    cost = f"cost ${s['cost']}" if s["cost"] is not None else "cost unpriced"
+    cost = _cost(s["cost"], s.get("unpriced_results", 0), s["results"])
+    judge_cost = _cost(judge["cost"], judge.get("unpriced_results", 0))
     lines.append(
-        f"{cost}, {s['input_tokens']} in / {s['output_tokens']} out tokens, "
+        f"cost {cost}, {s['input_tokens']} in / {s['output_tokens']} out tokens, "
         f"{s['cache_hits']} cache hits"
         + (
-            f"; judge: {judge['calls']} calls, ${judge['cost'] or 0}, "
+            f"; judge: {judge['calls']} calls, {judge_cost}, "
             f"{judge['input_tokens']} in / {judge['output_tokens']} out tokens"
             if judge["calls"]
             else ""
@@ -103,13 +113,21 @@ def errored_lines(s: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def to_markdown(run: EvalRun, failures: Sequence[EvalResultRow] = ()) -> str:
-    """A Markdown report (for a CI job summary or a pull request comment)."""
+def to_markdown(
+    run: EvalRun, failures: Sequence[EvalResultRow] = (), *, gate: EvalGate | None = None
+) -> str:
+    """A Markdown report (for a CI job summary or a pull request comment).
+
+    With ``gate`` (the verdict the exit code follows, baseline included) its status and
+    reasons head the report; without it, the run's own threshold decides.
+    """
     s = run.summary
-    verdict = "passed" if s["threshold_met"] else "failed"
-    out = [
-        f"## Eval `{run.name}`: {verdict}",
-        "",
+    own = "passed" if s["threshold_met"] else "failed"
+    verdict = gate.status if gate is not None else own
+    out = [f"## Eval `{run.name}`: {verdict}", ""]
+    if gate is not None and gate.reasons:
+        out += [f"- {reason}" for reason in gate.reasons] + [""]
+    out += [
         f"Run `{run.id}`, model `{run.model}`.",
         "",
         "| metric | value |",
@@ -119,8 +137,8 @@ def to_markdown(run: EvalRun, failures: Sequence[EvalResultRow] = ()) -> str:
         f"| cases | {s['passed']} passed / {s['cases']} ({s['errored_cases']} errored) |",
         f"| mean score | {s['mean_score']:.3f} ± {s['standard_error']:.3f} SE |",
         f"| required pass rate | {_pct(s['min_pass_rate'])} |",
-        f"| cost | {'$' + s['cost'] if s['cost'] is not None else 'unpriced'} |",
-        f"| judge cost | {'$' + s['judge']['cost'] if s['judge']['cost'] else '-'} |",
+        f"| cost | {_cost(s['cost'], s.get('unpriced_results', 0), s['results'])} |",
+        f"| judge cost | {_cost(s['judge']['cost'], s['judge'].get('unpriced_results', 0))} |",
     ]
     if s["trials"]["epochs"] > 1:
         out.append(f"| consistency | {_pct(s['trials']['consistency'])} |")
@@ -170,7 +188,7 @@ def to_junit(run: EvalRun, results: Sequence[EvalResultRow]) -> str:
 
 def runs_table(runs: Sequence[RunListing]) -> Table:
     """The ``eval list`` table."""
-    table = Table("name", "model", "status", "cases", "results", "pass rate", "cost")
+    table = Table("name", "model", "status", "cases", "results", "pass rate", "cost", "judge")
     table.add_column("run", overflow="fold")
     for listing in runs:
         r = listing.run
@@ -181,7 +199,8 @@ def runs_table(runs: Sequence[RunListing]) -> Table:
             f"{r.n_cases}×{r.epochs}",
             str(r.n_results),
             _pct(listing.pass_rate),
-            f"${listing.cost}" if listing.cost is not None else "-",
+            _cost(listing.cost, listing.unpriced, r.n_results),
+            f"${listing.judge_cost}" if listing.judge_cost is not None else "-",
             r.id,
         )
     return table

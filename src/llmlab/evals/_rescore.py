@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import hashlib
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from llmlab._errors import InputError, LlmlabError
@@ -19,7 +20,7 @@ from llmlab.evals._combine import Weighted
 from llmlab.evals._history import resolve_run
 from llmlab.evals._judge import default_judge_model
 from llmlab.evals._registry import scorers_from_spec
-from llmlab.evals._runner import EvalRun, summarize_run
+from llmlab.evals._runner import EvalRun, _write_results, summarize_run
 from llmlab.evals._score import Score
 from llmlab.evals._suite import EvalSuite
 from llmlab.models import Model, get_model
@@ -30,7 +31,6 @@ from llmlab.store import (
     create_eval_run,
     finish_eval_run,
     get_eval_results,
-    insert_eval_results,
     resolve_store,
 )
 
@@ -100,15 +100,21 @@ async def rescore_run(
         options={**original.options, "rescored_from": original.id},
         parent_run=original.id,
     )
+    new_id = run.id  # the id it got (a suffix when the same id was taken meanwhile)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(row: EvalResultRow) -> EvalResultRow:
         # Carried over: the case, the output and the call that made it; scored anew.
+        # The model call was paid by the original run: this run spent nothing on it
+        # (its own cost is its judge's), so its cost and tokens are not counted again.
         kept = dataclasses.replace(
             row,
             id=None,
             created_at=None,
             run_id=new_id,
+            cost=Decimal(0) if row.cost is not None or row.status == "ok" else None,
+            input_tokens=0,
+            output_tokens=0,
             judge_calls=0,
             judge_input_tokens=0,
             judge_output_tokens=0,
@@ -153,7 +159,8 @@ async def rescore_run(
     started = asyncio.get_running_loop().time()
     try:
         new_rows = await asyncio.gather(*(one(r) for r in rows))
-        await asyncio.to_thread(insert_eval_results, db, new_rows)
+        # Judge calls are paid: retried and spilled like the runner's results, never lost.
+        await asyncio.to_thread(_write_results, db, new_rows)
         status = "finished"
     finally:
         default_judge_model.reset(token)

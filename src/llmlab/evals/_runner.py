@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import re
 import time
 from collections.abc import Callable, Generator
@@ -25,9 +26,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from llmlab._errors import InputError, LlmlabError
+from llmlab._errors import InputError, LlmlabError, StoreError
 from llmlab.evals._calibration import judge_summary
 from llmlab.evals._case import EvalCase
+from llmlab.evals._combine import as_score
+from llmlab.evals._dataset import check_values
 from llmlab.evals._judge import default_judge_model
 from llmlab.evals._model_arg import check_model
 from llmlab.evals._score import Score
@@ -36,7 +39,9 @@ from llmlab.evals._summary import summarize
 from llmlab.models import (
     AdaptiveLimiter,
     Model,
+    Request,
     Response,
+    cache_options,
     call_links,
     default_model_name,
     get_model,
@@ -54,14 +59,17 @@ from llmlab.store import (
     iter_eval_results,
     latest_unfinished_eval_run,
     resolve_store,
+    spill_rows,
 )
 
 __all__ = ["EvalRun", "Progress", "run_eval", "run_eval_sync", "summarize_run"]
 
 T = TypeVar("T")
+logger = logging.getLogger("llmlab.evals")
 
 _FLUSH_EVERY_S = 0.2
 _FLUSH_ROWS = 500
+_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
 _MAX_PENDING = 2 * _FLUSH_ROWS
 """Workers wait while this many results wait to be written: memory stays flat when the
 model answers faster than the database writes."""
@@ -69,10 +77,20 @@ model answers faster than the database writes."""
 
 @dataclass(slots=True)
 class Progress:
-    """Where a run stands, handed to the progress callback after each result."""
+    """Where a run stands, handed to the progress callback when the run starts (``done``
+    0) and after each result.
+
+    Attributes:
+        total: results this session has to make (what a resumed run still lacked).
+        done: results this session has made.
+        run_id: the run's id.
+        reused: results a resumed run already had when it started.
+    """
 
     total: int
     done: int = 0
+    run_id: str = ""
+    reused: int = 0
     passed: int = 0
     errored: int = 0
     cost: Decimal = Decimal(0)
@@ -83,6 +101,16 @@ class Progress:
     @property
     def pass_rate(self) -> float:
         return self.passed / self.done if self.done else 0.0
+
+    @property
+    def results(self) -> int:
+        """Results the run has in all (reused ones included)."""
+        return self.reused + self.done
+
+    @property
+    def expected(self) -> int:
+        """Results the run has when it is complete."""
+        return self.reused + self.total
 
 
 @dataclass(slots=True)
@@ -164,7 +192,7 @@ class _ResultWriter:
         batch, self.pending = self.pending, []
         if batch:
             try:
-                await self.call(insert_eval_results, self.store, batch)
+                await self.call(_write_results, self.store, batch)
             finally:
                 self._drained.set()
             self.written += len(batch)
@@ -197,6 +225,52 @@ class _Item:
     case: EvalCase
     prompt: str
     system: str | None
+
+
+def _check_case(item: _Item) -> None:
+    """Refuse what the database cannot store (a lone surrogate) before any call is paid."""
+    case = item.case
+    check_values(
+        [case.id, case.input, case.expected_properties, case.fields, item.prompt, item.system],
+        path=f"case {case.id!r}",
+        line=None,
+    )
+
+
+def _retrying(fn: Callable[..., T], store: Store, /, *args: Any, **kwargs: Any) -> T:
+    """``fn(store, ...)``, retried with backoff (about 30 s) while the database is
+    unreachable (a PostgreSQL restart, a lock held too long)."""
+    for delay in _RETRY_DELAYS_S:
+        try:
+            return fn(store, *args, **kwargs)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            logger.warning("%s; retrying in %.1f s", exc, delay)
+            time.sleep(delay)
+    return fn(store, *args, **kwargs)
+
+
+def _write_results(store: Store, batch: list[EvalResultRow]) -> None:
+    """Write paid results; what the database still refuses to take is spilled (and
+    replayed when it is next opened), never dropped."""
+    try:
+        _retrying(insert_eval_results, store, batch)
+    except StoreError as exc:  # down past the retries, full, read-only: keep them
+        rows = [{k: v for k, v in row.to_dict().items() if k != "id"} for row in batch]
+        try:
+            path = spill_rows(store, "eval_results", rows)
+        except (OSError, ValueError) as spill_error:
+            logger.error("LOST %d eval result(s): %s; %s", len(rows), exc, spill_error)
+            return
+        logger.error(
+            "cannot write %d eval result(s) to %s (%s); saved them to %s, written there "
+            "when the database is next opened",
+            len(rows),
+            store.safe_url,
+            exc,
+            path,
+        )
 
 
 def _slug(name: str) -> str:
@@ -255,20 +329,36 @@ def _row(
     )
 
 
+async def _generate(model: Model, request: Request) -> Response:
+    # The database unreachable before the call is sent (the budget check reads it): wait
+    # for it, bounded, rather than fail the case unpaid (a later resume would skip it).
+    for delay in _RETRY_DELAYS_S:
+        try:
+            return await model.generate(request)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            logger.warning("%s; retrying the case in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+    return await model.generate(request)
+
+
 async def _one(
     model: Model, suite: EvalSuite, run_id: str, item: _Item, epoch: int
 ) -> EvalResultRow:
     response: Response | None = None
     with call_links(eval_run=run_id, sample_id=item.case.id, epoch=epoch):
         try:
-            response = await model.generate(suite.request_for(item.prompt, item.system))
+            response = await _generate(model, suite.request_for(item.prompt, item.system))
         except LlmlabError as exc:
             return _row(run_id, item, epoch, suite.threshold, None, None, str(exc))
         except Exception as exc:  # one broken case must not stop the run
             message = f"{type(exc).__name__}: {exc}"
             return _row(run_id, item, epoch, suite.threshold, None, None, message)
         try:
-            score = await suite.scorer.score(response.text, item.case)
+            # A custom Scorer's out-of-range or NaN value is an errored score, not a
+            # NaN in the summary (and in --json).
+            score = as_score(await suite.scorer.score(response.text, item.case), "the scorer")
         except LlmlabError:
             raise
         except Exception as exc:
@@ -352,7 +442,7 @@ async def run_eval(
             handle).
         resume: continue the newest unfinished run with the same fingerprint.
         model_options: options for ``get_model`` (``base_url``, ``max_retries`` ...).
-        progress: called after each result.
+        progress: called when the run starts and after each result.
 
     Raises:
         InputError: a bad argument, a suite without cases, or a model that is not a
@@ -375,13 +465,26 @@ async def run_eval(
     # Rendered up front: a template error fails here, before any call.
     items = [_Item(case, *suite.render(case)) for case in suite.cases]
     suite.check_templates()
+    for item in items:
+        if item.case.source is None:  # made in Python, so not checked as a dataset row was
+            _check_case(item)
     db = resolve_store(store)
+    # The model first: a bad key or option fails before a run is made, and the endpoint
+    # it resolved is part of the run's identity (another server is another run).
+    limiter = AdaptiveLimiter(initial=concurrency, max_limit=concurrency)
+    target = (
+        given.configured(cache=cache, limiter=limiter)
+        if given is not None
+        else _resolve_model(model_name, db, cache, limiter, dict(model_options or {}))
+    )
     extra = {
         "reducer": suite.reducer,
         "k": suite.k,
         "cache": cache,
         "min_pass_rate": suite.min_pass_rate,
         "max_errors": suite.max_errors,
+        "endpoint": target.endpoint,
+        "model_options": cache_options(model_options or {}),
     }
     fingerprint = suite.fingerprint(model=model_name, epochs=n_epochs, extra=extra)
     existing = latest_unfinished_eval_run(db, fingerprint) if resume else None
@@ -408,16 +511,12 @@ async def run_eval(
     run_id = run.id
     reused = len(done)
     total = len(items) * n_epochs - reused
-    limiter = AdaptiveLimiter(initial=concurrency, max_limit=concurrency)
-    target = (
-        given.configured(cache=cache, limiter=limiter)
-        if given is not None
-        else _resolve_model(model_name, db, cache, limiter, dict(model_options or {}))
-    )
     judge: str | Model = suite.judge_model or target
     if isinstance(judge, str):
         judge = _resolve_model(judge, db, cache, limiter, {})
-    state = Progress(total=total)
+    state = Progress(total=total, run_id=run_id, reused=reused)
+    if progress is not None:
+        progress(state)
     started = time.monotonic()
     writer = _ResultWriter(db)
     work = _work(items, n_epochs, done)
@@ -450,11 +549,11 @@ async def run_eval(
             await target.aclose()
         if judge is not target and suite.judge_model:
             await judge.aclose()
-        summary = await writer.call(summarize_run, db, run)
+        summary = await writer.call(_retrying, summarize_run, db, run)
         summary["judges"] = await writer.call(
             judge_summary, suite, suite.judge_model or model_name, store=db
         )
-        await writer.call(finish_eval_run, db, run_id, status=status, summary=summary)
+        await writer.call(_retrying, finish_eval_run, db, run_id, status=status, summary=summary)
         writer.shutdown()
     return EvalRun(
         id=run_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,18 @@ class Similarity(TemplatedScorer):
         super().__init__(reference=reference, threshold=threshold)
 
     def check(self, output: str, **p: Any) -> Score:
-        value = max(0.0, min(1.0, cosine_similarity(output, str(p["reference"]))))
+        threshold: float | None = None
         if p["threshold"] is not None:
+            try:
+                threshold = float(p["threshold"])
+            except (TypeError, ValueError):
+                threshold = math.nan
+            if not 0.0 <= threshold <= 1.0:  # NaN too: it would fail every case silently
+                return Score.error(f"similarity threshold {p['threshold']!r} is not in [0, 1]")
+        value = max(0.0, min(1.0, cosine_similarity(output, str(p["reference"]))))
+        if threshold is not None:
             return Score(
-                value=1.0 if value >= float(p["threshold"]) else 0.0,
+                value=1.0 if value >= threshold else 0.0,
                 explanation=f"similarity {value:.3f}",
             )
         return Score(value=value, explanation=f"similarity {value:.3f}")

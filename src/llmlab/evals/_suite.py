@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from llmlab._errors import InputError, TemplateError
 from llmlab.evals._case import EvalCase, located
 from llmlab.evals._combine import FunctionScorer, Weighted, as_scorer
-from llmlab.evals._dataset import load_dataset
+from llmlab.evals._dataset import check_values, load_dataset
 from llmlab.evals._judge import ModelGraded
 from llmlab.evals._registry import scorer_from_spec, scorers_from_spec
 from llmlab.evals._score import Scorer, TemplatedScorer
@@ -41,7 +41,9 @@ Reducer = Literal["mean", "median", "majority", "pass_at_k", "pass_hat_k"]
 class SuiteSpec(BaseModel):
     """A suite file's fields."""
 
-    model_config = ConfigDict(extra="forbid")
+    # NaN or infinity in a threshold, temperature or weight would pass the bounds checks
+    # silently (NaN compares false) and surface only after calls were paid.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     version: int = 1
     name: str
@@ -243,8 +245,11 @@ def load_suite(path: str | Path) -> EvalSuite:
         raise InputError(f"malformed YAML: {exc.problem}", path=file, line=line) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason}); save it as UTF-8", path=file) from None
+    except RecursionError:
+        raise InputError("values nested too deep", path=file) from None
     if not isinstance(data, dict):
         raise InputError("a suite file is a mapping with name, prompt, dataset, scorers", path=file)
+    check_values(data, path=str(file), line=None)  # lone surrogates, deep nesting
     try:
         spec = SuiteSpec.model_validate(data)
     except ValidationError as exc:

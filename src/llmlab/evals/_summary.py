@@ -62,7 +62,7 @@ class _Trials:
                 self.parts.setdefault(name, []).append(float(part))
         if len(self.errored) == 1:
             self.tags = list(row.tags)
-            self.weight = float(row.weight or 1.0)
+            self.weight = 1.0 if row.weight is None else float(row.weight)  # 0 is a weight
 
 
 def _outcome(
@@ -115,6 +115,8 @@ class _Totals:
     judge_calls: int = 0
     judge_input_tokens: int = 0
     judge_output_tokens: int = 0
+    unpriced: int = 0
+    judge_unpriced: int = 0
     errored: int = 0
     durations: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -123,8 +125,12 @@ class _Totals:
         self.results += 1
         if r.cost is not None:
             self.cost = (self.cost or Decimal(0)) + r.cost
+        elif r.status == "ok":  # answered, but no price known: not $0 (issue 9)
+            self.unpriced += 1
         if r.judge_cost is not None:
             self.judge_cost = (self.judge_cost or Decimal(0)) + r.judge_cost
+        elif r.judge_calls:
+            self.judge_unpriced += 1
         self.input_tokens += r.input_tokens
         self.output_tokens += r.output_tokens
         self.cache_hits += r.cache_hit
@@ -305,6 +311,7 @@ def summarize(
             "kinds": dict(sorted(totals.errors.items(), key=lambda item: -item[1])[:10]),
         },
         "cost": _money(totals.cost),
+        "unpriced_results": totals.unpriced,
         "input_tokens": totals.input_tokens,
         "output_tokens": totals.output_tokens,
         "cache_hits": totals.cache_hits,
@@ -313,6 +320,7 @@ def summarize(
             "input_tokens": totals.judge_input_tokens,
             "output_tokens": totals.judge_output_tokens,
             "cost": _money(totals.judge_cost),
+            "unpriced_results": totals.judge_unpriced,
         },
         "latency_s": {
             "mean": statistics.fmean(durations) if durations else None,

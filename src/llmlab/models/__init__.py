@@ -9,7 +9,7 @@ the ``llmlab.providers`` entry points and are always called through a ``Model``.
 """
 
 from llmlab.models._base import Provider, ProviderFactory
-from llmlab.models._cache import ResponseCache, cache_key
+from llmlab.models._cache import ResponseCache, cache_key, cache_options
 from llmlab.models._get import NotAModelError, as_model, close_models, get_model
 from llmlab.models._limiter import AdaptiveLimiter, LimiterSlot
 from llmlab.models._links import CallLinks, call_links, current_links
@@ -53,6 +53,7 @@ __all__ = [
     "Usage",
     "as_model",
     "cache_key",
+    "cache_options",
     "call_links",
     "close_models",
     "current_links",

@@ -110,6 +110,10 @@ class AnthropicProvider(Provider):
             http_client=http_client,
         )
 
+    @property
+    def endpoint(self) -> str | None:
+        return str(self._client.base_url)
+
     def _params(self, request: Request) -> tuple[dict[str, Any], str]:
         """The SDK arguments, and the prefill the reply continues (or "")."""
         system = request.system

@@ -48,6 +48,12 @@ class Provider(abc.ABC):
         """``provider/name``, the name ``get_model`` resolves."""
         return f"{self.provider}/{self.name}"
 
+    @property
+    def endpoint(self) -> str | None:
+        """Where requests go (the resolved base URL), for the response cache's key; None
+        for a provider that answers in-process."""
+        return None
+
     @abc.abstractmethod
     async def generate(self, request: Request) -> Response:
         """Answer one request. Raises ``ProviderError`` (or a subclass) on failure."""

@@ -6,6 +6,7 @@ clients are reused across calls and each test's store starts with none.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable
 from typing import Any
 
@@ -17,6 +18,13 @@ from llmlab.store import Store, resolve_store
 __all__ = ["NotAModelError", "StoreModels", "as_model", "close_models", "get_model"]
 
 _CALL_FIELDS = frozenset(CallOptions.model_fields)
+_ENV_SUFFIXES = ("_BASE_URL", "_API_KEY", "_AUTH_TOKEN")
+"""Environment variables providers resolve their endpoint and key from: a model kept from
+before one of them changed would still send to the old server (issue 9)."""
+
+
+def _provider_env() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.endswith(_ENV_SUFFIXES)))
 
 
 class NotAModelError(ConfigError, TypeError):
@@ -46,7 +54,7 @@ def get_model(name: str | None = None, /, *, store: Store | None = None, **optio
     store = resolve_store(store)
     models = store.component(StoreModels, StoreModels)
     try:
-        key: Hashable | None = (name, tuple(sorted(options.items())))
+        key: Hashable | None = (name, tuple(sorted(options.items())), _provider_env())
         hash(key)
     except TypeError:  # an unhashable option (a function): not kept
         key = None

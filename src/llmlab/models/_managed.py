@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from llmlab._errors import BudgetExceeded, ModelTimeout, PricingError
-from llmlab.models._cache import ResponseCache, cache_key
+from llmlab.models._cache import ResponseCache, cache_key, cache_options
 from llmlab.models._calllog import CallInProgress
 from llmlab.models._limiter import AdaptiveLimiter
 from llmlab.models._links import current_links
@@ -120,6 +120,9 @@ class Model:
         self._pool = ProviderPool(name, dict(provider_options or {}), store)
         self.supports_json_schema: bool = self._pool.kind.supports_json_schema
         self.cache: ResponseCache | None = ResponseCache(store) if self.options.cache else None
+        # What besides the request decides the answer: the cache key holds it (issue 9).
+        self._endpoint = self._pool.kind.endpoint
+        self._answer_options = cache_options(provider_options or {})
         self.limiter: AdaptiveLimiter | None = None
         self._rates: tuple[Decimal, Decimal] | None = None
         self._rates_known = False
@@ -143,6 +146,18 @@ class Model:
             clone.policy = policy
         return clone
 
+    @property
+    def endpoint(self) -> str | None:
+        """Where the provider sends requests (its resolved base URL); None in-process."""
+        return self._endpoint
+
+    def cache_key(self, request: Request, trial: int | None = None) -> str:
+        """The response cache's key of ``request`` sent through this model (its provider,
+        endpoint, model, options and ``trial``)."""
+        return cache_key(
+            self.full_name, request, trial, endpoint=self._endpoint, options=self._answer_options
+        )
+
     # --- the call path --------------------------------------------------------------------
 
     async def generate(self, request: Request) -> Response:
@@ -154,7 +169,7 @@ class Model:
         hit: Response | None = None
         try:
             if self.cache is not None:
-                key = cache_key(self.full_name, request, current_links().epoch)
+                key = self.cache_key(request, current_links().epoch)
                 hit = await self._cache_get(key)
             if hit is None:
                 response, call.attempts = await with_retries(
@@ -188,7 +203,7 @@ class Model:
         try:
             hit: Response | None = None
             if self.cache is not None:
-                key = cache_key(self.full_name, request, current_links().epoch)
+                key = self.cache_key(request, current_links().epoch)
                 hit = await self._cache_get(key)
             if hit is not None:
                 response = hit

@@ -114,6 +114,10 @@ class OpenAIProvider(Provider):
             http_client=http_client,
         )
 
+    @property
+    def endpoint(self) -> str | None:
+        return str(self._client.base_url)
+
     def _params(self, request: Request) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": self.name,

@@ -7,21 +7,26 @@ thread drains the queue in batches of up to ``BATCH_SIZE`` rows or every
 ``flush()`` waits until everything queued before it is written; closing the store (also
 at normal exit and after Ctrl-C) flushes it.
 
-A failed write is retried with backoff; if the database stays unreachable the rows are
-appended to ``.llmlab/unwritten-calls.jsonl`` and an error is logged: never silently lost.
+A failed write is retried with backoff for about half a minute; if the database stays
+unreachable the rows are appended to the database's spill file (beside an SQLite file, or
+per server URL under the user's data folder, see ``llmlab.store.spill_path``) and an error
+is logged. The spill file is replayed, idempotently, as soon as a later batch is written
+and whenever the database is opened again: never silently lost. Rows the database refuses
+(a duplicate id) go to the ``.rejected.jsonl`` file beside it.
+
+In a child process (``multiprocessing`` with any start method, ``Pool``,
+``ProcessPoolExecutor``), which ends with ``os._exit()`` and so never runs ``atexit``, the
+queue is flushed by a multiprocessing finalizer; SIGTERM flushes too (see ``_exit``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -31,7 +36,7 @@ from llmlab._errors import LlmlabError
 from llmlab.monitor._capture import capture_content
 from llmlab.monitor._record import CallRecord
 from llmlab.monitor._stores import store_of
-from llmlab.store import Store, insert_calls
+from llmlab.store import Store, add_replay_hook, insert_calls, spill_path, spill_rows
 
 __all__ = [
     "BATCH_INTERVAL_S",
@@ -39,7 +44,6 @@ __all__ = [
     "BatchHook",
     "BatchListener",
     "Recorder",
-    "SPILL_PATH",
     "add_batch_hook",
     "add_batch_listener",
     "flush",
@@ -53,9 +57,9 @@ logger = logging.getLogger("llmlab.monitor")
 
 BATCH_SIZE = 500
 BATCH_INTERVAL_S = 0.05
-RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 4.0)
+RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
+"""Waits between attempts of a batch: about 30 s in all, enough for a database restart."""
 FLUSH_TIMEOUT_S = 60.0
-SPILL_PATH = Path(".llmlab") / "unwritten-calls.jsonl"
 
 Row = dict[str, Any]
 BatchListener = Callable[[Store, Sequence[Mapping[str, Any]]], None]
@@ -78,7 +82,8 @@ class Recorder:
     def __init__(self, store: Store) -> None:
         self.store = store
         # Where rows go when the database stays unreachable: resolved once, not per call.
-        self.spill_path = SPILL_PATH.resolve()
+        self.spill_path = spill_path(store)
+        self.spilled = False
         self._reset()
 
     def _reset(self) -> None:
@@ -188,34 +193,44 @@ class Recorder:
                     continue
                 # A bad row (a duplicate id ...) fails on every retry: keep the good ones.
                 if len(batch) == 1:
-                    self._spill(batch, exc)
+                    self._spill(batch, exc, rejected=True)
                 else:
                     for row in batch:
                         self._write([row])
                 return
             _notify_listeners(self.store, batch)
+            if self.spilled:  # the database answers again: write what was spilled
+                self.spilled = False
+                self.store.replay_spilled()
             return
         self._spill(batch, last_error)
 
-    def _spill(self, batch: list[Row], error: BaseException | None) -> None:
-        path = self.spill_path
+    def _spill(self, batch: list[Row], error: BaseException | None, rejected: bool = False) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as out:
-                for row in batch:
-                    out.write(json.dumps(row, default=_json_default) + "\n")
-        except OSError as exc:
+            path = spill_rows(self.store, "calls", batch, rejected=rejected)
+        except (OSError, ValueError) as exc:
             logger.error(
-                "LOST %d call record(s): cannot write to %s (%s) nor to %s (%s)",
+                "LOST %d call record(s): cannot write to %s (%s) nor to its spill file %s (%s)",
                 len(batch),
                 self.store.safe_url,
                 _describe(error),
-                path,
+                self.spill_path,
                 exc,
             )
             return
+        if rejected:
+            logger.error(
+                "%s refused %d call record(s) (%s); saved them to %s",
+                self.store.safe_url,
+                len(batch),
+                _describe(error),
+                path,
+            )
+            return
+        self.spilled = True
         logger.error(
-            "cannot write %d call record(s) to %s (%s); saved them to %s",
+            "cannot write %d call record(s) to %s (%s); saved them to %s, written there "
+            "when the database answers again or is next opened",
             len(batch),
             self.store.safe_url,
             _describe(error),
@@ -300,12 +315,6 @@ def _notify_listeners(store: Store, rows: Sequence[Mapping[str, Any]]) -> None:
             logger.exception("batch listener %r failed", listener)
 
 
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)  # Decimal exactly; anything else as text rather than losing the row
-
-
 def _describe(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
@@ -313,3 +322,7 @@ def _describe(exc: BaseException | None) -> str:
         return str(exc)
     text = str(getattr(exc, "orig", None) or exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+# Spilled calls replayed when a store opens get their rollups like any written batch.
+add_replay_hook("calls", _run_hooks)

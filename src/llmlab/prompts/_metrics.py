@@ -6,6 +6,7 @@ Nothing here is entered by hand: calls carry their prompt version and experiment
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 from llmlab._errors import InputError, NotFoundError
 from llmlab.evals import Interval
-from llmlab.monitor import flush
+from llmlab.monitor import GroupStats, call_stats, flush
 from llmlab.pricing import plain_decimal
 from llmlab.prompts._experiments import Experiment, experiments
 from llmlab.prompts._moments import MeanEstimate, mean_difference
@@ -30,6 +31,7 @@ __all__ = [
     "call_metrics",
     "experiment_report",
     "record_feedback",
+    "rollup_metrics",
     "version_metrics",
 ]
 
@@ -47,6 +49,11 @@ class CallMetrics:
     """Mean cost per priced call, in USD (unpriced calls have no cost and are left out)."""
     total_cost: Decimal | None
     """Sum of the calls' costs; None when none was priced."""
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
+    latency_p99_s: float | None = None
+    """Latency percentiles of the successful calls (from the rollups' histograms: within
+    ``percentile_relative_error`` of the exact values); None when not computed."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (means as ``{n, mean, low, high}``, cost as text)."""
@@ -54,6 +61,9 @@ class CallMetrics:
             "calls": self.calls,
             "errors": self.errors,
             "latency_s": self.latency_s.to_dict(),
+            "latency_p50_s": self.latency_p50_s,
+            "latency_p95_s": self.latency_p95_s,
+            "latency_p99_s": self.latency_p99_s,
             "input_tokens": self.input_tokens.to_dict(),
             "output_tokens": self.output_tokens.to_dict(),
             "cost": self.cost.to_dict(),
@@ -90,13 +100,66 @@ def call_metrics(stats: CallStats | None) -> CallMetrics:
     )
 
 
+def _mean(n: int, total: float) -> MeanEstimate:
+    """A mean known from its sum only: no interval (NaN bounds, infinite error)."""
+    if n <= 0:
+        return MeanEstimate.of((0, 0.0, 0.0))
+    return MeanEstimate(n, total / n, math.nan, math.nan, math.inf)
+
+
+def rollup_metrics(group: GroupStats) -> CallMetrics:
+    """CallMetrics of one group of :func:`llmlab.monitor.call_stats` (the rollups).
+
+    Exact: calls, errors (errored and refused calls), token means, the total cost and
+    the mean cost per priced call. Latency: the exact mean over successful calls and its
+    percentiles within the histogram's relative error (under 2 %). The rollups keep sums,
+    not sums of squares, so the means have no interval (``low``/``high`` NaN).
+    """
+    priced = group.calls - group.unpriced - group.refused
+    ok = group.calls - group.errors - group.refused
+    latency = _mean(0, 0.0)
+    if ok > 0 and group.latency_mean_s is not None:
+        latency = MeanEstimate(ok, group.latency_mean_s, math.nan, math.nan, math.inf)
+    return CallMetrics(
+        calls=group.calls,
+        errors=group.errors + group.refused,
+        latency_s=latency,
+        input_tokens=_mean(group.calls, group.input_tokens),
+        output_tokens=_mean(group.calls, group.output_tokens),
+        cost=_mean(priced, float(group.cost)),
+        total_cost=group.cost if priced > 0 else None,
+        latency_p50_s=group.latency_p50_s,
+        latency_p95_s=group.latency_p95_s,
+        latency_p99_s=group.latency_p99_s,
+    )
+
+
+def _prompt_versions(name: str, store: Store) -> dict[int, CallMetrics]:
+    # The rollups key a call by "name@version" under the "prompt" dimension.
+    prefix = f"{name}@"
+    out: dict[int, CallMetrics] = {}
+    for group in call_stats(by="prompt", store=store).groups:
+        version = group.key[len(prefix) :]
+        if group.key.startswith(prefix) and version.isdigit():
+            out[int(version)] = rollup_metrics(group)
+    return out
+
+
 def version_metrics(
     name: str, *, store: Store | None = None
 ) -> dict[int, tuple[CallMetrics, QualityMetrics | None]]:
-    """Per version of ``name``: call metrics, and eval quality when eval results exist."""
+    """Per version of ``name``: call metrics, and eval quality when eval results exist.
+
+    Call metrics come from the monitor's rollups (see :func:`rollup_metrics`: exact
+    counts, tokens and costs; latency percentiles within the histogram's relative error;
+    means without intervals), so a prompt with a million calls costs what one with ten
+    does. Calls stored behind the recorder's back (bulk imports) count once
+    :func:`llmlab.monitor.rebuild_rollups` has folded them in. Eval quality (means with
+    intervals) is computed from the eval results linked to the prompt's calls.
+    """
     handle = resolve_store(store)
     flush(handle)  # calls this process made are counted too
-    calls = rows.prompt_call_stats(handle, name)
+    calls = _prompt_versions(name, handle)
     evals = rows.prompt_eval_stats(handle, name)
     out: dict[int, tuple[CallMetrics, QualityMetrics | None]] = {}
     for version in sorted(calls.keys() | evals.keys()):
@@ -109,7 +172,7 @@ def version_metrics(
                 e.passed / n if n else None,
                 e.runs,
             )
-        out[version] = (call_metrics(calls.get(version)), quality)
+        out[version] = (calls.get(version) or call_metrics(None), quality)
     return out
 
 
@@ -128,8 +191,10 @@ def record_feedback(
 
     Returns the feedback id. Raises NotFoundError when no such call was recorded.
     """
-    if not math.isfinite(score):
-        raise InputError(f"feedback score must be a finite number, got {score}")
+    if not math.isfinite(score) or not 0.0 <= score <= 1.0:
+        # Quality is a score in [0, 1], as an eval scorer's: the report's intervals are
+        # kept inside that range.
+        raise InputError(f"feedback score must be a number in [0, 1], got {score}")
     handle = resolve_store(store)
     if not rows.call_exists(handle, call_id):
         flush(handle)  # the call may still sit in the recorder's queue
@@ -228,6 +293,18 @@ def _verdict(arms: list[ArmReport], alpha: float = 0.05) -> str:
     return "; ".join(parts)
 
 
+def _within(
+    diff: tuple[Interval, float] | None, lower: float, upper: float
+) -> tuple[Interval, float] | None:
+    """A difference's interval kept inside its possible range (two scores in [0, 1]
+    differ by at most 1): the normal approximation alone can run past it."""
+    if diff is None:
+        return None
+    interval, p = diff
+    low, high = max(lower, interval.low), min(upper, interval.high)
+    return dataclasses.replace(interval, low=low, high=high), p
+
+
 def experiment_report(name: str, *, store: Store | None = None) -> ExperimentReport:
     """The report of experiment ``name``: per arm, against the first arm (the control)."""
     handle = resolve_store(store)
@@ -240,13 +317,13 @@ def experiment_report(name: str, *, store: Store | None = None) -> ExperimentRep
     control_q = control_m = None
     for arm in exp.arms:
         metrics = call_metrics(calls.get(arm.name))
-        quality = MeanEstimate.of(feedback.get(arm.name, (0, 0.0, 0.0)))
+        quality = MeanEstimate.of(feedback.get(arm.name, (0, 0.0, 0.0)), lower=0.0, upper=1.0)
         if control_q is None or control_m is None:
             control_q, control_m = quality, metrics
             diffs: tuple[Any, Any, Any] = (None, None, None)
         else:
             diffs = (
-                mean_difference(control_q, quality),
+                _within(mean_difference(control_q, quality), -1.0, 1.0),
                 mean_difference(control_m.latency_s, metrics.latency_s),
                 mean_difference(control_m.cost, metrics.cost),
             )

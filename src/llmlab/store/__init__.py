@@ -15,6 +15,12 @@ from llmlab.store._calls import (
     recent_calls,
 )
 from llmlab.store._engine import database_url, safe_url, unmigrated_engine
+from llmlab.store._eval_scores import (
+    PairedScores,
+    RunScores,
+    paired_eval_scores,
+    run_eval_scores,
+)
 from llmlab.store._evals import (
     EvalResultRow,
     EvalRunRow,
@@ -122,11 +128,16 @@ from llmlab.store._rollups import (
     upsert_rollups,
 )
 from llmlab.store._schema import metadata
+from llmlab.store._spill import add_replay_hook, replay_spill, spill_path, spill_rows
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
     "CalibrationRow",
     "dashboard",
+    "add_replay_hook",
+    "replay_spill",
+    "spill_path",
+    "spill_rows",
     "EvalResultRow",
     "EvalRunRow",
     "LabAttemptRow",
@@ -145,6 +156,10 @@ __all__ = [
     "runs_of_suite",
     "update_run_summary",
     "upsert_labels",
+    "PairedScores",
+    "RunScores",
+    "paired_eval_scores",
+    "run_eval_scores",
     "Store",
     "current_default_store",
     "default_store",

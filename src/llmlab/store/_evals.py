@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Insert, RowMapping, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from llmlab._errors import StoreError
 from llmlab.store._tables_evals import eval_results, eval_runs
 
 if TYPE_CHECKING:
@@ -153,7 +154,12 @@ def create_eval_run(
     parent_run: str | None = None,
     started_at: datetime | None = None,
 ) -> EvalRunRow:
-    """Insert a ``running`` run (``started_at`` defaults to now) and return its row."""
+    """Insert a ``running`` run (``started_at`` defaults to now) and return its row.
+
+    Atomic: when ``id`` is taken (the same suite started twice in the same second, maybe
+    by two processes), the run gets the first free ``id-2``, ``id-3`` ... instead; the
+    returned row has the id it was stored under.
+    """
     run = EvalRunRow(
         id=id,
         name=name,
@@ -174,9 +180,32 @@ def create_eval_run(
         for name in _RUN_FIELDS
         if name not in ("finished_at", "summary", "n_results")
     }
-    with store.write() as conn:
-        conn.execute(eval_runs.insert(), values)
-    return run
+    for n in range(1, _MAX_ID_TRIES + 1):
+        if n > 1:
+            values["id"] = f"{id}-{n}"
+        with store.write() as conn:
+            inserted = conn.execute(_insert_run_if_new(store), values).first()
+        if inserted is not None:
+            return replace(run, id=values["id"]) if n > 1 else run
+    raise StoreError(
+        f"cannot create eval run {id!r}: {_MAX_ID_TRIES} runs with that id exist already; "
+        "wait a second and start it again"
+    )
+
+
+_MAX_ID_TRIES = 1000
+
+
+def _insert_run_if_new(store: Store) -> Insert:
+    # ON CONFLICT DO NOTHING rather than catching IntegrityError: a failed statement would
+    # abort a PostgreSQL transaction; RETURNING says whether this insert won.
+    if store.dialect == "sqlite":
+        query: Insert = sqlite.insert(eval_runs).on_conflict_do_nothing(index_elements=["id"])
+    elif store.dialect == "postgresql":
+        query = postgresql.insert(eval_runs).on_conflict_do_nothing(index_elements=["id"])
+    else:
+        query = eval_runs.insert()
+    return query.returning(eval_runs.c.id)
 
 
 def _insert_ignoring_duplicates(store: Store) -> Insert:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing.util
 import os
+import signal
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -28,6 +30,7 @@ from sqlalchemy import Connection, Engine
 
 from llmlab._errors import StoreError
 from llmlab.store._engine import database_url, open_engine, safe_url
+from llmlab.store._spill import replay_spill
 from llmlab.store._sqlite import begin_write
 
 __all__ = [
@@ -75,6 +78,22 @@ class Store:
         self._closing = False
         self._pid = os.getpid()
         _open_stores.add(self)
+        _install_sigterm_flush()
+        if migrate:
+            self.replay_spilled()
+
+    def replay_spilled(self) -> int:
+        """Write the rows an earlier run could not write (the spill file), idempotently.
+
+        Called when the store opens; writers call it again once the database answers
+        after an outage. Returns how many rows were newly stored; a failure is logged and
+        the rows are kept for the next try.
+        """
+        try:
+            return replay_spill(self)
+        except Exception as exc:  # the rows stay in the spill file for the next open
+            logger.warning("could not replay unwritten rows into %s yet: %s", self.safe_url, exc)
+            return 0
 
     # --- components ----------------------------------------------------------------
 
@@ -127,6 +146,15 @@ class Store:
             if self._closed or self._closing:
                 return
             self._closing = True
+        _closes.enter()
+        try:
+            self._close_components()
+        finally:
+            _closes.leave()
+        self.engine.dispose()
+        _open_stores.discard(self)
+
+    def _close_components(self) -> None:
         # Newest first; closing one (the recorder's last flush) may still use, or even make,
         # another, so take them one at a time until none is left.
         while True:
@@ -142,8 +170,6 @@ class Store:
                 close()
             except Exception:  # one component's failure must not keep the others open
                 logger.exception("closing %s of %s failed", type(component).__name__, self)
-        self.engine.dispose()
-        _open_stores.discard(self)
 
     def __enter__(self) -> Store:
         return self
@@ -157,6 +183,11 @@ class Store:
     def _after_fork_in_child(self) -> None:
         # The parent's connections and threads are not ours: fresh pools, and components
         # that hold threads or queues are told (or dropped, when they can't be told).
+        if self.dialect == "sqlite":
+            # An SQLite connection must never be used (closing included) in two processes:
+            # keep the inherited ones referenced so the garbage collector never closes them
+            # here, under the parent's feet.
+            _inherited_sqlite.extend(_pooled_dbapi_connections(self.engine))
         self.engine.dispose(close=False)
         self._lock = threading.RLock()
         self._pid = os.getpid()
@@ -167,6 +198,15 @@ class Store:
                 after_fork()
                 kept[key] = component
         self._components = kept
+
+
+_inherited_sqlite: list[object] = []
+
+
+def _pooled_dbapi_connections(engine: Engine) -> list[object]:
+    # QueuePool keeps idle connection records in a queue; other pools keep none idle.
+    idle = getattr(getattr(engine.pool, "_pool", None), "queue", ())
+    return [record.dbapi_connection for record in list(idle) if record.dbapi_connection]
 
 
 def open_store(url: str | None = None) -> Store:
@@ -229,8 +269,9 @@ def resolve_store(store: Store | None) -> Store:
 
 
 def _after_fork_in_child() -> None:
-    global _default_lock
+    global _default_lock, _closes
     _default_lock = threading.Lock()
+    _closes = _Closes()
     for store in list(_open_stores):
         if not store.closed:
             store._after_fork_in_child()
@@ -241,5 +282,85 @@ def _close_all_at_exit() -> None:
         store.close()
 
 
+# --- process ends that skip atexit -----------------------------------------------------
+# A multiprocessing child (Process, Pool, ProcessPoolExecutor; fork, forkserver or spawn)
+# ends with os._exit(): atexit never runs there, so what the recorder still holds would be
+# lost. multiprocessing runs its own finalizers before that os._exit(); it clears them in
+# each new child, so ours is registered again there by an after-fork hook of its own.
+_MP_EXIT_PRIORITY = 10
+_mp_hook_owner = threading.Lock()  # any long-lived object: the hook registry holds it weakly
+
+
+def _register_mp_finalizer(_owner: object = None) -> None:
+    multiprocessing.util.Finalize(None, _close_all_at_exit, exitpriority=_MP_EXIT_PRIORITY)
+
+
+# SIGTERM (docker stop, Kubernetes, Pool.terminate()) ends a process without atexit too.
+# The handler closes (and so flushes) every open store, then lets SIGTERM end the process
+# as it would have. Installed only over the default action, from the main thread: a
+# program (or server) with a SIGTERM handler of its own keeps it.
+_sigterm_installed_in: int | None = None
+
+
+def _install_sigterm_flush() -> None:
+    global _sigterm_installed_in
+    if _sigterm_installed_in == os.getpid():
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # not the main interpreter, or no signals here
+        return
+    _sigterm_installed_in = os.getpid()
+
+
+class _Closes:
+    """Counts store closes in progress, so that SIGTERM arriving during one (a
+    multiprocessing child flushing at its end, when ``Pool.terminate()`` signals it) lets
+    it finish before the process ends, instead of ending it halfway."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.pending_signal: int | None = None
+
+    def enter(self) -> None:
+        with self.lock:
+            self.running += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.running -= 1
+            signum = self.pending_signal if self.running == 0 else None
+        if signum is not None:
+            _end_by_signal(signum)
+
+
+_closes = _Closes()
+
+
+def _on_sigterm(signum: int, _frame: object) -> None:
+    # Runs in the main thread, maybe on top of a close in progress (lock-free read: the
+    # lock may be held by the very frame this handler interrupted).
+    if _closes.running:
+        _closes.pending_signal = signum  # that close ends the process when it is done
+        return
+    try:
+        _close_all_at_exit()
+    finally:
+        _end_by_signal(signum)
+
+
+def _end_by_signal(signum: int) -> None:
+    # Chain to the previous (default) action: the process ends as SIGTERM ends it.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 os.register_at_fork(after_in_child=_after_fork_in_child)
 atexit.register(_close_all_at_exit)
+_register_mp_finalizer()
+multiprocessing.util.register_after_fork(_mp_hook_owner, _register_mp_finalizer)

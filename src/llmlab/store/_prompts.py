@@ -548,6 +548,13 @@ def arm_call_stats(store: Store, experiment: str) -> dict[str, CallStats]:
 def prompt_eval_stats(store: Store, name: str) -> dict[int, EvalStats]:
     """Per version of ``name``: eval results made with it (via their calls) and their scores."""
     r = eval_results.c
+    # Walk the linked results and look their calls up, not the prompt's calls (there can
+    # be hundreds of thousands of them, few from evals). SQLite's planner, without
+    # statistics, would start from the index on prompt_name: compared through an
+    # expression, the name cannot pick that index.
+    prompt_name: Any = calls.c.prompt_name
+    if store.dialect == "sqlite":
+        prompt_name = prompt_name.concat("")
     query = (
         select(
             calls.c.prompt_version,
@@ -556,7 +563,7 @@ def prompt_eval_stats(store: Store, name: str) -> dict[int, EvalStats]:
             func.sum(case((r.passed.is_(True), 1), else_=0)),
         )
         .select_from(eval_results.join(calls, calls.c.id == r.call_id))
-        .where(calls.c.prompt_name == name)
+        .where(r.call_id.is_not(None), prompt_name == name)
         .group_by(calls.c.prompt_version)
     )
     with store.read() as conn:

@@ -58,7 +58,8 @@ calls = Table(
     Column("cache_hit", Boolean, nullable=False, default=False),
     Index("ix_calls_started_at", "started_at"),
     Index("ix_calls_model_started", "requested_model", "started_at"),
-    Index("ix_calls_prompt", "prompt_name", "prompt_version"),
+    # started_at last: a prompt@version filter reads its newest calls in index order.
+    Index("ix_calls_prompt", "prompt_name", "prompt_version", "started_at"),
     Index("ix_calls_eval_run", "eval_run"),
     Index("ix_calls_experiment", "experiment", "arm"),
 )

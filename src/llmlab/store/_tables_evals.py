@@ -77,4 +77,6 @@ eval_results = Table(
     Column("judge_cost", MONEY, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("run_id", "case_id", "epoch"),
+    # prompt_eval_stats joins results to calls on it.
+    Index("ix_eval_results_call_id", "call_id"),
 )

@@ -179,8 +179,7 @@ def _compared(request: Request, a: str, b: str) -> Compared:
     run_b = _run(request, comparison["run_b"])
 
     def verdicts(run: db.RunDetail) -> Verdicts:
-        outcomes = case_outcomes(store, run.id, run.options, run.threshold)
-        return {k: (o.passed, o.score) for k, o in outcomes.items()}
+        return case_outcomes(store, run.id)
 
     made = (comparison, run_a, run_b, verdicts(run_a), verdicts(run_b))
     if run_a.status == run_b.status == "finished" and (a, b) == (run_a.id, run_b.id):

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from llmlab.evals import compare_runs, reduce_cases
+from llmlab.evals import case_verdicts, compare_runs
 from llmlab.monitor import StatsReport, budget_status, call_stats, recent_alerts
 from llmlab.prompts import LabelMove, experiment_report, prompt_registry, version_metrics
-from llmlab.store import AlertRow, Store, iter_eval_results
+from llmlab.store import AlertRow, Store
 
 __all__ = [
     "BudgetBar",
@@ -116,15 +116,10 @@ def comparison_json(store: Store, run_a: str, run_b: str) -> dict[str, Any]:
     return result
 
 
-def case_outcomes(store: Store, run_id: str, options: dict[str, Any], threshold: float) -> Any:
-    """Each case of a run reduced over its epochs, as the evals package reduces it (from
-    the results without their texts: a 10k-case run is one light query)."""
-    return reduce_cases(
-        iter_eval_results(store, run_id),
-        reducer=str(options.get("reducer", "mean")),
-        threshold=threshold,
-        k=options.get("k"),
-    )
+def case_outcomes(store: Store, run_id: str) -> dict[str, tuple[bool, float]]:
+    """Each case of a run: (passed, score), reduced over its epochs as the evals package
+    reduces them (from the results' scoring columns: a 10k-case run is one light read)."""
+    return case_verdicts(run_id, store=store)
 
 
 def version_metrics_json(store: Store, name: str) -> dict[int, dict[str, Any]]:
