@@ -32,3 +32,7 @@ step "   ... compared on the same cases with a paired test; promoted only if sig
 step "   ... where the labels point now" llmlab prompts show capital
 
 step "4. Stats over everything the demo just did" llmlab monitor stats --since "$since" --by model
+
+step "5. Learn by doing: graded, hands-on labs on the same machinery" llmlab labs
+printf '\n\033[1mNext:\033[0m start the first lab, then edit the file it names and check it:\n'
+printf '  llmlab labs start 1\n  llmlab labs check 1\n'

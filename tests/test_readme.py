@@ -26,8 +26,9 @@ from llmlab.testing import WireServer
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 LLMLAB = str(Path(sys.executable).with_name("llmlab"))
-# Gates: these exit 1 when a threshold is missed or a promotion refused, by design.
-GATED = ("llmlab eval run", "llmlab prompts compare", "llmlab eval agreement")
+# Gates: these exit 1 when a threshold is missed, a promotion refused or a lab not yet
+# passed, by design.
+GATED = ("llmlab eval run", "llmlab prompts compare", "llmlab eval agreement", "llmlab labs check")
 
 pytestmark = [
     pytest.mark.slow,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from llmlab.evals import compare_runs
-from llmlab.store import Store
+from llmlab.store import Store, add_lab_attempt, mark_lab_started
 from llmlab.web import create_app
 
 from .conftest import Seeded
@@ -154,9 +155,13 @@ def test_calls_filters_and_keyset_pages(client: TestClient, seeded: Seeded) -> N
     assert get(client, "/api/calls", model="anthropic/gpt-4o-mini")["calls"] == []
 
 
-def test_labs_page_says_not_available(client: TestClient) -> None:
-    assert get(client, "/api/labs") == {"available": False, "tables": []}
-    assert "labs not available" in client.get("/labs").text
+def test_labs_page_shows_the_labs_tables(client: TestClient) -> None:
+    # The labs' tables are part of the schema (issue 12); empty until a lab is attempted.
+    data = get(client, "/api/labs")
+    assert data["available"] is True
+    assert [t["table"] for t in data["tables"]] == ["lab_progress", "lab_attempts"]
+    assert all(t["rows"] == [] for t in data["tables"])
+    assert "labs not available" not in client.get("/labs").text
 
 
 def test_openapi_lists_the_api(client: TestClient) -> None:
@@ -217,24 +222,31 @@ def test_static_files_ship_with_the_package(client: TestClient) -> None:
 
 
 def test_labs_tables_are_shown_newest_first_once_they_exist(tmp_path: Path) -> None:
-    # The labs package creates these tables (through the store's migrations) when it lands;
-    # until then the page says so. Two rows of the shape it records stand in for it here.
+    # Two attempts recorded the way `llmlab labs check` records them.
     with Store(f"sqlite:///{tmp_path / 'labs.db'}") as store:
-        with store.write() as conn:
-            conn.exec_driver_sql(
-                "CREATE TABLE lab_attempts (id INTEGER PRIMARY KEY, lab TEXT, "
-                "checked_at TEXT, passed BOOLEAN)"
-            )
-            conn.exec_driver_sql(
-                "INSERT INTO lab_attempts (lab, checked_at, passed) VALUES "
-                "('01-first-eval', '2026-11-30 10:00:00', 0), "
-                "('01-first-eval', '2026-11-30 11:00:00', 1)"
+        mark_lab_started(
+            store, "/ws", "first-eval-suite", "/ws/01", datetime(2026, 11, 30, 9, tzinfo=UTC)
+        )
+        for hour, passed in ((10, False), (11, True)):
+            add_lab_attempt(
+                store,
+                workspace="/ws",
+                lab="first-eval-suite",
+                at=datetime(2026, 11, 30, hour, tzinfo=UTC),
+                passed=passed,
+                outcome="passed" if passed else "failed",
+                model=None,
+                duration_s=0.1,
+                criteria=[],
             )
         with TestClient(create_app(store)) as c:
             data = c.get("/api/labs").json()
             page = c.get("/labs").text
     assert data["available"] is True
-    (table,) = data["tables"]
-    assert table["table"] == "lab_attempts" and table["columns"][:2] == ["id", "lab"]
-    assert [row[2] for row in table["rows"]] == ["2026-11-30 11:00:00", "2026-11-30 10:00:00"]
-    assert "labs not available" not in page and "01-first-eval" in page
+    progress, attempts = data["tables"]
+    assert attempts["table"] == "lab_attempts" and attempts["columns"][:2] == ["id", "workspace"]
+    checked = attempts["columns"].index("checked_at")
+    hours = [str(row[checked]).replace("T", " ")[:13] for row in attempts["rows"]]
+    assert hours == ["2026-11-30 11", "2026-11-30 10"]
+    assert progress["rows"][0][progress["columns"].index("attempts")] == 2
+    assert "labs not available" not in page and "first-eval-suite" in page

@@ -54,6 +54,11 @@ GROUPS: tuple[GroupEntry, ...] = (
     GroupEntry(
         "alerts", "llmlab.cli._alerts", "Alerts from budgets and latency / error-rate rules."
     ),
+    GroupEntry(
+        "labs",
+        "llmlab.cli._labs",
+        "Hands-on labs: edit real files, `llmlab labs check`, get measured feedback.",
+    ),
     GroupEntry("models", "llmlab.cli._models", "Model providers and models."),
     GroupEntry("db", "llmlab.cli._db", "The llmlab database: location and migrations."),
     GroupEntry(

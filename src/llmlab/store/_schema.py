@@ -11,6 +11,7 @@ import llmlab.store._tables_cache  # noqa: F401
 import llmlab.store._tables_calls  # noqa: F401
 import llmlab.store._tables_evals  # noqa: F401
 import llmlab.store._tables_labels  # noqa: F401
+import llmlab.store._tables_labs  # noqa: F401
 import llmlab.store._tables_monitor  # noqa: F401
 import llmlab.store._tables_prompts  # noqa: F401
 from llmlab.store._metadata import metadata

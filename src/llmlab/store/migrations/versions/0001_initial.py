@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-30 06:35:27.854630
+Create Date: 2026-11-30 06:35:34.383508
 """
 
 from __future__ import annotations
@@ -268,6 +268,37 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "lab_attempts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("workspace", sa.String(length=500), nullable=False),
+        sa.Column("lab", sa.String(length=100), nullable=False),
+        sa.Column("checked_at", UtcDateTime(), nullable=False),
+        sa.Column("passed", sa.Boolean(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("model", sa.String(length=200), nullable=True),
+        sa.Column("duration_s", sa.Float(), nullable=False),
+        sa.Column("criteria", sa.JSON(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lab_attempts")),
+    )
+    with op.batch_alter_table("lab_attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_lab_attempts_workspace_lab", ["workspace", "lab", "checked_at"], unique=False
+        )
+
+    op.create_table(
+        "lab_progress",
+        sa.Column("workspace", sa.String(length=500), nullable=False),
+        sa.Column("lab", sa.String(length=100), nullable=False),
+        sa.Column("lab_dir", sa.Text(), nullable=False),
+        sa.Column("started_at", UtcDateTime(), nullable=False),
+        sa.Column("passed_at", UtcDateTime(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("hints_shown", sa.Integer(), nullable=False),
+        sa.Column("solution_revealed", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("workspace", "lab", name=op.f("pk_lab_progress")),
+    )
+    op.create_table(
         "label_history",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -409,6 +440,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_label_history_name_label")
 
     op.drop_table("label_history")
+    op.drop_table("lab_progress")
+    with op.batch_alter_table("lab_attempts", schema=None) as batch_op:
+        batch_op.drop_index("ix_lab_attempts_workspace_lab")
+
+    op.drop_table("lab_attempts")
     with op.batch_alter_table("judge_calibrations", schema=None) as batch_op:
         batch_op.drop_index("ix_judge_calibrations_key")
 
