@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.labs.conftest import apply_solution, run
 
 from llmlab.labs import find_lab, load_labs
 from llmlab.store import Store, lab_attempt_rows
+
+from .conftest import apply_solution, run
 
 LAB1 = Path("llmlab-labs/01-first-eval-suite")
 

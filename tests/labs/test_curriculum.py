@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.labs.conftest import SOLUTIONS, run
 
 from llmlab.labs import (
     TRACKS,
@@ -17,6 +16,8 @@ from llmlab.labs import (
     verify_labs,
 )
 from llmlab.store import Store
+
+from .conftest import SOLUTIONS, run
 
 
 def test_every_lab_is_well_formed() -> None:

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.labs.conftest import run
 
 from llmlab.labs import find_lab
 from llmlab.store import Store
+
+from .conftest import run
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
