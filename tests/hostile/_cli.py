@@ -19,9 +19,10 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 
 def error_line(err: str) -> str:
-    """The one ``error:`` line of stderr (asserting there is exactly one and no traceback)."""
+    """The one ``error:`` line of stderr: exactly one, besides warnings, and no traceback."""
     assert "Traceback" not in err, err
-    lines = err.strip().splitlines()
+    # Warnings (an unpriced model ...) may come first, each one line of its own.
+    lines = [line for line in err.strip().splitlines() if not line.startswith("warning: ")]
     assert len(lines) == 1, err
     assert lines[0].startswith("error: "), err
     return lines[0]
