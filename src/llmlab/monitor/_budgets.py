@@ -363,6 +363,11 @@ def set_budget(
     return _to_budget(row)
 
 
+# The store keeps money as pico-dollars in a 64-bit integer on SQLite (at most about
+# $9.2 million), and a period's spend plus reservations must fit next to the limit.
+MAX_BUDGET_LIMIT = Decimal(1_000_000)
+
+
 def _parse_limit(limit: Decimal | str | int) -> Decimal:
     try:
         amount = Decimal(str(limit))
@@ -372,6 +377,11 @@ def _parse_limit(limit: Decimal | str | int) -> Decimal:
         ) from None
     if not amount.is_finite() or amount <= 0:
         raise InputError(f"budget limit must be more than $0, got {limit}")
+    if amount > MAX_BUDGET_LIMIT:
+        raise InputError(
+            f"budget limit {limit} is too large; a budget may be at most "
+            f"${MAX_BUDGET_LIMIT:,} per period"
+        )
     money = as_money(amount)
     if money == 0:
         raise InputError(f"budget limit {limit} is below one pico-dollar")
