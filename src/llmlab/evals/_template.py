@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from llmlab._errors import TemplateError
+from llmlab._sandbox import BoundedSandbox, check_output, render_bounded, render_deadline
 
 __all__ = ["check_syntax", "is_template", "render_text", "render_value"]
 
-_ENV = ImmutableSandboxedEnvironment(
+# Bounded in size and time (llmlab._sandbox), the same limits as prompts' renderer.
+_ENV = BoundedSandbox(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
@@ -59,6 +60,8 @@ def _fail(exc: Exception, source: str, case_id: str | None, where: str) -> Templ
             f"{case}{where} needs the variable {match.group(1)!r}, which the case lacks "
             f"(template {source!r}); add the field to the dataset or fix the template"
         )
+    if not isinstance(exc, jinja2.TemplateError):
+        message = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return TemplateError(f"{case}{where} failed to render {source!r}: {message}")
 
 
@@ -74,8 +77,10 @@ def render_text(
         return source
     template = _compile(source)
     try:
-        return template.render(variables)
+        return render_bounded(template, variables)
     except jinja2.TemplateError as exc:
+        raise _fail(exc, source, case_id, where) from exc
+    except Exception as exc:  # MemoryError, OverflowError, TypeError ... from user code
         raise _fail(exc, source, case_id, where) from exc
 
 
@@ -98,8 +103,11 @@ def render_value(
         if match:
             expression = _compile_expression(match.group("expr"))
             try:
-                result = expression(**variables)
+                with render_deadline():
+                    result = check_output(expression(**variables))
             except jinja2.TemplateError as exc:
+                raise _fail(exc, value, case_id, where) from exc
+            except Exception as exc:  # MemoryError, OverflowError, TypeError ...
                 raise _fail(exc, value, case_id, where) from exc
             if isinstance(result, jinja2.Undefined):
                 raise _fail(
