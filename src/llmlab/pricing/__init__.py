@@ -4,7 +4,7 @@ An unknown model is "unpriced" (no cost, a logged warning), never $0; local mode
 nothing and say so ("local").
 """
 
-from llmlab.pricing._money import dollars, plain_decimal
+from llmlab.pricing._money import dollars, plain_decimal, plain_number
 from llmlab.pricing._overrides import (
     DEFAULT_PRICES_PATH,
     OverridePrice,
@@ -16,6 +16,7 @@ from llmlab.pricing._prices import LOCAL_PROVIDERS, PriceQuote, PriceStatus, max
 __all__ = [
     "dollars",
     "plain_decimal",
+    "plain_number",
     "DEFAULT_PRICES_PATH",
     "LOCAL_PROVIDERS",
     "OverridePrice",
