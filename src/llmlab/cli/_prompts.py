@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
@@ -22,6 +23,7 @@ from llmlab.cli._options import parse_key_values, print_json
 from llmlab.cli._store import cli_store
 from llmlab.evals import Progress as RunProgress
 from llmlab.evals import load_suite
+from llmlab.models import option_error_text
 from llmlab.pricing import plain_number
 from llmlab.prompts import (
     ABComparison,
@@ -104,14 +106,17 @@ def add_command(
                 text = file.read_text(encoding="utf-8")
             except OSError as exc:
                 raise InputError(f"cannot read: {exc.strerror}", path=file) from None
-        version = PromptVersion(
-            text or "",
-            parse_key_values(var, "--var", allow_bare=True),
-            config=config,
-            message=message,
-            syntax=syntax,  # type: ignore[arg-type]
-            name=name,
-        )
+        try:
+            version = PromptVersion(
+                text or "",
+                parse_key_values(var, "--var", allow_bare=True),
+                config=config,
+                message=message,
+                syntax=syntax,  # type: ignore[arg-type]
+                name=name,
+            )
+        except ValidationError as exc:  # the model configuration (--temperature ...)
+            raise InputError(f"prompt {name!r}: {option_error_text(exc)}") from None
     stored, created = _registry().add(name, version, label=label, message=message)
     if as_json:
         print_json(
@@ -359,7 +364,12 @@ def pull_command(
     label: Annotated[str | None, typer.Option(help="Write this label's version.")] = None,
 ) -> None:
     """Write prompts from the registry as files (production, else latest, or --label)."""
-    for path in pull_prompts(folder, _registry(), name, label=label):
+    try:
+        paths = list(pull_prompts(folder, _registry(), name, label=label))
+    except OSError as exc:  # the folder is a file, or cannot be written
+        where = exc.filename or folder
+        raise InputError(f"cannot write prompt files: {exc.strerror or exc}", path=where) from None
+    for path in paths:
         typer.echo(str(path))
 
 

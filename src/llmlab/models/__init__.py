@@ -19,6 +19,7 @@ from llmlab.models._registry import (
     ENTRY_POINT_GROUP,
     ProviderInfo,
     default_model_name,
+    option_error_text,
     provider_infos,
     provider_names,
     register_provider,
@@ -30,6 +31,7 @@ from llmlab.models._sync import generate_sync
 from llmlab.models._types import CostStatus, Message, Request, Response, TextDelta, Usage
 
 __all__ = [
+    "option_error_text",
     "DEFAULT_MODEL",
     "ENTRY_POINT_GROUP",
     "AdaptiveLimiter",

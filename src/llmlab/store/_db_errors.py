@@ -75,6 +75,11 @@ _SQLITE_MESSAGES: tuple[tuple[str, str, str], ...] = (
         "LLMLAB_DB at another file (`sqlite3 FILE .recover` may save its rows)",
     ),
     (
+        "too large to convert to sqlite integer",
+        "other",
+        "cannot hold a number this large (past 9223372036854775807); use a smaller number",
+    ),
+    (
         "no such table",
         "schema",
         "has an older schema than this llmlab; run `llmlab db upgrade`",
