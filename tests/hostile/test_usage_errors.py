@@ -57,3 +57,24 @@ def test_group_without_command_prints_its_help(
     code, _, err = run_cli(capsys, "prompts")
     assert code == 2
     assert "Usage: llmlab prompts" in err and "add" in err
+
+
+def _boom() -> None:
+    raise RuntimeError("something llmlab did not foresee\nsecond line")
+
+
+def test_unforeseen_fault_is_one_line(
+    llmlab_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import llmlab.cli._models as models_cli
+
+    monkeypatch.setattr(models_cli, "provider_infos", _boom)
+    code, _, err = run_cli(capsys, "models", "list")
+    assert code == 1
+    assert err.strip().splitlines() == [
+        "error: unexpected RuntimeError: something llmlab did not foresee (a bug in llmlab: "
+        "run again with LLMLAB_DEBUG=1 for the traceback, and please report it)"
+    ]
+    monkeypatch.setenv("LLMLAB_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        run_cli(capsys, "models", "list")

@@ -2,7 +2,8 @@
 
 Every error the user sees is one line on stderr starting with ``error:``: llmlab's own
 errors, usage errors (a missing argument, an unknown option) and arguments that are not
-valid text. Exit codes: 0 ok, 1 a threshold or gate failed, 2 usage or input error.
+valid text; an unforeseen fault too (its traceback with ``LLMLAB_DEBUG=1``). Exit codes: 0
+ok, 1 a threshold or gate failed (or an unforeseen fault), 2 usage or input error.
 """
 
 from __future__ import annotations
@@ -172,10 +173,22 @@ def _run(app: typer.Typer, args: list[str]) -> NoReturn:
         _start_fresh_line()
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except MemoryError:
+        _fail("out of memory; the input is too large for this machine (a huge number or file?)")
     except BrokenPipeError:
         # `llmlab ... | head`: the reader left; nothing more to say, and the flush of
         # stdout at exit must not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    except Exception as exc:
+        # A fault llmlab did not foresee: one line to the user, the traceback on request.
+        if os.environ.get("LLMLAB_DEBUG"):
+            raise
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _fail(
+            f"unexpected {type(exc).__name__}{': ' + text if text else ''} (a bug in llmlab: "
+            "run again with LLMLAB_DEBUG=1 for the traceback, and please report it)",
+            1,
+        )
     # Without standalone mode, typer returns the code of a `typer.Exit` (None otherwise).
     sys.exit(result if isinstance(result, int) else 0)
