@@ -1,7 +1,8 @@
 """Sandboxed, strict Jinja2 rendering of prompts and scorer parameters over case fields.
 
 Evals keeps its own small environment (rather than using ``llmlab.prompts``) because
-``prompts`` imports ``evals`` for offline A/B runs, never the reverse.
+``prompts`` imports ``evals`` for offline A/B runs, never the reverse; both are built on
+``llmlab._sandbox.BoundedSandbox``, so a template has the same size and time limits in each.
 """
 
 from __future__ import annotations
