@@ -14,6 +14,7 @@ from llmlab.cli._console import stdout_console
 from llmlab.cli._options import parse_key_values, print_json
 from llmlab.cli._store import cli_store
 from llmlab.evals import Interval
+from llmlab.pricing import plain_number
 from llmlab.prompts import Experiments, MeanEstimate, experiment_report, experiments
 
 __all__ = ["experiments_group"]
@@ -123,20 +124,26 @@ def stop_command(
     typer.echo(f"{name} stopped; all units now get {exp.winner or exp.arms[0].name}")
 
 
-def _ci(m: MeanEstimate, spec: str = ".3g") -> str:
-    """``mean [low, high]``; the mean alone without an interval; ``-`` without a mean."""
+def _ci(m: MeanEstimate, digits: int = 3) -> str:
+    """``mean [low, high]`` in plain decimals to ``digits`` significant digits (never
+    ``7.5e-06``; 0: whole numbers); the mean alone without an interval; ``-`` without one."""
     if not math.isfinite(m.mean):
         return "-"
+
+    def text(x: float) -> str:  # digits 0: a whole count (tokens)
+        return f"{x:.0f}" if digits == 0 else plain_number(x, digits)
+
     if not (math.isfinite(m.low) and math.isfinite(m.high)):
-        return format(m.mean, spec)
-    return f"{m.mean:{spec}} [{m.low:{spec}}, {m.high:{spec}}]"
+        return text(m.mean)
+    return f"{text(m.mean)} [{text(m.low)}, {text(m.high)}]"
 
 
 def _diff(d: tuple[Interval, float] | None) -> str:
     if d is None:
         return "-"
     i = d[0]
-    return f"{i.estimate:+.3g} [{i.low:+.3g}, {i.high:+.3g}]"
+    low, high = (plain_number(x, 3, sign=True) for x in (i.low, i.high))
+    return f"{plain_number(i.estimate, 3, sign=True)} [{low}, {high}]"
 
 
 @experiments_group.command("report")
@@ -177,8 +184,8 @@ def report_command(
             _ci(arm.quality),
             _diff(arm.quality_diff),
             _ci(m.latency_s),
-            _ci(m.cost, ".2g"),
-            _ci(m.output_tokens, ".0f"),
+            _ci(m.cost, 2),
+            _ci(m.output_tokens, 0),
         )
     _console.print(table)
     _console.print(f"verdict: {report.verdict}", markup=False)

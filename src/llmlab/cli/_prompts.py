@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
@@ -22,6 +23,8 @@ from llmlab.cli._options import parse_key_values, print_json
 from llmlab.cli._store import cli_store
 from llmlab.evals import Progress as RunProgress
 from llmlab.evals import load_suite
+from llmlab.models import option_error_text
+from llmlab.pricing import plain_number
 from llmlab.prompts import (
     ABComparison,
     CallMetrics,
@@ -103,14 +106,17 @@ def add_command(
                 text = file.read_text(encoding="utf-8")
             except OSError as exc:
                 raise InputError(f"cannot read: {exc.strerror}", path=file) from None
-        version = PromptVersion(
-            text or "",
-            parse_key_values(var, "--var", allow_bare=True),
-            config=config,
-            message=message,
-            syntax=syntax,  # type: ignore[arg-type]
-            name=name,
-        )
+        try:
+            version = PromptVersion(
+                text or "",
+                parse_key_values(var, "--var", allow_bare=True),
+                config=config,
+                message=message,
+                syntax=syntax,  # type: ignore[arg-type]
+                name=name,
+            )
+        except ValidationError as exc:  # the model configuration (--temperature ...)
+            raise InputError(f"prompt {name!r}: {option_error_text(exc)}") from None
     stored, created = _registry().add(name, version, label=label, message=message)
     if as_json:
         print_json(
@@ -145,13 +151,20 @@ def list_command(
     _console.print(table)
 
 
-def _fmt(estimate: MeanEstimate | None, spec: str = ".3g", *, interval: bool = True) -> str:
-    """``mean [low, high]``; the mean alone without an interval; ``-`` without a mean."""
+def _fmt(estimate: MeanEstimate | None, digits: int = 3, *, interval: bool = True) -> str:
+    """``mean [low, high]`` to ``digits`` significant digits, plain decimals (never
+    ``7.5e-06``); the mean alone without an interval; ``-`` without a mean."""
     if estimate is None or estimate.n == 0:
         return "-"
+    mean = plain_number(estimate.mean, digits)
     if not interval or not (math.isfinite(estimate.low) and math.isfinite(estimate.high)):
-        return format(estimate.mean, spec)
-    return f"{estimate.mean:{spec}} [{estimate.low:{spec}}, {estimate.high:{spec}}]"
+        return mean
+    return f"{mean} [{plain_number(estimate.low, digits)}, {plain_number(estimate.high, digits)}]"
+
+
+def _count(estimate: MeanEstimate | None) -> str:
+    """A mean count of tokens, whole; ``-`` without a mean."""
+    return "-" if estimate is None or estimate.n == 0 else f"{estimate.mean:.0f}"
 
 
 @prompts.command("show")
@@ -228,11 +241,8 @@ def _show_table(name: str, rows: list[_ShownVersion]) -> None:
             _fmt(q.score) if q else "-",
             format(q.pass_rate, ".0%") if q and q.pass_rate is not None else "-",
             str(c.calls) if c else "0",
-            f"{_fmt(c.input_tokens, '.0f', interval=False)}/"
-            f"{_fmt(c.output_tokens, '.0f', interval=False)}"
-            if c
-            else "-",
-            _fmt(c.cost, ".2g", interval=False) if c else "-",
+            f"{_count(c.input_tokens)}/{_count(c.output_tokens)}" if c else "-",
+            _fmt(c.cost, 2, interval=False) if c else "-",
             _fmt(c.latency_s) if c else "-",
         )
     _console.print(table)
@@ -354,7 +364,12 @@ def pull_command(
     label: Annotated[str | None, typer.Option(help="Write this label's version.")] = None,
 ) -> None:
     """Write prompts from the registry as files (production, else latest, or --label)."""
-    for path in pull_prompts(folder, _registry(), name, label=label):
+    try:
+        paths = list(pull_prompts(folder, _registry(), name, label=label))
+    except OSError as exc:  # the folder is a file, or cannot be written
+        where = exc.filename or folder
+        raise InputError(f"cannot write prompt files: {exc.strerror or exc}", path=where) from None
+    for path in paths:
         typer.echo(str(path))
 
 
@@ -442,6 +457,12 @@ def compare_command(
         raise typer.Exit(1)
 
 
+def _difference(estimate: float, low: float, high: float, digits: int) -> str:
+    """``+0.0000021 [-0.000001, +0.0000052]``: signed plain decimals (costs are tiny)."""
+    low_text, high_text = (plain_number(x, digits, sign=True) for x in (low, high))
+    return f"{plain_number(estimate, digits, sign=True)} [{low_text}, {high_text}]"
+
+
 def _print_comparison(result: ABComparison) -> None:
     _console.print(
         f"[bold]{result.name}[/]: A = v{result.a.version} (run {result.run_a.id}), "
@@ -455,10 +476,10 @@ def _print_comparison(result: ABComparison) -> None:
         table.add_row(
             t.metric,
             str(t.n),
-            f"{t.a_mean:.3f}",
-            f"{t.b_mean:.3f}",
-            f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]",
-            f"{t.p_adjusted:.3g}",
+            plain_number(t.a_mean, 3),
+            plain_number(t.b_mean, 3),
+            _difference(d.estimate, d.low, d.high, 3),
+            plain_number(t.p_adjusted, 3),
         )
     _console.print(table)
     deltas = Table(title="per-case means (B - A)")
@@ -469,9 +490,9 @@ def _print_comparison(result: ABComparison) -> None:
         rel = "-" if math.isinf(m.relative) else f"{m.relative:+.1%}"
         deltas.add_row(
             metric,
-            f"{m.a:.4g}",
-            f"{m.b:.4g}",
-            f"{d.estimate:+.4g} [{d.low:+.4g}, {d.high:+.4g}]",
+            plain_number(m.a, 4),
+            plain_number(m.b, 4),
+            _difference(d.estimate, d.low, d.high, 4),
             rel,
         )
     _console.print(deltas)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ import typer
 from rich.console import Console
 
 from llmlab.cli._app import app
+from llmlab.cli._console import end_partial_line, stream_text
 from llmlab.cli._store import cli_store
 from llmlab.models import Model, Request, Response, TextDelta, get_model
 from llmlab.monitor import flush
@@ -28,8 +28,7 @@ async def _call(model: Model, request: Request, *, echo: bool) -> Response:
         async for item in model.stream(request):
             if isinstance(item, TextDelta):
                 if echo:
-                    sys.stdout.write(item.text)
-                    sys.stdout.flush()
+                    stream_text(item.text)
             else:
                 response = item
         assert response is not None
@@ -106,5 +105,6 @@ def run_command(
         typer.echo(json.dumps(response_json(managed, response), indent=2))
         return
     if not response.text.endswith("\n"):
-        sys.stdout.write("\n")
+        stream_text("\n")
+    end_partial_line()
     _stderr.print(_summary(managed, response), style="dim", soft_wrap=True)

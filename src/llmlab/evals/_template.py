@@ -1,7 +1,8 @@
 """Sandboxed, strict Jinja2 rendering of prompts and scorer parameters over case fields.
 
 Evals keeps its own small environment (rather than using ``llmlab.prompts``) because
-``prompts`` imports ``evals`` for offline A/B runs, never the reverse.
+``prompts`` imports ``evals`` for offline A/B runs, never the reverse; both are built on
+``llmlab._sandbox.BoundedSandbox``, so a template has the same size and time limits in each.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from llmlab._errors import TemplateError
+from llmlab._sandbox import BoundedSandbox, check_output, render_bounded, render_deadline
 
 __all__ = ["check_syntax", "is_template", "render_text", "render_value"]
 
-_ENV = ImmutableSandboxedEnvironment(
+# Bounded in size and time (llmlab._sandbox), the same limits as prompts' renderer.
+_ENV = BoundedSandbox(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
@@ -61,6 +63,8 @@ def _fail(exc: Exception, source: str, case_id: str | None, where: str) -> Templ
             f"{case}{where} needs the variable {match.group(1)!r}, which the case lacks "
             f"(template {source!r}); add the field to the dataset or fix the template"
         )
+    if not isinstance(exc, jinja2.TemplateError):
+        message = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return TemplateError(f"{case}{where} failed to render {source!r}: {message}")
 
 
@@ -76,8 +80,10 @@ def render_text(
         return source
     template = _compile(source)
     try:
-        return template.render(variables)
+        return render_bounded(template, variables)
     except jinja2.TemplateError as exc:
+        raise _fail(exc, source, case_id, where) from exc
+    except Exception as exc:  # MemoryError, OverflowError, TypeError ... from user code
         raise _fail(exc, source, case_id, where) from exc
 
 
@@ -106,8 +112,11 @@ def render_value(
         if match:
             expression = _compile_expression(match.group("expr"))
             try:
-                result = expression(**variables)
+                with render_deadline():
+                    result = check_output(expression(**variables))
             except jinja2.TemplateError as exc:
+                raise _fail(exc, value, case_id, where) from exc
+            except Exception as exc:  # MemoryError, OverflowError, TypeError ...
                 raise _fail(exc, value, case_id, where) from exc
             if isinstance(result, jinja2.Undefined):
                 raise _fail(

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from llmlab._errors import ConfigError
 from llmlab.models._base import Provider
-from llmlab.models._redact import register_secret
+from llmlab.models._redact import checked_base_url, register_secret
 from llmlab.models._sdk_errors import incomplete_stream, map_sdk_error
 from llmlab.models._types import Request, Response, TextDelta, Usage
 
@@ -254,4 +254,9 @@ def create_anthropic(model_name: str, /, **options: Any) -> AnthropicProvider:
         )
     register_secret(api_key)
     register_secret(os.environ.get("ANTHROPIC_AUTH_TOKEN"))
+    checked_base_url(
+        opts.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+        f"anthropic/{model_name}",
+        "ANTHROPIC_API_KEY (or api_key=...)",
+    )
     return AnthropicProvider(model_name, api_key=api_key, options=opts)

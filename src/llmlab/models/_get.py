@@ -12,7 +12,7 @@ from typing import Any
 
 from llmlab._errors import ConfigError
 from llmlab.models._managed import CallOptions, Model
-from llmlab.models._registry import default_model_name
+from llmlab.models._registry import default_model_name, option_error_text
 from llmlab.store import Store, resolve_store
 
 __all__ = ["NotAModelError", "StoreModels", "as_model", "close_models", "get_model"]
@@ -65,7 +65,7 @@ def get_model(name: str | None = None, /, *, store: Store | None = None, **optio
     try:
         call_options = CallOptions(**{k: v for k, v in options.items() if k in _CALL_FIELDS})
     except ValueError as exc:  # pydantic's ValidationError
-        raise ConfigError(f"{name}: bad call options: {exc}") from exc
+        raise ConfigError(f"{name}: {option_error_text(exc)}") from exc
     provider_options = {k: v for k, v in options.items() if k not in _CALL_FIELDS}
     model = Model(name, store=store, provider_options=provider_options, options=call_options)
     if key is not None:

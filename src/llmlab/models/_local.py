@@ -170,9 +170,11 @@ class LocalProvider(Provider):
                 raise ProviderError(
                     f"local/{self.name}: {exc}", provider="local", model=self.name
                 ) from exc
+        # llama.cpp may sample one token past the limit before it checks it (a stop
+        # sequence or end-of-generation seen late); what the reply holds is capped by it.
         usage = Usage(
             input_tokens=int(counted["prompt_tokens"]),
-            output_tokens=int(counted["completion_tokens"]),
+            output_tokens=min(int(counted["completion_tokens"]), int(arguments["max_tokens"])),
         )
         return text, finish, usage
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from llmlab._errors import ConfigError
 from llmlab.models._base import Provider
-from llmlab.models._redact import register_secret
+from llmlab.models._redact import checked_base_url, register_secret
 from llmlab.models._sdk_errors import incomplete_stream, map_sdk_error
 from llmlab.models._types import Request, Response, TextDelta, Usage
 from llmlab.monitor import new_call_id
@@ -246,7 +246,11 @@ def create_openai(model_name: str, /, **options: Any) -> OpenAIProvider:
             f"openai/{model_name}: OPENAI_API_KEY is not set; export it, or pass api_key=..."
         )
     register_secret(api_key)
-    base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    base_url = checked_base_url(
+        opts.base_url or os.environ.get("OPENAI_BASE_URL") or None,
+        f"openai/{model_name}",
+        "OPENAI_API_KEY (or api_key=...)",
+    )
     return OpenAIProvider("openai", model_name, api_key=api_key, base_url=base_url, options=opts)
 
 
@@ -263,6 +267,11 @@ def create_openai_compatible(model_name: str, /, **options: Any) -> OpenAIProvid
             f"openai-compatible/{model_name}: no base URL; set LLMLAB_OPENAI_COMPATIBLE_BASE_URL "
             "(for example http://127.0.0.1:8000/v1) or pass base_url=..."
         )
+    base_url = checked_base_url(
+        base_url,
+        f"openai-compatible/{model_name}",
+        "LLMLAB_OPENAI_COMPATIBLE_API_KEY (or api_key=...)",
+    )
     api_key = opts.api_key or os.environ.get("LLMLAB_OPENAI_COMPATIBLE_API_KEY") or _NO_KEY
     register_secret(api_key)
     return OpenAIProvider(

@@ -288,8 +288,7 @@ def create_provider(name: str, store: Store, **options: Any) -> Provider:
     except ImportError as exc:
         raise _load_error(provider, provider, exc) from exc
     except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        shown = sorted(k for k in options if k != "store")
-        raise ConfigError(f"{name}: bad options {shown}: {exc}") from exc
+        raise ConfigError(f"{name}: {option_error_text(exc)}") from exc
     if not isinstance(made, Provider):
         raise ConfigError(
             f"{name}: the {provider!r} provider's factory returned {type(made).__name__}, "
@@ -300,3 +299,22 @@ def create_provider(name: str, store: Store, **options: Any) -> Provider:
 
 def _joined(names: Iterable[str]) -> str:
     return ", ".join(names)
+
+
+def option_error_text(exc: Exception) -> str:
+    """A bad model option as one line: which option, what is wrong, what was given.
+
+    pydantic's own message spans several lines and ends in a documentation link.
+    """
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return f"bad options: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+    parts: list[str] = []
+    for error in errors():
+        where = ".".join(str(part) for part in error.get("loc", ())) or "?"
+        if error.get("type") == "extra_forbidden":
+            parts.append(f"unknown option {where!r}")
+        else:
+            given = error.get("input")
+            parts.append(f"option {where!r}: {error.get('msg', 'invalid')} (got {given!r})")
+    return "; ".join(parts) or "bad options"

@@ -56,7 +56,6 @@ Period = Literal["hour", "day", "month", "run", "total"]
 SCOPES: tuple[str, ...] = ("all", "model", "provider", "prompt", "tag")
 PERIODS: tuple[str, ...] = ("hour", "day", "month", "run", "total")
 CACHE_TTL_S = 2.0
-MAX_LIMIT = Decimal(1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +262,11 @@ def set_budget(
     return _to_budget(row)
 
 
+# The store keeps money as pico-dollars in a 64-bit integer on SQLite (at most about
+# $9.2 million), and a period's spend plus reservations must fit next to the limit.
+MAX_BUDGET_LIMIT = Decimal(1_000_000)
+
+
 def _current_period(period: str, now: datetime) -> tuple[str, datetime | None] | None:
     """The current period's key and start (None for ``run``: each run starts at $0)."""
     key = period_key(period, now)
@@ -286,9 +290,11 @@ def _parse_limit(limit: Decimal | str | int) -> Decimal:
         ) from None
     if not amount.is_finite() or amount <= 0:
         raise InputError(f"budget limit must be more than $0, got {limit}")
-    if amount > MAX_LIMIT:
-        # The ledger sums exact pico-dollars in 64-bit integers on SQLite (about $9.2M).
-        raise InputError(f"budget limit {limit} is too large: give at most ${MAX_LIMIT}")
+    if amount > MAX_BUDGET_LIMIT:
+        raise InputError(
+            f"budget limit {limit} is too large; a budget may be at most "
+            f"${MAX_BUDGET_LIMIT:,} per period"
+        )
     money = as_money(amount)
     if money == 0:
         raise InputError(f"budget limit {limit} is below one pico-dollar")

@@ -24,7 +24,12 @@ def parse_instant(text: str, *, now: datetime | None = None, option: str = "--si
     match = _DURATION.match(text)
     if match:
         seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
-        return now - timedelta(seconds=seconds)
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:  # before year 1, or past what a timedelta holds
+            raise InputError(
+                f"{option} {text!r} reaches back before year 1; use a shorter duration"
+            ) from None
     raw = text.strip()
     if raw.endswith(("Z", "z")):
         raw = raw[:-1] + "+00:00"

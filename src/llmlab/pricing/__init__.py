@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from llmlab.pricing._money import (
         dollars,
         plain_decimal,
+        plain_number,
     )
     from llmlab.pricing._overrides import (
         DEFAULT_PRICES_PATH,
@@ -33,22 +34,39 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "_money": ("dollars", "plain_decimal"),
-        "_overrides": ("DEFAULT_PRICES_PATH", "OverridePrice", "forget_overrides", "prices_path"),
-        "_prices": ("LOCAL_PROVIDERS", "PriceQuote", "PriceStatus", "max_cost", "price_tokens"),
+        "_money": (
+            "dollars",
+            "plain_decimal",
+            "plain_number",
+        ),
+        "_overrides": (
+            "DEFAULT_PRICES_PATH",
+            "forget_overrides",
+            "OverridePrice",
+            "prices_path",
+        ),
+        "_prices": (
+            "LOCAL_PROVIDERS",
+            "max_cost",
+            "price_tokens",
+            "PriceQuote",
+            "PriceStatus",
+        ),
     },
 )
 
+
 __all__ = [
-    "dollars",
-    "plain_decimal",
     "DEFAULT_PRICES_PATH",
     "LOCAL_PROVIDERS",
     "OverridePrice",
     "PriceQuote",
     "PriceStatus",
+    "dollars",
     "forget_overrides",
     "max_cost",
+    "plain_decimal",
+    "plain_number",
     "price_tokens",
     "prices_path",
 ]

@@ -109,7 +109,7 @@ def _current_table() -> dict[str, OverridePrice]:
 @lru_cache(maxsize=8)
 def _load(path: str, _mtime_ns: int, _size: int) -> dict[str, OverridePrice]:
     # Keyed on mtime and size too, so an edited file is read again.
-    text = Path(path).read_text(encoding="utf-8")
+    text = _read_text(path)
     # Lazy: PyYAML is needed only when a price file exists; every priced call loads this module.
     import yaml
 
@@ -132,6 +132,25 @@ def _load(path: str, _mtime_ns: int, _size: int) -> dict[str, OverridePrice]:
         if not isinstance(data, dict):
             raise PricingError(f"{path}: key 'prices': expected a mapping of 'provider/model'")
     return {str(key): _parse_entry(path, str(key), value) for key, value in data.items()}
+
+
+def _read_text(path: str) -> str:
+    """The file's text; unreadable or non-UTF-8 content is a one-line ``PricingError``."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise PricingError(
+            f"{path}: cannot read the price file ({exc.strerror or exc}); fix its "
+            "permissions or unset LLMLAB_PRICES"
+        ) from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PricingError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the price "
+            "file as UTF-8"
+        ) from exc
 
 
 def _syntax_error(path: str, exc: Exception) -> str:

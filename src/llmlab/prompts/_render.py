@@ -18,9 +18,15 @@ from typing import Any, Literal
 
 import jinja2
 from jinja2 import StrictUndefined, meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from llmlab._errors import TemplateError
+from llmlab._sandbox import (
+    BoundedSandbox,
+    RenderLimitError,
+    check_format_width,
+    check_output,
+    render_bounded,
+)
 
 __all__ = [
     "CompiledTemplate",
@@ -37,12 +43,15 @@ Syntax = Literal["jinja", "format"]
 _JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#")
 _UNDEFINED = re.compile(r"'([^']+)' is undefined")
 
-_env = ImmutableSandboxedEnvironment(
+# Bounded in size and time (llmlab._sandbox), the same limits as the eval suites' renderer.
+_env = BoundedSandbox(
     undefined=StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
 )
 _formatter = string.Formatter()
+# The width and precision of a format spec: [[fill]align][sign][z][#][0][width][,_][.precision]
+_SPEC_SIZES = re.compile(r"^(?:.?[<>=^])?[+\- ]?z?#?0?(\d*)[,_]?(?:\.(\d+))?")
 
 
 class PromptVariableWarning(UserWarning):
@@ -132,13 +141,17 @@ class CompiledTemplate:
         """Render with ``values``; errors name ``where`` (the prompt)."""
         if self.jinja is None:
             try:
-                return self.source.format_map(values)
+                return str(check_output(self.source.format_map(values)))
             except KeyError as exc:
                 raise _missing(str(exc.args[0]), where) from None
-            except (ValueError, TypeError) as exc:
-                raise TemplateError(f"cannot render: {exc}", path=where) from None
+            except RenderLimitError as exc:
+                raise TemplateError(f"refused: {exc}", path=where) from None
+            except Exception as exc:  # ValueError, TypeError, MemoryError, OverflowError
+                raise TemplateError(f"cannot render: {_describe(exc)}", path=where) from None
         try:
-            return self.jinja.render(values)
+            return render_bounded(self.jinja, values)
+        except RenderLimitError as exc:
+            raise TemplateError(f"refused: {exc}", path=where) from None
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateError(f"refused by the sandbox: {exc}", path=where) from None
         except jinja2.exceptions.UndefinedError as exc:
@@ -148,6 +161,26 @@ class CompiledTemplate:
             raise TemplateError(f"cannot render: {exc}", path=where) from None
         except jinja2.exceptions.TemplateError as exc:
             raise TemplateError(f"cannot render: {exc}", path=where) from None
+        except Exception as exc:  # MemoryError, OverflowError, TypeError ... from user code
+            raise TemplateError(f"cannot render: {_describe(exc)}", path=where) from None
+
+
+def _describe(exc: Exception) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _check_spec_sizes(spec: str, where: str, lineno: int) -> None:
+    """Refuse a ``{x:>99999999}`` width or precision: it renders that many characters."""
+    match = _SPEC_SIZES.match(spec)
+    if match is None:
+        return
+    for group, what in ((match.group(1), "width"), (match.group(2), "precision")):
+        if group:
+            try:
+                check_format_width(int(group), f"the field {what}")
+            except RenderLimitError as exc:
+                raise TemplateError(f"refused: {exc}", path=where, line=lineno) from None
 
 
 def _missing(name: str, where: str) -> TemplateError:
@@ -168,6 +201,9 @@ def compile_template(source: str, syntax: Syntax, where: str) -> CompiledTemplat
                     path=where,
                     line=lineno,
                 )
+            for _, _, spec, _ in _formatter.parse(line):
+                if spec and "{" not in spec:
+                    _check_spec_sizes(spec, where, lineno)
             for field in fields:
                 if not field.isidentifier():
                     raise TemplateError(

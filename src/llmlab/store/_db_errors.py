@@ -63,6 +63,23 @@ _SQLITE_MESSAGES: tuple[tuple[str, str, str], ...] = (
         "(`sqlite3 FILE .recover` may save its rows)",
     ),
     (
+        "malformed database schema",
+        "corrupt",
+        "is damaged (its schema cannot be read); restore it from a backup or point LLMLAB_DB "
+        "at another file (`sqlite3 FILE .recover` may save its rows)",
+    ),
+    (
+        "could not decode to utf-8",
+        "corrupt",
+        "is damaged (it holds text that is not UTF-8); restore it from a backup or point "
+        "LLMLAB_DB at another file (`sqlite3 FILE .recover` may save its rows)",
+    ),
+    (
+        "too large to convert to sqlite integer",
+        "other",
+        "cannot hold a number this large (past 9223372036854775807); use a smaller number",
+    ),
+    (
         "no such table",
         "schema",
         "has an older schema than this llmlab; run `llmlab db upgrade`",
@@ -95,6 +112,12 @@ def translate_db_error(
     """The ``StoreError`` for a driver error on database ``where``, or None to leave it be."""
     if isinstance(error, sa_exc.IntegrityError) or _is_integrity(error):
         return None
+    if isinstance(error, UnicodeDecodeError):  # SQLite text that is not UTF-8: a damaged page
+        return _store_error(
+            f"the database {where} is damaged (it holds text that is not UTF-8); restore it "
+            "from a backup or point LLMLAB_DB at another file",
+            "corrupt",
+        )
     message = _first_line(error).lower()
     for needle, kind, advice in _SQLITE_MESSAGES:
         if needle in message:

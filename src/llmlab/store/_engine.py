@@ -19,7 +19,12 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from llmlab._errors import StoreError
 from llmlab.store._db_errors import handle_db_error
 from llmlab.store._migrate import ensure_migrated
-from llmlab.store._sqlite import busy_timeout_s, sqlite_on_begin, sqlite_on_connect
+from llmlab.store._sqlite import (
+    busy_timeout_s,
+    sqlite_on_begin,
+    sqlite_on_connect,
+    stored_json,
+)
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -126,11 +131,13 @@ def _create(url: URL) -> Engine:
     connect_args = {"timeout": timeout_s, "check_same_thread": False}
     if database in ("", ":memory:"):
         # One shared connection, or every thread would see its own empty database.
-        engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
+        engine = create_engine(
+            url, connect_args=connect_args, poolclass=StaticPool, json_deserializer=stored_json
+        )
     else:
         if not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args=connect_args)
+        engine = create_engine(url, connect_args=connect_args, json_deserializer=stored_json)
     event.listen(engine, "connect", sqlite_on_connect(timeout_s))
     event.listen(engine, "begin", sqlite_on_begin)
     event.listen(engine, "handle_error", handle_db_error)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -73,6 +75,8 @@ def sqlite_on_connect(timeout_s: float) -> Callable[[Any, Any], None]:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
+        except UnicodeDecodeError as exc:  # a damaged header: reported as the driver would
+            raise sqlite3.DatabaseError("database disk image is malformed") from exc
         finally:
             cursor.close()
 
@@ -83,3 +87,18 @@ def sqlite_on_begin(conn: Connection) -> None:
     """Begin hook: ``BEGIN`` or, for :func:`begin_write`, ``BEGIN IMMEDIATE``."""
     mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def stored_json(text: str) -> Any:
+    """JSON read back from SQLite; text that no longer parses means a damaged page."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        from llmlab._errors import StoreError
+
+        error = StoreError(
+            "the database is damaged (a stored JSON value does not parse); restore it from a "
+            "backup or point LLMLAB_DB at another file (`sqlite3 FILE .recover` may save its rows)"
+        )
+        error.kind = "corrupt"
+        raise error from exc
