@@ -66,7 +66,9 @@ async def test_a_bare_provider_is_refused_and_a_managed_model_is_recorded(
     assert len(calls) == 3
 
 
-def test_llm_evaluator_takes_functions_and_managed_models(tmp_path: object) -> None:
+def test_llm_evaluator_takes_functions_and_managed_models(
+    tmp_path: object, llmlab_store: Store
+) -> None:
     scripted("seedbot", function=lambda request: "kubernetes container orchestration")
     cases = [EvalCase(input="summarise", expected_properties={"key_terms": ["kubernetes"]})]
 

@@ -1,6 +1,6 @@
 """A run's results on the compared cases, reduced per case into arrays (for compare_runs).
 
-The same reduction as :func:`llmlab.evals.reduce_cases` (errored trials score 0, trials
+The same reduction as :func:`llmlab.evals.reduce_cases` (errored trials left out, trials
 reduced by ``reduce_epochs``, scorer parts averaged with ``fmean``), without one object
 per row or per case: a run of one epoch per case, the common case, is reduced with numpy.
 """
@@ -70,7 +70,15 @@ def _by_case(rows: RunScores, reducer: str, threshold: float, k: int | None) -> 
     verdicts: list[bool] = []
     part_lists: list[dict[str, float]] = []
     for lo, hi in zip(starts, starts[1:], strict=False):
-        value, ok = reduce_epochs(raw[lo:hi], rows.passed[lo:hi], reducer, threshold=threshold, k=k)
+        # An errored trial has no verdict: left out, as reduce_cases leaves it out.
+        kept = [i for i in range(lo, hi) if not rows.errored[i]]
+        value, ok = reduce_epochs(
+            [raw[i] for i in kept],
+            [rows.passed[i] for i in kept],
+            reducer,
+            threshold=threshold,
+            k=k,
+        )
         trials: dict[str, list[float]] = {}
         for found in rows.parts[lo:hi]:
             for name, part in found.items():

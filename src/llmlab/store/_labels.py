@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from llmlab.store._handle import Store
 from llmlab.store._tables_labels import eval_labels, judge_calibrations
@@ -71,6 +71,9 @@ def _upsert(store: Store) -> Insert:
     updated = ("passed", "score", "note", "labeller", "source", "labelled_at")
     keys = ["run_id", "case_id", "epoch"]
     if store.dialect == "postgresql":
+        # Lazy: the PostgreSQL dialect is loaded by the engine on a PostgreSQL store only.
+        from sqlalchemy.dialects import postgresql
+
         pg = postgresql.insert(eval_labels)
         return pg.on_conflict_do_update(
             index_elements=keys, set_={c: pg.excluded[c] for c in updated}

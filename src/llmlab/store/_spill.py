@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Insert, Table, make_url
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from llmlab._errors import StoreError
@@ -218,6 +218,9 @@ def _replay(store: Store, table_name: str, rows: list[dict[str, Any]]) -> int:
 
 def _insert_ignoring(store: Store, table: Table, keys: list[str]) -> Insert:
     if store.dialect == "postgresql":
+        # Lazy: the PostgreSQL dialect is loaded by the engine on a PostgreSQL store only.
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
