@@ -6,9 +6,10 @@ import json
 import re
 
 import pytest
-from tests.hostile._cli import run_cli
 
 from llmlab.store import Store
+
+from ._cli import run_cli
 
 pytest.importorskip("llama_cpp")
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.hostile._cli import fails_cleanly
 
 from llmlab.monitor import flush
 from llmlab.pricing import forget_overrides
 from llmlab.store import Store, recent_calls
 from llmlab.testing import WireServer
+
+from ._cli import fails_cleanly
 
 _SUITE = """\
 version: 1

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from tests.hostile._cli import run_cli
 
 from llmlab.monitor import CallRecord, flush, record
 from llmlab.pricing import plain_number
 from llmlab.store import Store
+
+from ._cli import run_cli
 
 
 @pytest.mark.parametrize(

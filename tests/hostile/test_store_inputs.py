@@ -6,9 +6,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.hostile._cli import fails_cleanly, run_cli
 
 from llmlab.store import Store
+
+from ._cli import fails_cleanly, run_cli
 
 _SUITE = """\
 version: 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.hostile._cli import fails_cleanly, run_cli
 
 from llmlab.store import Store
+
+from ._cli import fails_cleanly, run_cli
 
 _HUGE = "99999999999999999999"
 

@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.hostile._cli import fails_cleanly, run_cli
 
 from llmlab._sandbox import MAX_RENDER_SECONDS
 from llmlab.store import Store, recent_calls
+
+from ._cli import fails_cleanly, run_cli
 
 _BOMBS = [
     ("{{ 'x' * 10**10 }}", "more than the 1,000,000 allowed"),

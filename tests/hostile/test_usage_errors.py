@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from tests.hostile._cli import fails_cleanly, run_cli
+
+from ._cli import fails_cleanly, run_cli
 
 
 def _argv_bytes(raw: bytes) -> str:
