@@ -213,7 +213,7 @@ def test_limits_past_what_the_store_holds_are_refused_in_one_line(
 ) -> None:
     code, out = _cli(capsys, "budgets", "set", "x", limit)
     assert code == 2 and "Traceback" not in out
-    assert "at most $1000000" in out
+    assert "at most $1,000,000 per period" in out
 
 
 def test_settle_retries_a_database_that_is_briefly_busy(
