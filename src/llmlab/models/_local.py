@@ -49,6 +49,27 @@ def smollm2_path() -> Path:
     return path
 
 
+DEFAULT_LOCAL_THREADS = 2
+
+
+def local_threads() -> int:
+    """Threads of the embedded model: ``LLMLAB_LOCAL_THREADS``, else 2.
+
+    Pinned rather than taken from the machine's core count, so that a greedy generation
+    (a lab check, a test) gives the same answer on any machine: llama.cpp's sums can
+    round differently with another number of threads.
+
+    Raises:
+        ConfigError: the variable is not a whole number from 1 to 256.
+    """
+    raw = os.environ.get("LLMLAB_LOCAL_THREADS", "").strip()
+    if not raw:
+        return DEFAULT_LOCAL_THREADS
+    if not raw.isdigit() or not 1 <= int(raw) <= 256:
+        raise ConfigError(f"LLMLAB_LOCAL_THREADS={raw!r}: give a whole number from 1 to 256")
+    return int(raw)
+
+
 class _LoadedLlama:
     """One llama.cpp model and the lock that serialises its use.
 
@@ -59,7 +80,7 @@ class _LoadedLlama:
     def __init__(self, path: Path, n_ctx: int) -> None:
         import llama_cpp  # the optional `local` extra, loaded on first use
 
-        threads = max(1, min(os.cpu_count() or 1, 8))
+        threads = local_threads()
         self.llama = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=n_ctx,
