@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ def test_prompts_show_prints_tiny_costs_as_plain_decimals(
                 output_tokens=10,
                 cost=Decimal("0.0000075"),
                 cost_status="priced",
+                duration_s=0.25,
                 prompt_name="p",
                 prompt_version=1,
             ),
@@ -59,6 +61,12 @@ def test_prompts_show_prints_tiny_costs_as_plain_decimals(
     assert code == 0, err
     assert "0.0000075" in out
     assert "e-0" not in out
+    # Version metrics come from the rollups: latency as percentiles, with no interval.
+    assert "latency s p50/p95" in out
+    found = re.findall(r"(\d+\.\d+)/(\d+\.\d+)\s*│?\s*$", out, re.M)
+    assert found, out
+    p50, p95 = (float(x) for x in found[-1])
+    assert abs(p50 - 0.25) < 0.01 and abs(p95 - 0.25) < 0.01
 
 
 _STREAM_THEN_WARN = """

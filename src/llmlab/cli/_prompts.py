@@ -162,6 +162,13 @@ def _fmt(estimate: MeanEstimate | None, digits: int = 3, *, interval: bool = Tru
     return f"{mean} [{plain_number(estimate.low, digits)}, {plain_number(estimate.high, digits)}]"
 
 
+def _percentiles(p50: float | None, p95: float | None) -> str:
+    """``p50/p95`` in plain decimals; ``-`` when no call succeeded."""
+    if p50 is None or p95 is None:
+        return "-"
+    return f"{plain_number(p50, 3)}/{plain_number(p95, 3)}"
+
+
 def _count(estimate: MeanEstimate | None) -> str:
     """A mean count of tokens, whole; ``-`` without a mean."""
     return "-" if estimate is None or estimate.n == 0 else f"{estimate.mean:.0f}"
@@ -228,7 +235,7 @@ def _show_table(name: str, rows: list[_ShownVersion]) -> None:
         "calls",
         "tokens in/out",
         "cost/call",
-        "latency s [95% CI]",
+        "latency s p50/p95",
     ):
         table.add_column(col)
     for r in rows:
@@ -243,7 +250,7 @@ def _show_table(name: str, rows: list[_ShownVersion]) -> None:
             str(c.calls) if c else "0",
             f"{_count(c.input_tokens)}/{_count(c.output_tokens)}" if c else "-",
             _fmt(c.cost, 2, interval=False) if c else "-",
-            _fmt(c.latency_s) if c else "-",
+            _percentiles(c.latency_p50_s, c.latency_p95_s) if c else "-",
         )
     _console.print(table)
 

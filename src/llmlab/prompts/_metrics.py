@@ -38,7 +38,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class CallMetrics:
-    """What a set of calls cost and how long they took (means with 95% intervals)."""
+    """What a set of calls cost and how long they took (means, latency percentiles)."""
 
     calls: int
     errors: int
