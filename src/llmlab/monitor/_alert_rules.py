@@ -17,13 +17,13 @@ from typing import Any
 from llmlab._errors import InputError, NotFoundError
 from llmlab.monitor._alerts import Alert, emit_alert
 from llmlab.monitor._recorder import add_batch_listener
-from llmlab.monitor._stores import store_of
 from llmlab.monitor._window import parse_instant
 from llmlab.store import (
     AlertRuleRow,
     Store,
     delete_alert_rule,
     list_alert_rules,
+    resolve_store,
     set_rule_firing,
     upsert_alert_rule,
 )
@@ -98,7 +98,7 @@ def set_alert_rule(
         firing=False,
         created_at=now,
     )
-    handle = store_of(store)
+    handle = resolve_store(store)
     upsert_alert_rule(handle, row)
     _schedule(handle).forget()
     return _to_rule(row)
@@ -110,7 +110,7 @@ def remove_alert_rule(name: str, *, store: Store | None = None) -> None:
     Raises:
         NotFoundError: no rule by that name.
     """
-    handle = store_of(store)
+    handle = resolve_store(store)
     if not delete_alert_rule(handle, name):
         candidates = [r.name for r in list_rules(store=handle)]
         raise NotFoundError("alert rule", name, candidates=candidates)
@@ -119,7 +119,7 @@ def remove_alert_rule(name: str, *, store: Store | None = None) -> None:
 
 def list_rules(*, store: Store | None = None) -> list[AlertRule]:
     """Every rule, by name."""
-    return [_to_rule(r) for r in list_alert_rules(store_of(store))]
+    return [_to_rule(r) for r in list_alert_rules(resolve_store(store))]
 
 
 def _to_rule(row: AlertRuleRow) -> AlertRule:
@@ -135,7 +135,7 @@ def _to_rule(row: AlertRuleRow) -> AlertRule:
 
 def check_alert_rules(*, store: Store | None = None) -> list[Alert]:
     """Evaluate every rule now; returns the alerts raised (rules that started firing)."""
-    handle = store_of(store)
+    handle = resolve_store(store)
     raised = []
     for rule in list_rules(store=handle):
         alert = _check(handle, rule)

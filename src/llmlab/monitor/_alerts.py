@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from llmlab.monitor._stores import store_of
 from llmlab.store import (
     AlertRow,
     SpentAfter,
@@ -30,6 +29,7 @@ from llmlab.store import (
     insert_alert,
     list_alerts,
     pending_deliveries,
+    resolve_store,
     set_delivery,
 )
 
@@ -287,7 +287,7 @@ class Outbox:
 def flush_alerts(timeout: float = 10.0, *, store: Store | None = None) -> bool:
     """Deliver the pending webhook alerts of ``store`` that are due within ``timeout``
     seconds; True when none is left pending (delivered or marked failed)."""
-    handle = store_of(store)
+    handle = resolve_store(store)
     return handle.component(Outbox, Outbox).flush(timeout)
 
 
@@ -380,4 +380,4 @@ def budget_refusal_alert(
 
 def recent_alerts(limit: int = 50, *, store: Store | None = None) -> list[AlertRow]:
     """The newest alerts first (``AlertRow.to_dict()`` for JSON)."""
-    return list_alerts(store_of(store), limit)
+    return list_alerts(resolve_store(store), limit)

@@ -27,7 +27,6 @@ from decimal import Decimal
 from typing import Literal
 
 from llmlab._errors import InputError, NotFoundError
-from llmlab.monitor._stores import store_of
 from llmlab.store import (
     BudgetRow,
     Store,
@@ -36,6 +35,7 @@ from llmlab.store import (
     latest_eval_run_id,
     list_budgets,
     read_usage,
+    resolve_store,
     upsert_budget,
 )
 
@@ -256,7 +256,7 @@ def set_budget(
         created_at=datetime.now(UTC),
         allow_unpriced=allow_unpriced,
     )
-    handle = store_of(store)
+    handle = resolve_store(store)
     upsert_budget(handle, row, _current_period(period, row.created_at))
     invalidate_budget_cache(handle)
     return _to_budget(row)
@@ -307,7 +307,7 @@ def remove_budget(name: str, *, store: Store | None = None) -> None:
     Raises:
         NotFoundError: no budget by that name.
     """
-    handle = store_of(store)
+    handle = resolve_store(store)
     if not delete_budget(handle, name):
         names = [b.name for b in list_budgets(handle)]
         raise NotFoundError("budget", name, candidates=names)
@@ -316,13 +316,13 @@ def remove_budget(name: str, *, store: Store | None = None) -> None:
 
 def list_budget_definitions(*, store: Store | None = None) -> list[Budget]:
     """Every budget, by name."""
-    return [_to_budget(r) for r in list_budgets(store_of(store))]
+    return [_to_budget(r) for r in list_budgets(resolve_store(store))]
 
 
 def budget_status(*, store: Store | None = None, at: datetime | None = None) -> list[BudgetStatus]:
     """Each budget with its spend and outstanding reservations in the current period
     (for ``run`` budgets: in the newest eval run)."""
-    handle = store_of(store)
+    handle = resolve_store(store)
     found = [_to_budget(r) for r in list_budgets(handle)]
     runs = any(b.period == "run" for b in found)
     latest_run = latest_eval_run_id(handle) if runs else None

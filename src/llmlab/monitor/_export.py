@@ -9,10 +9,9 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from llmlab._errors import InputError
-from llmlab.monitor._stores import store_of
 from llmlab.monitor._window import parse_window
 from llmlab.pricing import plain_decimal
-from llmlab.store import CALL_COLUMNS, Store, iter_calls
+from llmlab.store import CALL_COLUMNS, Store, iter_calls, resolve_store
 
 __all__ = ["EXPORT_FORMATS", "export_calls"]
 
@@ -45,7 +44,7 @@ def export_calls(
     if writer is not None:
         writer.writerow(columns)
     count = 0
-    for call in iter_calls(store_of(store), start, end):
+    for call in iter_calls(resolve_store(store), start, end):
         values = [getattr(call, c) for c in columns]
         if writer is not None:
             writer.writerow([_cell(v) for v in values])

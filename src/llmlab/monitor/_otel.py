@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmlab._errors import ConfigError
 from llmlab.monitor._recorder import add_batch_listener
-from llmlab.monitor._stores import store_of
-from llmlab.store import Store
+from llmlab.store import Store, resolve_store
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Histogram, MeterProvider
@@ -103,7 +102,7 @@ class OtelState:
 
 
 def _state(store: Store | None) -> OtelState:
-    return store_of(store).component(OtelState, OtelState)
+    return resolve_store(store).component(OtelState, OtelState)
 
 
 def enable_otel(

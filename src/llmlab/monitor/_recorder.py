@@ -36,8 +36,7 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from llmlab._errors import LlmlabError
 from llmlab.monitor._capture import capture_content
 from llmlab.monitor._record import CallRecord
-from llmlab.monitor._stores import store_of
-from llmlab.store import Store, add_replay_hook, insert_calls, spill_path, spill_rows
+from llmlab.store import Store, add_replay_hook, insert_calls, resolve_store, spill_path, spill_rows
 
 __all__ = [
     "BATCH_INTERVAL_S",
@@ -248,7 +247,7 @@ class Recorder:
 
 def recorder(store: Store | None = None) -> Recorder:
     """The recorder of ``store`` (the default handle when None)."""
-    return store_of(store).component(Recorder, Recorder)
+    return resolve_store(store).component(Recorder, Recorder)
 
 
 def record(rec: CallRecord, store: Store | None = None) -> None:

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from llmlab.monitor._rollups import rebuild_rollups
-from llmlab.monitor._stores import store_of
 from llmlab.monitor._window import parse_window
 from llmlab.pricing import forget_overrides, price_tokens
 from llmlab.store import (
@@ -22,6 +21,7 @@ from llmlab.store import (
     Store,
     as_money,
     iter_pricing_inputs,
+    resolve_store,
     update_call_costs,
 )
 
@@ -101,7 +101,7 @@ def reprice_calls(
         PricingError: a malformed price override file.
     """
     start, end = parse_window(since, until)
-    handle = store_of(store)
+    handle = resolve_store(store)
     forget_overrides()  # the price file may have just been edited: read it afresh
     report = RepriceReport(dry_run=dry_run)
     first: datetime | None = None

@@ -20,7 +20,6 @@ from llmlab._errors import BudgetExceeded, ConfigError, NotFoundError, StoreErro
 from llmlab.monitor._alerts import budget_refusal_alert, budget_threshold_alerts
 from llmlab.monitor._budgets import Budget, _budgets_for, _new_id, _plain, period_key
 from llmlab.monitor._holders import Holder, dead_reservations, owner, release_dead
-from llmlab.monitor._stores import store_of
 from llmlab.store import (
     BudgetShortfall,
     LedgerEntry,
@@ -31,6 +30,7 @@ from llmlab.store import (
     read_usage,
     release_reservations,
     reserve_ledger,
+    resolve_store,
     settle_ledger,
 )
 
@@ -91,7 +91,7 @@ class Reservation:
         self._done = True
         if not self.entries:
             return
-        store = store_of(self.store)
+        store = resolve_store(self.store)
         amount = as_money(actual_cost) if actual_cost is not None else None
         try:
             for attempt in range(SETTLE_ATTEMPTS):
@@ -148,7 +148,7 @@ def reserve_budget(
             (:class:`UnpricedRefused` for an unpriced model).
     """
     steps = _reserve_steps(
-        provider, model, tags, prompt_name, max_cost, eval_run, store_of(store), wait_s
+        provider, model, tags, prompt_name, max_cost, eval_run, resolve_store(store), wait_s
     )
     try:
         while True:
@@ -172,7 +172,7 @@ async def areserve_budget(
     """:func:`reserve_budget` for async callers: waits without blocking the event loop
     (where the calls whose reservations are in the way settle)."""
     steps = _reserve_steps(
-        provider, model, tags, prompt_name, max_cost, eval_run, store_of(store), wait_s
+        provider, model, tags, prompt_name, max_cost, eval_run, resolve_store(store), wait_s
     )
     try:
         while True:
@@ -301,7 +301,7 @@ def charge_budget(
     refused, but the calls after it see the money spent."""
     if cost is None:
         return
-    handle = store_of(store)
+    handle = resolve_store(store)
     applying = [
         (b, key)
         for b in _budgets_for(handle)
@@ -328,7 +328,7 @@ def release_budget(
     Raises:
         NotFoundError: no budget by that name.
     """
-    handle = store_of(store)
+    handle = resolve_store(store)
     names = [b.name for b in list_budgets(handle)]
     if name not in names:
         raise NotFoundError("budget", name, candidates=names)

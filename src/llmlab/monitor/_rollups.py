@@ -32,12 +32,12 @@ from llmlab.monitor._rollup_math import (
     epoch,
     pico,
 )
-from llmlab.monitor._stores import store_of
 from llmlab.store import (
     ROLLUP_VALUE_COLUMNS,
     Store,
     delete_rollups,
     insert_rollups,
+    resolve_store,
     stream_call_stats,
     upsert_rollups,
 )
@@ -269,7 +269,7 @@ def rebuild_rollups(
     hour and day as soon as it is complete, so memory stays bounded. Returns the number
     of calls read.
     """
-    handle = store_of(store)
+    handle = resolve_store(store)
     start = _aligned(since, DAY, up=False)
     end = _aligned(until, DAY, up=True)
     delete_rollups(handle, start, end)

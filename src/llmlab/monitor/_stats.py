@@ -28,13 +28,13 @@ from llmlab.monitor._rollup_math import (
     aggregate,
 )
 from llmlab.monitor._rollups import columns_from_stats
-from llmlab.monitor._stores import store_of
 from llmlab.monitor._window import parse_window
 from llmlab.pricing import price_tokens
 from llmlab.store import (
     Store,
     from_pico,
     read_rollup_columns,
+    resolve_store,
     stream_call_stats,
     sum_rollup_columns,
 )
@@ -139,7 +139,7 @@ def call_stats(
     """
     by = _check_by(by)
     start, end = parse_window(since, until, last_hours=last_hours)
-    handle = store_of(store)
+    handle = resolve_store(store)
     dim = by if by is not None and by not in ("hour", "day") else None
     # The model dimension is always read, for cache savings; its histograms only if needed.
     hist_dims = {"all", dim or "all"}
