@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import llmlab
 from llmlab import DatasetError
 from llmlab.evals import (
     EvalSuite,
@@ -222,3 +226,28 @@ async def test_missing_field_of_custom_or_judge_scorer_fails_before_any_call(
         with pytest.raises(TemplateError, match=r"<inline>:2: case 'two'.*'target'"):
             await run_eval(suite, model="scripted/unused2")
     assert bot.history == []
+
+
+def test_a_run_without_a_judge_does_not_load_calibration(tmp_path: Path) -> None:
+    # Start-up counts in the runner's CPU per case: calibration (and the statistics it
+    # pulls in) is loaded only for suites with a model-graded scorer.
+    suite = write_suite(tmp_path, 3)
+    code = (
+        "import sys\n"
+        "from llmlab.evals import load_suite, run_eval_sync\n"
+        "from llmlab.models import scripted\n"
+        "scripted('echo', function=lambda request: 'w0 w1 w2')\n"
+        f"run = run_eval_sync(load_suite({str(suite)!r}), model='scripted/echo', cache=False)\n"
+        "print(run.summary['passed'], run.summary['judges'],\n"
+        "      'llmlab.evals._calibration' in sys.modules)\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(llmlab.__file__).parents[1]),
+        "LLMLAB_DB": str(tmp_path / "run.db"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3", "{}", "False"]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
+import llmlab
 from llmlab.evals import (
     bootstrap_mean_ci,
     consistency,
@@ -24,7 +29,7 @@ from llmlab.evals import (
     wilson_interval,
 )
 from llmlab.evals._paired import paired_test
-from llmlab.evals._stats import reduce_epochs
+from llmlab.evals._stats import Interval, reduce_epochs
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (7, 10), (10, 10), (81, 263), (1, 2)])
@@ -55,6 +60,26 @@ def test_bootstrap_ci_close_to_scipy_percentile_bootstrap() -> None:
     assert ours.low == pytest.approx(ref.low, abs=0.01)
     assert ours.high == pytest.approx(ref.high, abs=0.01)
     assert ours.low < ours.estimate < ours.high
+
+
+def test_bootstrap_ci_of_a_constant_or_empty_sample_needs_no_numpy() -> None:
+    # A run that all passed (or all failed) gets its interval without importing numpy
+    # (about 0.1 s of CPU at start-up, which the eval runner's budget counts).
+    code = (
+        "import sys\n"
+        "from llmlab.evals._stats import bootstrap_mean_ci\n"
+        "print(bootstrap_mean_ci([0.7] * 5), bootstrap_mean_ci([]), 'numpy' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(llmlab.__file__).parents[1])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().endswith("False")
+    assert bootstrap_mean_ci([0.7] * 5) == Interval(0.7, 0.7, 0.7, 0.95)
+    assert bootstrap_mean_ci([]) == Interval(0.0, 0.0, 0.0, 0.95)
+    varied = bootstrap_mean_ci([0.0, 1.0, 1.0, 0.0, 1.0])
+    assert varied.estimate == pytest.approx(0.6)
+    assert varied.low < varied.estimate < varied.high
 
 
 def test_pass_at_k_known_values() -> None:

@@ -17,6 +17,7 @@ from llmlab.models import (
     Response,
     TextDelta,
     call_links,
+    current_links,
     generate_sync,
     get_model,
     scripted,
@@ -226,3 +227,14 @@ def test_redact_hides_keys_from_env_code_and_key_shapes(monkeypatch: pytest.Monk
     )
     assert "secret" not in text and "sk-abc" not in text and "abc.def" not in text
     assert "key-value store" in text
+
+
+def test_call_links_nest_override_and_refuse_unknown_names() -> None:
+    with call_links(eval_run="run-1", sample_id="a") as outer:
+        with call_links(sample_id="b", epoch=3) as inner:
+            assert (inner.eval_run, inner.sample_id, inner.epoch) == ("run-1", "b", 3)
+            assert current_links() is inner
+        assert current_links() is outer and outer.epoch is None
+    assert current_links().eval_run is None
+    with pytest.raises(TypeError, match="unknown link"), call_links(sample="x"):
+        pass

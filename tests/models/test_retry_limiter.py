@@ -98,3 +98,66 @@ async def test_limiter_caps_concurrency_and_cools_down() -> None:
     limiter.on_overload()  # same burst, within the cooldown: halved once
     assert limiter.limit == 1
     assert limiter.overloads == 2
+
+
+async def test_limiter_admits_waiters_in_order_and_a_cancelled_waiter_holds_no_slot() -> None:
+    limiter = AdaptiveLimiter(1, max_limit=1)
+    order: list[str] = []
+    release_first = asyncio.Event()
+
+    async def first() -> None:
+        async with limiter.slot():
+            order.append("first")
+            await release_first.wait()
+
+    async def later(name: str) -> None:
+        async with limiter.slot():
+            order.append(name)
+
+    holder = asyncio.create_task(first())
+    await asyncio.sleep(0)
+    cancelled = asyncio.create_task(later("cancelled"))
+    second = asyncio.create_task(later("second"))
+    third = asyncio.create_task(later("third"))
+    await asyncio.sleep(0)
+    assert limiter.in_flight == 1
+    cancelled.cancel()  # gives up while waiting: must not take (or leak) the slot
+    await asyncio.sleep(0)
+    release_first.set()
+    await asyncio.gather(holder, second, third)
+    assert cancelled.cancelled()
+    assert order == ["first", "second", "third"]
+    assert limiter.in_flight == 0
+
+
+async def test_limiter_slot_is_given_back_when_the_block_is_cancelled() -> None:
+    limiter = AdaptiveLimiter(2, max_limit=2)
+    entered = asyncio.Event()
+
+    async def stuck() -> None:
+        async with limiter.slot():
+            entered.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(stuck())
+    await entered.wait()
+    assert limiter.in_flight == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert limiter.in_flight == 0
+    assert limiter.limit == 2  # a cancellation is neither a success nor an overload
+
+
+async def test_limiter_hands_room_to_a_waiter_admitted_then_cancelled() -> None:
+    limiter = AdaptiveLimiter(1, max_limit=1)
+    await limiter.acquire()
+    waiter = asyncio.create_task(limiter.acquire())
+    nxt = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    await limiter.release("neutral")  # hands the slot to ``waiter`` ...
+    waiter.cancel()  # ... which is cancelled before it runs: the slot goes on to ``nxt``
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await asyncio.wait_for(nxt, 1.0)
+    assert limiter.in_flight == 1

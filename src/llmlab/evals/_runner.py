@@ -27,11 +27,10 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from llmlab._errors import InputError, LlmlabError, StoreError
-from llmlab.evals._calibration import judge_summary
 from llmlab.evals._case import EvalCase
 from llmlab.evals._combine import as_score
 from llmlab.evals._dataset import check_values
-from llmlab.evals._judge import default_judge_model
+from llmlab.evals._judge import ModelGraded, default_judge_model
 from llmlab.evals._model_arg import check_model
 from llmlab.evals._score import Score
 from llmlab.evals._suite import EvalSuite
@@ -399,6 +398,19 @@ def summarize_run(store: Store, run: EvalRunRow) -> dict[str, Any]:
     )
 
 
+def _graded(suite: EvalSuite) -> bool:
+    """Whether the suite has a model-graded scorer (whose judge the summary describes)."""
+    return any(isinstance(scorer, ModelGraded) for scorer, _ in suite.scorer.parts)
+
+
+def _judges(suite: EvalSuite, default_model: str, store: Store) -> dict[str, Any]:
+    # Imported here: calibration (and the statistics it pulls in) is needed only by suites
+    # with a judge; a run without one does not pay its import at start-up.
+    from llmlab.evals._calibration import judge_summary
+
+    return judge_summary(suite, default_model, store=store)
+
+
 def _new_run_id(store: Store, name: str, now: datetime, fingerprint: str) -> str:
     run_id = base_id = f"{_slug(name)}-{now:%Y%m%d-%H%M%S}-{fingerprint[:6]}"
     n = 1
@@ -550,8 +562,10 @@ async def run_eval(
         if judge is not target and suite.judge_model:
             await judge.aclose()
         summary = await writer.call(_retrying, summarize_run, db, run)
-        summary["judges"] = await writer.call(
-            judge_summary, suite, suite.judge_model or model_name, store=db
+        summary["judges"] = (
+            await writer.call(_judges, suite, suite.judge_model or model_name, db)
+            if _graded(suite)
+            else {}
         )
         await writer.call(_retrying, finish_eval_run, db, run_id, status=status, summary=summary)
         writer.shutdown()

@@ -23,9 +23,9 @@ does this for every attempt when a limiter is attached (``model.configured(limit
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections import deque
+from types import TracebackType
 
 from llmlab._errors import ProviderError
 
@@ -75,7 +75,9 @@ class AdaptiveLimiter:
         self.cooldown_s = cooldown_s
         self._in_flight = 0
         self._last_decrease = -float("inf")
-        self._changed = asyncio.Condition()
+        # Callers waiting for room, first come first served; each future is resolved with
+        # its slot already counted (handed over, as asyncio.Semaphore does).
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self.overloads = 0
 
     @property
@@ -101,32 +103,72 @@ class AdaptiveLimiter:
         self._limit = max(float(self.min_limit), self._limit * self.decrease)
 
     async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._in_flight < int(self._limit))
-            self._in_flight += 1
+        """Wait for room and take it (``release`` gives it back)."""
+        if not self._waiters and self._in_flight < int(self._limit):
+            self._in_flight += 1  # the common case: no lock, no task, no wait
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._give_back()  # admitted, then cancelled: hand the room on
+            else:
+                self._waiters.remove(waiter)
+            raise
 
     async def release(self, outcome: str = "success") -> None:
+        """Give a slot back, adjusting the limit by ``outcome``."""
+        self._release(outcome)
+
+    def _release(self, outcome: str) -> None:
+        # Synchronous, so nothing can interrupt it: a cancelled call always gives its
+        # slot back (no shielded task per call is needed).
         if outcome == "success":
             self.on_success()
         elif outcome == "overload":
             self.on_overload()
-        async with self._changed:
-            self._in_flight -= 1
-            self._changed.notify_all()
+        self._give_back()
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[LimiterSlot]:
-        """Wait for room, hold it for the block, then adjust the limit by the outcome."""
-        await self.acquire()
-        slot = LimiterSlot(self)
-        try:
-            yield slot
-        except BaseException as exc:
-            if slot.outcome == "success":
-                slot.failed(exc)
-            raise
-        finally:
-            await asyncio.shield(self.release(slot.outcome))
+    def _give_back(self) -> None:
+        self._in_flight -= 1
+        while self._waiters and self._in_flight < int(self._limit):
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._in_flight += 1
+                waiter.set_result(None)
+
+    def slot(self) -> _Slot:
+        """``async with``: wait for room, hold it for the block, then adjust the limit by
+        the outcome (a block that raises without ``failed`` counts as ``failed``)."""
+        return _Slot(self)
 
     def __repr__(self) -> str:
         return f"<AdaptiveLimiter limit={self.limit} in_flight={self._in_flight}>"
+
+
+class _Slot:
+    """The ``async with`` of :meth:`AdaptiveLimiter.slot` (a class, not a generator-based
+    context manager: it runs once per model call)."""
+
+    __slots__ = ("_limiter", "_slot")
+
+    def __init__(self, limiter: AdaptiveLimiter) -> None:
+        self._limiter = limiter
+        self._slot = LimiterSlot(limiter)
+
+    async def __aenter__(self) -> LimiterSlot:
+        await self._limiter.acquire()
+        return self._slot
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        slot = self._slot
+        if exc is not None and slot.outcome == "success":
+            slot.failed(exc)
+        self._limiter._release(slot.outcome)

@@ -36,13 +36,26 @@ def current_links() -> CallLinks:
     return _links.get()
 
 
+_FIELDS = tuple(field.name for field in dataclasses.fields(CallLinks))
+
+
+def _merged(base: CallLinks, links: dict[str, str | int | None]) -> CallLinks:
+    # Built directly rather than with dataclasses.replace (which inspects the class on
+    # every call): the eval runner sets links once per case.
+    unknown = links.keys() - _FIELDS
+    if unknown:
+        raise TypeError(f"call_links() got unknown link(s): {', '.join(sorted(unknown))}")
+    values = [links[name] if name in links else getattr(base, name) for name in _FIELDS]
+    return CallLinks(*values)  # type: ignore[arg-type]
+
+
 @contextlib.contextmanager
 def call_links(**links: str | int | None) -> Iterator[CallLinks]:
     """Link every call made inside the block to a prompt, experiment arm or eval sample.
 
     Nested blocks add to (and override) the outer links.
     """
-    merged = dataclasses.replace(_links.get(), **links)  # type: ignore[arg-type]
+    merged = _merged(_links.get(), links)
     token = _links.set(merged)
     try:
         yield merged
