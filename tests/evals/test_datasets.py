@@ -93,6 +93,22 @@ def test_single_expression_keeps_its_type() -> None:
     assert render_value("n={{ n }}", {"n": 5}) == "n=5"
 
 
+def test_a_lone_variable_renders_as_jinja_does() -> None:
+    # The shortcut for a template that is one text variable must agree with Jinja.
+    from llmlab._sandbox import MAX_OUTPUT_CHARS
+    from llmlab.evals._template import _compile
+
+    values = {"input": "héllo {{ not a template }}\n", "n": 5, "none": "x", "empty": ""}
+    for source in ("{{ input }}", "{{input}}", " {{ input }}", "{{ input }}\n", "{{ n }}"):
+        assert render_text(source, values) == _compile(source).render(values), source
+    assert render_text("{{ none }}", values) == "None"  # Jinja's constant, not the field
+    assert render_text("{{ empty }}", values) == ""
+    with pytest.raises(TemplateError, match="'missing'"):
+        render_text("{{ missing }}", values)
+    with pytest.raises(TemplateError, match="characters"):
+        render_text("{{ big }}", {"big": "x" * (MAX_OUTPUT_CHARS + 1)})
+
+
 def test_templates_are_sandboxed() -> None:
     with pytest.raises(TemplateError):
         render_text("{{ x.__class__.__mro__[1].__subclasses__() }}", {"x": 1})

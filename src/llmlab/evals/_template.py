@@ -15,7 +15,13 @@ from typing import Any
 import jinja2
 
 from llmlab._errors import TemplateError
-from llmlab._sandbox import BoundedSandbox, check_output, render_bounded, render_deadline
+from llmlab._sandbox import (
+    MAX_OUTPUT_CHARS,
+    BoundedSandbox,
+    check_output,
+    render_bounded,
+    render_deadline,
+)
 
 __all__ = ["check_syntax", "is_template", "render_text", "render_value"]
 
@@ -31,6 +37,8 @@ _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$"
 _UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined")
 _JINJA_CONSTANTS = frozenset({"true", "false", "none"})  # literals in Jinja, not variables
 _PLAIN_NAME = re.compile(r"^\s*\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
+_EXACT_NAME = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+"""A template that is one variable and nothing else, not even whitespace around it."""
 
 
 def is_template(text: str) -> bool:
@@ -78,6 +86,13 @@ def render_text(
     """Render ``source`` with ``variables``; a missing variable is a ``TemplateError``."""
     if not is_template(source):
         return source
+    # ``{{ name }}`` of a text field renders as that text: skip building a Jinja context
+    # (the suite's prompt is rendered so for every case, up front).
+    exact = _EXACT_NAME.fullmatch(source)
+    if exact is not None and exact.group("name").lower() not in _JINJA_CONSTANTS:
+        value = variables.get(exact.group("name"))
+        if type(value) is str and len(value) <= MAX_OUTPUT_CHARS:
+            return value
     template = _compile(source)
     try:
         return render_bounded(template, variables)

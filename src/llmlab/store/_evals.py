@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Insert, RowMapping, func, select, update
+from sqlalchemy import Dialect, Insert, RowMapping, func, select, update
 from sqlalchemy.dialects import sqlite
 
 from llmlab._errors import StoreError
@@ -228,17 +228,66 @@ def insert_eval_results(store: Store, rows: Iterable[EvalResultRow]) -> int:
     Returns how many rows were given.
     """
     now = datetime.now(UTC)
-    prepared = []
-    for row in rows:
-        values = row.to_dict()
-        del values["id"]
-        if values["created_at"] is None:
-            values["created_at"] = now
-        prepared.append(values)
-    if prepared:
-        with store.write() as conn:
+    batch = list(rows)
+    if not batch:
+        return 0
+    with store.write() as conn:
+        fast = _fast_insert(store, conn.dialect)
+        if fast is not None:
+            # The driver's executemany with the columns' own bind processors: SQLAlchemy's
+            # per-row parameter handling costs more than SQLite's insert itself.
+            sql, processors = fast
+            params = []
+            for row in batch:
+                cells = [getattr(row, name) for name in _INSERT_COLUMNS]
+                if cells[_CREATED_AT] is None:
+                    cells[_CREATED_AT] = now
+                for index, process in processors:
+                    cells[index] = process(cells[index])
+                params.append(tuple(cells))
+            conn.exec_driver_sql(sql, params)
+        else:
+            prepared = []
+            for row in batch:
+                values = row.to_dict()
+                del values["id"]
+                if values["created_at"] is None:
+                    values["created_at"] = now
+                prepared.append(values)
             conn.execute(_insert_ignoring_duplicates(store), prepared)
-    return len(prepared)
+    return len(batch)
+
+
+_INSERT_COLUMNS = tuple(name for name in _RESULT_FIELDS if name != "id")
+_CREATED_AT = _INSERT_COLUMNS.index("created_at")
+_Processors = tuple[tuple[int, Callable[[Any], Any]], ...]
+_FastInsert = tuple[str, _Processors]
+_fast_inserts: dict[tuple[str, str], _FastInsert | None] = {}
+
+
+def _fast_insert(store: Store, dialect: Dialect) -> _FastInsert | None:
+    """The driver-level ``INSERT ... ON CONFLICT DO NOTHING`` of results (SQLite and
+    PostgreSQL) and the bind processor of each column that has one; None elsewhere."""
+    key = (dialect.name, dialect.driver)
+    if key in _fast_inserts:
+        return _fast_inserts[key]
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    fast: _FastInsert | None = None
+    if marker is not None and store.dialect in ("sqlite", "postgresql"):
+        quote = dialect.identifier_preparer
+        columns = [eval_results.c[name] for name in _INSERT_COLUMNS]
+        sql = (
+            f"INSERT INTO {quote.format_table(eval_results)} "
+            f"({', '.join(quote.format_column(column) for column in columns)}) "
+            f"VALUES ({', '.join(marker for _ in columns)}) ON CONFLICT DO NOTHING"
+        )
+        processors = [
+            (index, column.type.dialect_impl(dialect).bind_processor(dialect))
+            for index, column in enumerate(columns)
+        ]
+        fast = (sql, tuple((index, fn) for index, fn in processors if fn is not None))
+    _fast_inserts[key] = fast
+    return fast
 
 
 def finish_eval_run(
