@@ -19,12 +19,12 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from llmlab._errors import InputError, LlmlabError, StoreError
 from llmlab.evals._case import EvalCase
@@ -276,7 +276,17 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]+", "-", name).strip("-")[:30] or "eval"
 
 
-def _case_data(case: EvalCase) -> dict[str, Any]:
+class _CaseData(TypedDict):
+    """What a result stores of its case (``eval_results.case_data``)."""
+
+    input: object  # a case's input may be any JSON value
+    expected: Mapping[str, object]
+    fields: Mapping[str, object]
+    tags: list[str]
+    weight: float
+
+
+def _case_data(case: EvalCase) -> _CaseData:
     return {
         "input": case.input,
         "expected": case.expected_properties,
@@ -305,7 +315,7 @@ def _row(
         epoch=epoch,
         status="error" if error is not None else "ok",
         prompt=item.prompt,
-        case_data=_case_data(case),
+        case_data=dict(_case_data(case)),
         output=response.text if response is not None else None,
         score=None if errored or score is None else score.value,
         passed=not errored and score is not None and score.value >= threshold,
@@ -377,7 +387,7 @@ def _update(progress: Progress, row: EvalResultRow) -> None:
 
 
 def _resolve_model(
-    name: str, store: Store, cache: bool, limiter: AdaptiveLimiter, options: dict[str, Any]
+    name: str, store: Store, cache: bool, limiter: AdaptiveLimiter, options: Mapping[str, object]
 ) -> Model:
     managed = get_model(name, store=store, **options)
     return managed.configured(cache=cache, limiter=limiter)
@@ -403,7 +413,7 @@ def _graded(suite: EvalSuite) -> bool:
     return any(isinstance(scorer, ModelGraded) for scorer, _ in suite.scorer.parts)
 
 
-def _judges(suite: EvalSuite, default_model: str, store: Store) -> dict[str, Any]:
+def _judges(suite: EvalSuite, default_model: str, store: Store) -> Mapping[str, object]:
     # Imported here: calibration (and the statistics it pulls in) is needed only by suites
     # with a judge; a run without one does not pay its import at start-up.
     from llmlab.evals._calibration import judge_summary
@@ -439,7 +449,7 @@ async def run_eval(
     cache: bool = True,
     store: Store | None = None,
     resume: bool = True,
-    model_options: dict[str, Any] | None = None,
+    model_options: Mapping[str, object] | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> EvalRun:
     """Run ``suite`` (resuming the newest unfinished identical run); returns its summary.
