@@ -113,7 +113,7 @@ async def llmlab_scripted(folder: Path, concurrency: int) -> dict[str, Any]:
         "bench", function=lambda request: "echo " + request.messages[-1].content, store=store
     )
     suite = load_suite(folder / "suite.yaml")
-    start_cpu, start = _cpu(), time.perf_counter()
+    start_cpu, start, start_main = _cpu(), time.perf_counter(), time.thread_time()
     run = await run_eval(
         suite,
         model="scripted/bench",
@@ -125,12 +125,14 @@ async def llmlab_scripted(folder: Path, concurrency: int) -> dict[str, Any]:
         progress=lambda state: bot.history.clear(),
     )
     wall, cpu = time.perf_counter() - start, _cpu() - start_cpu
+    main_cpu = time.thread_time() - start_main
     store.close()
     return {
         "cases": run.summary["cases"],
         "passed": run.summary["passed"],
         "wall_s": wall,
         "cpu_s": cpu,
+        "main_thread_cpu_s": main_cpu,
         "results": run.summary["results"],
     }
 
