@@ -109,6 +109,21 @@ def test_a_lone_variable_renders_as_jinja_does() -> None:
         render_text("{{ big }}", {"big": "x" * (MAX_OUTPUT_CHARS + 1)})
 
 
+def test_lone_names_skip_jinja_but_keep_its_rules() -> None:
+    from llmlab._sandbox import MAX_OUTPUT_CHARS
+    from llmlab.evals._template import _MAX_OUTPUT_CHARS, check_syntax
+
+    assert _MAX_OUTPUT_CHARS == MAX_OUTPUT_CHARS  # the shortcut's copy of the limit
+    check_syntax(["{{ input }}", " {{target}} ", {"k": "{{ none }}"}])
+    with pytest.raises(TemplateError, match="does not parse"):
+        check_syntax("{{ not }}")  # not a name to Jinja: still refused at load
+    with pytest.raises(TemplateError, match="does not parse"):
+        check_syntax("{{ input }")
+    assert render_value("{{ n }}", {"n": [1, 2]}) == [1, 2]
+    with pytest.raises(TemplateError, match="'missing'"):
+        render_value("{{ missing }}", {"n": 1})
+
+
 def test_templates_are_sandboxed() -> None:
     with pytest.raises(TemplateError):
         render_text("{{ x.__class__.__mro__[1].__subclasses__() }}", {"x": 1})

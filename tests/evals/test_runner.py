@@ -228,9 +228,10 @@ async def test_missing_field_of_custom_or_judge_scorer_fails_before_any_call(
     assert bot.history == []
 
 
-def test_a_run_without_a_judge_does_not_load_calibration(tmp_path: Path) -> None:
+def test_a_run_without_a_judge_does_not_load_calibration_nor_jinja(tmp_path: Path) -> None:
     # Start-up counts in the runner's CPU per case: calibration (and the statistics it
-    # pulls in) is loaded only for suites with a model-graded scorer.
+    # pulls in) is loaded only for suites with a model-graded scorer, Jinja2 only for a
+    # template that is more than a lone ``{{ name }}``.
     suite = write_suite(tmp_path, 3)
     code = (
         "import sys\n"
@@ -239,7 +240,7 @@ def test_a_run_without_a_judge_does_not_load_calibration(tmp_path: Path) -> None
         "scripted('echo', function=lambda request: 'w0 w1 w2')\n"
         f"run = run_eval_sync(load_suite({str(suite)!r}), model='scripted/echo', cache=False)\n"
         "print(run.summary['passed'], run.summary['judges'],\n"
-        "      'llmlab.evals._calibration' in sys.modules)\n"
+        "      'llmlab.evals._calibration' in sys.modules, 'jinja2' in sys.modules)\n"
     )
     env = {
         **os.environ,
@@ -250,4 +251,4 @@ def test_a_run_without_a_judge_does_not_load_calibration(tmp_path: Path) -> None
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["3", "{}", "False"]
+    assert done.stdout.split() == ["3", "{}", "False", "False"]
