@@ -148,14 +148,15 @@ async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> 
     options: dict[str, Any] = {"base_url": base_url, "api_key": "sk-bench"}
     if httpx:
         options["http_client"] = "httpx"
-    # Set-up before the clock, as the bare loop imports its SDK first: open and migrate
-    # the store, and load the provider (which imports the SDK).
+    # Set-up before the clock, as the bare loop imports its SDK and makes its client
+    # first: open the store and make the model (which imports the SDK and makes the
+    # provider's client). The run uses that model: one client, as in the bare loop.
     store = lab.open()
-    get_model("openai/gpt-4o-mini", store=store, **options)
+    model = get_model("openai/gpt-4o-mini", store=store, **options)
     start_cpu, start, start_main = _cpu(), time.perf_counter(), time.thread_time()
     run = await run_eval(
         suite,
-        model="openai/gpt-4o-mini",
+        model=model,
         concurrency=concurrency,
         cache=False,
         resume=False,
@@ -164,6 +165,7 @@ async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> 
     )
     wall, cpu = time.perf_counter() - start, _cpu() - start_cpu
     main_cpu = time.thread_time() - start_main
+    await model.aclose()
     with store.read() as conn:
         calls = conn.execute(text("select count(*) from calls")).scalar_one()
     store.close()
