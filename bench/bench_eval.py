@@ -8,7 +8,8 @@ process, one after the other in the same invocation, against the same server. Th
 figure compared (issue 8) is the whole process's CPU, start-up included: user + system
 time of the child (all threads) from ``getrusage(RUSAGE_CHILDREN)`` in this parent, so
 interpreter start, imports, opening the store and closing it (flushing every row) count.
-llmlab's database is created (migrated) beforehand, as a user's second run finds it.
+llmlab's database is created (migrated) beforehand, as a user's second run finds it, and
+llmlab's sources are compiled to bytecode first, as an installed package's are.
 CPU and wall time of the run alone (after set-up) are given too; peak RSS is the whole
 process's.
 
