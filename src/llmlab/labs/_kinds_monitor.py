@@ -1,8 +1,7 @@
 """Criterion kinds on the monitor: an instrumented app, a triage from stats, a budgeted job.
 
-Each runs the learner's code in a fresh store of its own (a temporary SQLite file, the
-default handle while it runs), against a priced hosted model served by llmlab.testing's
-wire server, so the money is real and nothing leaves the machine.
+Each runs the learner's code in a fresh store of its own, against a priced hosted model
+served on loopback (``_monitor_sandbox``): the money is real, nothing leaves the machine.
 
 ``monitor_instrumented``: every model call of the learner's app function must be recorded
 once, linked to a registered version of the named prompt (whose text is what was sent)
@@ -24,8 +23,7 @@ import functools
 import io
 import random
 import re
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -34,11 +32,26 @@ from typing import TYPE_CHECKING, Any
 from llmlab._errors import BudgetExceeded, ConfigError, InputError, NotFoundError
 from llmlab.labs._context import GradeContext, criterion_kind, lab_callable
 from llmlab.labs._learner import call_learner, learner_callable, load_learner_module
+from llmlab.labs._monitor_sandbox import (
+    alerts_unlogged,
+    call_ids,
+    check_seed,
+    fresh_store,
+    hosted_model,
+    new_calls,
+    ticket_lines,
+)
 from llmlab.labs._results import CriterionResult, percent
-from llmlab.models import Model, get_model
-from llmlab.monitor import Budget, GroupStats, call_stats, flush, list_budget_definitions
+from llmlab.models import Model
+from llmlab.monitor import (
+    Budget,
+    GroupStats,
+    call_stats,
+    list_budget_definitions,
+    recent_alerts,
+)
 from llmlab.prompts import PromptRegistry, PromptVersion
-from llmlab.store import CallRow, Store, iter_calls, using_store
+from llmlab.store import CallRow, Store
 
 if TYPE_CHECKING:
     from llmlab.testing import WireServer
@@ -56,49 +69,8 @@ _TRAPS = {
 _TEMPLATE_FIELDS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{[^{}]*\}", re.DOTALL)
 
 
-def _check_seed() -> int:
-    """A new seed each check: the answer cannot be learnt from an earlier check."""
-    return random.SystemRandom().randrange(1, 1_000_000)
-
-
-@contextlib.contextmanager
-def _fresh_store(label: str) -> Iterator[Store]:
-    """A new store in a temporary folder, the default handle while the block runs."""
-    with tempfile.TemporaryDirectory(prefix=f"llmlab-lab-{label}-") as tmp:
-        store = Store(str(Path(tmp) / "check.db"))
-        try:
-            with using_store(store):
-                yield store
-        finally:
-            store.close()
-
-
-@contextlib.contextmanager
-def _hosted_model(store: Store, name: str) -> Iterator[tuple[WireServer, Model]]:
-    """``name`` (an ``openai/`` model, priced as the real one) served by a local server."""
-    # Loaded here: the server's aiohttp app would slow every `llmlab labs` command's start.
-    from llmlab.testing import WireServer
-
-    with WireServer() as server:
-        yield (
-            server,
-            get_model(name, store=store, base_url=server.openai_base_url, api_key="sk-llmlab-lab"),
-        )
-
-
-def _lines(ctx: GradeContext, params: Mapping[str, Any]) -> list[str]:
-    path = ctx.lab_file(str(params.get("tickets", "hidden/tickets.txt")))
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _new_rows(store: Store, before: set[str]) -> list[CallRow]:
-    flush(store=store)
-    return [row for row in iter_calls(store) if row.id not in before]
-
-
-def _ids(store: Store) -> set[str]:
-    flush(store=store)
-    return {row.id for row in iter_calls(store)}
+def _tickets(ctx: GradeContext, params: Mapping[str, Any]) -> list[str]:
+    return ticket_lines(ctx.lab_file(str(params.get("tickets", "hidden/tickets.txt"))))
 
 
 def _per(period: str) -> str:
@@ -125,9 +97,8 @@ class _AppCall:
 
 
 def _static_parts(version: PromptVersion) -> list[str]:
-    texts = [version.template] if isinstance(version.template, str) else []
-    if not isinstance(version.template, str):
-        texts = [message.content for message in version.template]
+    template = version.template
+    texts = [template] if isinstance(template, str) else [message.content for message in template]
     parts: list[str] = []
     for text in texts:
         parts += [p.strip() for p in _TEMPLATE_FIELDS.split(text) if p.strip()]
@@ -177,7 +148,7 @@ def _run_app(
         customer = f"cus_{rng.randrange(16**6):06x}"
         reply = f"Thanks for writing: we are on it (reference {rng.randrange(10**6):06d})."
         server.replies.enqueue(reply)
-        before_ids, before_requests = _ids(model.store), len(server.requests)
+        before_ids, before_requests = call_ids(model.store), len(server.requests)
         answer = call_learner(fn, path, ticket, customer, model)
         server.replies.clear()
         requests = server.requests[before_requests:]
@@ -188,7 +159,7 @@ def _run_app(
             for message in request.body.get("messages", [])
             if isinstance(message, dict)
         )
-        rows = tuple(_new_rows(model.store, before_ids))
+        rows = tuple(new_calls(model.store, before_ids))
         calls.append(_AppCall(f"{number} ({customer})", customer, sent, rows, answer, reply))
     return calls
 
@@ -203,9 +174,12 @@ def monitor_instrumented(ctx: GradeContext, params: Mapping[str, Any]) -> list[C
     prompt = str(params["prompt"])
     fixed = {str(k): str(v) for k, v in dict(params.get("tags", {})).items()}
     per_call = str(params.get("per_call_tag", "customer"))
-    rng = random.Random(_check_seed())
-    tickets = rng.sample(_lines(ctx, params), int(params.get("calls", 4)))
-    with _fresh_store("app") as store, _hosted_model(store, str(params["model"])) as hosted:
+    rng = random.Random(check_seed())
+    tickets = rng.sample(
+        _tickets(ctx, params),
+        int(params.get("calls", 4)),
+    )
+    with fresh_store("app") as store, hosted_model(store, str(params["model"])) as hosted:
         module = load_learner_module(path)
         fn = learner_callable(module, str(params.get("function", "reply_to_ticket")), path)
         calls = _run_app(fn, path, hosted[0], hosted[1], tickets, rng)
@@ -308,11 +282,11 @@ def monitor_triage(ctx: GradeContext, params: Mapping[str, Any]) -> list[Criteri
     make_week = lab_callable(ctx.lab, str(params["traffic"]))
     latency_tol = float(params.get("latency_tolerance", 0.05))
     cost_tol = float(params.get("cost_tolerance", 0.01))
-    seeds = [_check_seed() for _ in range(int(params.get("weeks", 3)))]
+    seeds = [check_seed() for _ in range(int(params.get("weeks", 3)))]
     named = figures = 0
     notes: list[str] = []
     for seed in seeds:
-        with _fresh_store("triage") as store:
+        with fresh_store("triage") as store:
             roles = make_week(store, seed)
             truth, groups = _tool_culprit(store, roles)
             fn = learner_callable(load_learner_module(path), name, path)
@@ -401,11 +375,11 @@ def _run_job(fn: Callable[..., Any], path: Path, items: list[str], model: Model)
             escaped.append(exc)
             return None
 
-    before = _ids(model.store)
+    before = call_ids(model.store)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         returned = call_learner(job, path, items, model)
-    rows = tuple(_new_rows(model.store, before))
+    rows = tuple(new_calls(model.store, before))
     return _JobRun(returned, escaped[0] if escaped else None, printed.getvalue(), rows)
 
 
@@ -435,7 +409,12 @@ def _covering_budget(
 
 
 def _job_results(
-    first: _JobRun, rerun: _JobRun, budgets: Sequence[Budget], cap: Decimal, min_used: float
+    first: _JobRun,
+    rerun: _JobRun,
+    budgets: Sequence[Budget],
+    alerts: Sequence[str],
+    cap: Decimal,
+    min_used: float,
 ) -> list[CriterionResult]:
     budget, why = _covering_budget(budgets, first, cap)
     spent = sum((row.cost or Decimal(0) for row in first.ok + rerun.ok), Decimal(0))
@@ -480,6 +459,7 @@ def _job_results(
             distance="no refusal: nothing refused the job's calls"
             if refused == 0
             else "stop at the refusal: the next item would be refused too",
+            note=f"{len(alerts)} alerts raised, the last: {alerts[0]}" if alerts else "",
         ),
         CriterionResult(
             name="it ends cleanly and reports its count",
@@ -504,17 +484,23 @@ def monitor_budget_job(ctx: GradeContext, params: Mapping[str, Any]) -> list[Cri
     path = ctx.learner(str(params.get("file", "batch.py")))
     cap = Decimal(str(params["limit"]))
     low, high = (int(n) for n in params.get("items", (60, 80)))
-    rng = random.Random(_check_seed())
-    lines = _lines(ctx, params)
+    rng = random.Random(check_seed())
+    lines = _tickets(ctx, params)
     # The rerun needs only a few items: its first call must already be refused.
     batches = [
         [f"#{rng.randrange(10**5):05d} {rng.choice(lines)}" for _ in range(count)]
         for count in (rng.randint(low, high), 10)
     ]
-    with _fresh_store("batch") as store, _hosted_model(store, str(params["model"])) as hosted:
+    with (
+        alerts_unlogged(),
+        fresh_store("batch") as store,
+        hosted_model(store, str(params["model"])) as hosted,
+    ):
         module = load_learner_module(path)
         fn = learner_callable(module, str(params.get("function", "run_batch")), path)
         first = _run_job(fn, path, batches[0], hosted[1])
         rerun = _run_job(fn, path, batches[1], hosted[1])
         budgets = list_budget_definitions(store=store)
-    return _job_results(first, rerun, budgets, cap, float(params.get("min_used", 0.8)))
+        alerts = [alert.message for alert in recent_alerts(store=store)]
+    min_used = float(params.get("min_used", 0.8))
+    return _job_results(first, rerun, budgets, alerts, cap, min_used)
