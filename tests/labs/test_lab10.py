@@ -210,8 +210,9 @@ def test_a_job_that_keeps_calling_after_the_refusal_fails(
     assert _one(results, "spend within the cap").passed  # the budget still held
     stops = _one(results, "the job stops at the first refusal")
     assert not stops.passed
-    refused = int(stops.measured.split(" refused")[0])
-    assert refused > 1 and f"{refused - 1} calls after the first refusal" in stops.measured
+    # a shorter ticket's worst case may still fit after a refusal: so "at least"
+    refused, after = (int(part.split()[0]) for part in stops.measured.split(", "))
+    assert refused > 1 and after >= refused - 1
     assert "alerts raised" in stops.note
 
 

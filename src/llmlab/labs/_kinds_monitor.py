@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import llmlab.monitor as monitor  # its names load on first use (PEP 562)
 from llmlab._errors import BudgetExceeded, ConfigError, InputError, NotFoundError
 from llmlab.labs._context import GradeContext, criterion_kind, lab_callable
 from llmlab.labs._learner import call_learner, learner_callable, load_learner_module
@@ -43,17 +44,11 @@ from llmlab.labs._monitor_sandbox import (
 )
 from llmlab.labs._results import CriterionResult, percent
 from llmlab.models import Model
-from llmlab.monitor import (
-    Budget,
-    GroupStats,
-    call_stats,
-    list_budget_definitions,
-    recent_alerts,
-)
-from llmlab.prompts import PromptRegistry, PromptVersion
 from llmlab.store import CallRow, Store
 
 if TYPE_CHECKING:
+    from llmlab.monitor import Budget, GroupStats
+    from llmlab.prompts import PromptRegistry, PromptVersion
     from llmlab.testing import WireServer
 
 __all__: list[str] = []
@@ -183,6 +178,9 @@ def monitor_instrumented(ctx: GradeContext, params: Mapping[str, Any]) -> list[C
         module = load_learner_module(path)
         fn = learner_callable(module, str(params.get("function", "reply_to_ticket")), path)
         calls = _run_app(fn, path, hosted[0], hosted[1], tickets, rng)
+        # Loaded when graded: llmlab.prompts would slow every `llmlab labs` command's start.
+        from llmlab.prompts import PromptRegistry
+
         registry = PromptRegistry(store=store)
         links = [_link_problem(call, prompt, registry) for call in calls]
     once = [
@@ -242,7 +240,7 @@ def _tool_culprit(
     store: Store, roles: Mapping[str, str]
 ) -> tuple[GroupStats, dict[str, GroupStats]]:
     """The version with the highest p95 latency and cost per call, by the tool's stats."""
-    report = call_stats(by="prompt", store=store)
+    report = monitor.call_stats(by="prompt", store=store)
     groups = {g.key: g for g in report.groups}
     versions = [g for g in report.groups if g.key != _NO_PROMPT]
     slowest = max(versions, key=lambda g: g.latency_p95_s or 0.0)
@@ -486,10 +484,8 @@ def monitor_budget_job(ctx: GradeContext, params: Mapping[str, Any]) -> list[Cri
     low, high = (int(n) for n in params.get("items", (60, 80)))
     rng = random.Random(check_seed())
     lines = _tickets(ctx, params)
-    # The rerun needs only a few items: its first call must already be refused.
-    batches = [
-        [f"#{rng.randrange(10**5):05d} {rng.choice(lines)}" for _ in range(count)]
-        for count in (rng.randint(low, high), 10)
+    items = [
+        f"#{rng.randrange(10**5):05d} {rng.choice(lines)}" for _ in range(rng.randint(low, high))
     ]
     with (
         alerts_unlogged(),
@@ -498,9 +494,12 @@ def monitor_budget_job(ctx: GradeContext, params: Mapping[str, Any]) -> list[Cri
     ):
         module = load_learner_module(path)
         fn = learner_callable(module, str(params.get("function", "run_batch")), path)
-        first = _run_job(fn, path, batches[0], hosted[1])
-        rerun = _run_job(fn, path, batches[1], hosted[1])
-        budgets = list_budget_definitions(store=store)
-        alerts = [alert.message for alert in recent_alerts(store=store)]
+        first = _run_job(fn, path, items, hosted[1])
+        # The next night resumes where the job stopped: the item refused comes first
+        # again, with the same worst case, so a spent budget refuses it for certain.
+        rest = items[len(first.ok) :] or [f"#{n:05d} {rng.choice(lines)}" for n in range(10)]
+        rerun = _run_job(fn, path, rest, hosted[1])
+        budgets = monitor.list_budget_definitions(store=store)
+        alerts = [alert.message for alert in monitor.recent_alerts(store=store)]
     min_used = float(params.get("min_used", 0.8))
     return _job_results(first, rerun, budgets, alerts, cap, min_used)
