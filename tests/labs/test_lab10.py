@@ -99,6 +99,7 @@ def test_triage_with_the_mean_names_the_version_but_not_its_figures(
     assert _one(results, "the slow and costly version").passed
     figures = _one(results, "its p95 latency")
     assert not figures.passed and figures.measured == "0/3 weeks match the tool's stats"
+    assert "the tool:" in figures.note
 
 
 def test_a_triage_that_returns_a_string_is_a_bad_file(tmp_path: Path, llmlab_store: Store) -> None:

@@ -170,10 +170,7 @@ def monitor_instrumented(ctx: GradeContext, params: Mapping[str, Any]) -> list[C
     fixed = {str(k): str(v) for k, v in dict(params.get("tags", {})).items()}
     per_call = str(params.get("per_call_tag", "customer"))
     rng = random.Random(check_seed())
-    tickets = rng.sample(
-        _tickets(ctx, params),
-        int(params.get("calls", 4)),
-    )
+    tickets = rng.sample(_tickets(ctx, params), int(params.get("calls", 4)))
     with fresh_store("app") as store, hosted_model(store, str(params["model"])) as hosted:
         module = load_learner_module(path)
         fn = learner_callable(module, str(params.get("function", "reply_to_ticket")), path)
@@ -283,6 +280,7 @@ def monitor_triage(ctx: GradeContext, params: Mapping[str, Any]) -> list[Criteri
     seeds = [check_seed() for _ in range(int(params.get("weeks", 3)))]
     named = figures = 0
     notes: list[str] = []
+    figure_notes: list[str] = []
     for seed in seeds:
         with fresh_store("triage") as store:
             roles = make_week(store, seed)
@@ -305,7 +303,7 @@ def monitor_triage(ctx: GradeContext, params: Mapping[str, Any]) -> list[Criteri
         ):
             figures += 1
         else:
-            notes.append(f"week {seed}: your figures p95 {p95} s, ${cost}/call; the tool: {tool}")
+            figure_notes.append(f"week {seed}: yours p95 {p95} s, ${cost}/call; the tool: {tool}")
     n = len(seeds)
     replay = f"weeks (seeds) {', '.join(map(str, seeds))}: `python traffic.py SEED` makes one"
     return [
@@ -323,6 +321,7 @@ def monitor_triage(ctx: GradeContext, params: Mapping[str, Any]) -> list[Criteri
             measured=f"{figures}/{n} weeks match the tool's stats",
             bar=f"needs {n}/{n}, p95 ± {percent(latency_tol)}, cost per call ± {percent(cost_tol)}",
             distance="" if figures == n else "the p95 (not the mean), per call (not the total)",
+            note=figure_notes[0] if figure_notes else "",
         ),
     ]
 

@@ -14,7 +14,7 @@ def reply_to_ticket(ticket: str, customer: str, model: Model) -> str:
     """The model's reply to ``ticket`` from ``customer`` (an id such as ``cus_3f9a1c``)."""
     # Registering the same text again returns the same version: no new version per call.
     version = PromptRegistry().register(
-        "support-reply", PromptVersion(TEMPLATE, config={"max_tokens": 200}), set_active=True
+        "support-reply", PromptVersion(TEMPLATE, config={"max_tokens": 200})
     )
     response = call_prompt_sync(
         version,
