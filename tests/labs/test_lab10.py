@@ -6,6 +6,7 @@ Each kind runs on its own against the local wire server in a fresh store (a few 
 
 from __future__ import annotations
 
+import json
 import runpy
 import shutil
 import textwrap
@@ -18,6 +19,8 @@ from llmlab import InputError
 from llmlab.labs import CriterionResult, GradeContext, criterion_kinds, find_lab
 from llmlab.monitor import call_stats
 from llmlab.store import Store
+
+from .conftest import apply_solution, run
 
 LAB = find_lab("monitoring-budgets")
 
@@ -241,3 +244,31 @@ def test_a_soft_or_lower_budget_fails(tmp_path: Path, llmlab_store: Store) -> No
     assert _one(low, "a hard budget").passed
     spend = _one(low, "spend within the cap")
     assert not spend.passed and spend.distance == "the job stops long before the cap"
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def test_cli_a_broken_job_exits_2_then_the_solution_passes(
+    learner: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lab_dir = Path("llmlab-labs/10-monitoring-budgets")
+    code, out, _ = run(capsys, "labs", "start", "10")
+    assert code == 0 and (lab_dir / "traffic.py").is_file()
+    apply_solution("10", lab_dir)
+    batch = lab_dir / "batch.py"
+    text = batch.read_text().replace("        done += 1\n", "        done += 1\n        done.x\n")
+    batch.write_text(text)
+    line = text.splitlines().index("        done.x") + 1
+    code, _, err = run(capsys, "labs", "check", "10")
+    assert code == 2
+    assert f"batch.py:{line}: run_batch(" in err and "AttributeError" in err
+    assert "Traceback" not in err
+
+    apply_solution("10", lab_dir)
+    code, out, err = run(capsys, "labs", "check", "10")
+    assert code == 0, out
+    assert "✔ the job stops at the first refusal: 1 refused, 0 calls after" in out
+    assert "llmlab alert" not in err  # the sandbox's alerts are in the report, not logged
+    code, out, _ = run(capsys, "labs", "progress", "--json")
+    assert next(lab for lab in json.loads(out)["labs"] if lab["number"] == 10)["status"] == "done"
