@@ -45,7 +45,7 @@ def test_lab1_yaml_suite_runs_and_must_be_the_python_suite(
     assert "weight 1 in CASES, 2 in the YAML" in out
 
     # a YAML suite that catches nothing: the real runner's verdicts say so
-    suite.write_text(text.replace('custom: "suite.py:score"', "length: {min: 1}"))
+    suite.write_text(text.split("\nscorers:")[0] + "\nscorers:\n  - length: {min: 1}\n")
     code, out, _ = run(capsys, "labs", "check", "1")
     assert code == 1
     assert "✘ same verdict per case as the Python suite" in out

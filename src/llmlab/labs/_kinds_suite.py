@@ -30,12 +30,13 @@ __all__: list[str] = []
 
 
 def _first_key_line(path: Path, message: str) -> int | None:
-    """The line of the first top-level key an error message names (``dataset.3.weight``)."""
+    """The line of the top-level key the first problem names (``dataset.3.weight: ...``)."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    for key in re.findall(r"([A-Za-z_]+)(?:\.[\w.]+)?: ", message):
+    for problem in message.removeprefix("invalid suite: ").split("; "):
+        key = problem.split(":", 1)[0].split(".", 1)[0].strip()
         pattern = re.compile(rf"^{re.escape(key)}\s*:")
         for number, line in enumerate(lines, 1):
-            if pattern.match(line):
+            if key and pattern.match(line):
                 return number
     return None
 
