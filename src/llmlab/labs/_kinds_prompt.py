@@ -224,8 +224,9 @@ def _baseline(
     new = recorded_costs(ctx.store, run_tag, len(runs))
     if new.priced < new.calls or old.priced < old.calls:
         raise ConfigError(
-            f"lab {ctx.lab.name}: {new.calls + old.calls - new.priced - old.priced} calls "
-            "were not priced by the lab's price override"
+            f"lab {ctx.lab.name}: {new.calls + old.calls - new.priced - old.priced} calls to "
+            f"{ctx.model} have no price (neither the lab's price file nor llmlab's price "
+            "data knows it); check this lab with the embedded model"
         )
     cut = float(1 - new.per_call / old.per_call) if old.per_call else 0.0
     need_cut = float(params.get("min_cost_cut", 0.4))

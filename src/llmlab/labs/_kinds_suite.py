@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from llmlab._errors import InputError
-from llmlab.evals import EvalCase, EvalSuite, LLMEvaluator, case_verdicts, load_suite, run_eval
+from llmlab.evals import (
+    EvalCase,
+    EvalSuite,
+    LLMEvaluator,
+    case_verdicts,
+    load_suite,
+    run_eval,
+    show_run,
+)
 from llmlab.labs._context import GradeContext, criterion_kind, lab_callable
 from llmlab.labs._kinds_python import _Guard, _learner_cases
 from llmlab.labs._learner import learner_callable, load_learner_module
@@ -106,7 +114,8 @@ def _answerer(fn: Callable[..., Any]) -> Callable[[Request], str]:
 
 def _run_yaml(
     ctx: GradeContext, suite: EvalSuite, name: str, fn: Callable[..., Any]
-) -> dict[str, tuple[bool, float]]:
+) -> tuple[dict[str, tuple[bool, float]], list[CaseDetail]]:
+    """The verdict per case input of one run, and its failed results as shown."""
     model = f"{ctx.lab.slug}-{name}"
     scripted(model, function=_answerer(fn), store=ctx.store)
     run = asyncio.run(
@@ -120,7 +129,17 @@ def _run_yaml(
         )
     )
     verdicts = case_verdicts(run.id, store=ctx.store)
-    return {_key(c.input): verdicts.get(c.id, (False, 0.0)) for c in suite.cases}
+    failed = [
+        CaseDetail(
+            case_id=r.case_id,
+            prompt=r.prompt,
+            answer=r.output or "",
+            score=r.score,
+            reason=r.error or r.explanation or f"below the threshold {suite.threshold:g}",
+        )
+        for r in show_run(run.id, failed_only=True, store=ctx.store).results[:3]
+    ]
+    return {_key(c.input): verdicts.get(c.id, (False, 0.0)) for c in suite.cases}, failed
 
 
 @criterion_kind("yaml_suite_separates")
@@ -142,9 +161,12 @@ def yaml_suite_separates(ctx: GradeContext, params: Mapping[str, Any]) -> list[C
     agree, compared = 0, 0
     disagreements: list[str] = []
     yaml_runs: dict[str, dict[str, tuple[bool, float]]] = {}
+    good_failures: list[CaseDetail] = []
     for index, (label, ref) in enumerate(functions.items()):
         fn = lab_callable(ctx.lab, ref)
-        yaml_runs[label] = verdicts = _run_yaml(ctx, suite, f"f{index}", fn)
+        verdicts, failures = _run_yaml(ctx, suite, f"f{index}", fn)
+        yaml_runs[label] = verdicts
+        good_failures = good_failures or (failures if label == "good" else [])
         guard = _Guard(scorer, python_path)
         outcome = evaluator.evaluate(fn, guard, echo=None)
         if guard.error is not None:
@@ -179,11 +201,7 @@ def yaml_suite_separates(ctx: GradeContext, params: Mapping[str, Any]) -> list[C
             measured=fraction_text(k, n),
             bar=f"needs {n}/{n}",
             distance="" if k == n else "a case or a scorer is too strict",
-            failures=tuple(
-                CaseDetail(case_id=key[:60], answer="", score=score, reason="below the threshold")
-                for key, (ok, score) in good.items()
-                if not ok
-            )[:3],
+            failures=tuple(good_failures),
         )
     )
     bar = float(params.get("bad_max_pass_rate", 0.5))
