@@ -162,3 +162,46 @@ def test_lab12_a_gate_that_only_greps_the_prompt_is_rejected(
     measured = [c for name, c in found.items() if name.startswith("the gate measured")]
     assert len(measured) == 2
     assert all(not c.passed and c.measured.startswith("0/6 cases asked") for c in measured)
+    wrong = next(c for name, c in found.items() if "answers are wrong" in name)
+    assert not wrong.passed and "0/3 cases asked" in wrong.measured
+
+
+_RENDER_CHECK_GATE = """
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from llmlab.models import generate_sync
+
+HERE = Path(__file__).parent
+
+
+def test_every_case_is_asked_and_the_context_reaches_the_prompt():
+    template = jinja2.Template((HERE / "prompt.txt").read_text())
+    rendered = []
+    for case in yaml.safe_load((HERE / "cases.yaml").read_text()):
+        prompt = template.render(**case)
+        generate_sync(prompt, "local/smollm2", temperature=0, max_tokens=8)
+        rendered.append((case, prompt))
+    # judges the rendering, not the answers
+    assert all(case["context"] in prompt for case, prompt in rendered)
+"""
+
+
+@pytest.mark.slow
+def test_lab12_a_gate_that_asks_the_model_but_judges_the_rendering_is_rejected(
+    learner: Path, capsys: pytest.CaptureFixture[str], llmlab_store: Store
+) -> None:
+    run(capsys, "labs", "start", "12")
+    gate = Path("llmlab-labs/12-ci-gate")
+    (gate / "test_gate.py").write_text(_RENDER_CHECK_GATE)
+    report = check_lab(find_lab("12"), gate, store=llmlab_store)
+    found = {c.name.split(" (")[0]: c for c in report.criteria}
+    assert not report.passed
+    # it calls the model on every case, and the regressed prompt's rendering lacks the
+    # context: only cases that expect other answers show it never looks at the answers
+    assert found["the gate fails on a regressed prompt"].passed
+    assert all(c.passed for name, c in found.items() if name.startswith("the gate measured"))
+    wrong = found["the gate fails when the answers are wrong"]
+    assert not wrong.passed and "0 failed" in wrong.measured and "3/3 cases asked" in wrong.measured

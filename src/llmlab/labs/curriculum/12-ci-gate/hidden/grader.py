@@ -2,10 +2,12 @@
 
 Both prompts are held out and worded differently from the learner's: the regressed one
 still *contains* ``{{ context }}`` (inside a Jinja comment, so it never reaches the
-model), so a test that greps the prompt file cannot tell it from the fixed one. Each run
-writes JUnit XML (what CI reads) and records its model calls; the check reads those
-calls back and requires that the gate asked the model every case with the prompt under
-test, so a verdict must come from measured answers.
+model), so a test that greps the prompt file cannot tell it from the fixed one. A third
+run keeps the fixed prompt but hands the gate cases that expect other answers: a gate
+that measures fails it, one that judges the prompt's text (or its rendering) passes it.
+Each run writes JUnit XML (what CI reads) and records its model calls; the check reads
+those calls back and requires that the gate asked the model every case with the prompt
+under test, so a verdict must come from measured answers.
 """
 
 from __future__ import annotations
@@ -69,8 +71,8 @@ def _calls(work: Path) -> list[CallRow]:
     return found
 
 
-def _measure(calls: list[CallRow], marker: str) -> tuple[int, int, int]:
-    cases = yaml.safe_load(_CASES.read_text(encoding="utf-8"))
+def _measure(calls: list[CallRow], marker: str, cases_file: Path) -> tuple[int, int, int]:
+    cases = yaml.safe_load(cases_file.read_text(encoding="utf-8"))
     sent = [(" ".join(_strings(c.request)), c.response_text or "") for c in calls]
     asked = answered = 0
     for case in cases:
@@ -83,12 +85,12 @@ def _measure(calls: list[CallRow], marker: str) -> tuple[int, int, int]:
     return len(cases), asked, answered
 
 
-def _run(lab_dir: Path, prompt: str) -> _Outcome:
+def _run(lab_dir: Path, prompt: str, cases: Path = _CASES) -> _Outcome:
     """pytest on the learner's gate with the held-out ``prompt`` as prompt.txt."""
     with tempfile.TemporaryDirectory(prefix="llmlab-lab12-") as tmp:
         work = Path(tmp)
         shutil.copyfile(lab_dir / "test_gate.py", work / "test_gate.py")
-        shutil.copyfile(_CASES, work / "cases.yaml")
+        shutil.copyfile(cases, work / "cases.yaml")
         shutil.copyfile(_HERE / prompt, work / "prompt.txt")
         junit = work / "junit.xml"
         path = os.pathsep.join(filter(None, [str(_SRC), os.environ.get("PYTHONPATH", "")]))
@@ -121,7 +123,7 @@ def _run(lab_dir: Path, prompt: str) -> _Outcome:
         tests = int(node.get("tests", 0))
         failures, errors = int(node.get("failures", 0)), int(node.get("errors", 0))
         tail = (done.stdout.strip().splitlines() or [""])[-1]
-        n, asked, answered = _measure(_calls(work), _MARKERS[prompt])
+        n, asked, answered = _measure(_calls(work), _MARKERS[prompt], cases)
         return _Outcome(tests, failures, errors, tail, n, asked, answered)
 
 
@@ -140,6 +142,7 @@ def _measured(run: _Outcome, which: str) -> dict[str, object]:
 def check(lab_dir: Path, model: str) -> list[dict[str, object]]:
     bad = _run(lab_dir, "regressed.txt")
     good = _run(lab_dir, "fixed.txt")
+    wrong = _run(lab_dir, "fixed.txt", _HERE / "mislabelled.yaml")
     return [
         {
             "name": "the gate fails on a regressed prompt (held out)",
@@ -159,4 +162,15 @@ def check(lab_dir: Path, model: str) -> list[dict[str, object]]:
             "distance": "the gate is too strict for a good prompt: check the bar and the scorer",
         },
         _measured(good, "fixed"),
+        {
+            "name": "the gate fails when the answers are wrong (fixed prompt, held-out cases "
+            "that expect other answers)",
+            "passed": wrong.failures > 0 and wrong.errors == 0 and wrong.asked == wrong.cases,
+            "measured": f"JUnit: {wrong.tests} tests, {wrong.failures} failed, "
+            f"{wrong.errors} errors; {wrong.asked}/{wrong.cases} cases asked, their answers "
+            f"pass {wrong.answered}/{wrong.asked}",
+            "bar": "needs a failing test, every case asked",
+            "distance": "the verdict must follow the measured pass rate on the cases in "
+            "cases.yaml, not the prompt's text",
+        },
     ]
