@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmlab._json import JsonObject
 from llmlab.evals import wilson_interval
 
 __all__ = ["CaseDetail", "CheckReport", "CriterionResult", "fraction_text", "percent"]
@@ -37,7 +38,7 @@ class CaseDetail:
     """The exact rendered prompt (system prompt first, when there is one)."""
     expected: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "case": self.case_id,
             "prompt": self.prompt,
@@ -72,7 +73,7 @@ class CriterionResult:
     failures: tuple[CaseDetail, ...] = ()
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "name": self.name,
             "passed": self.passed,
@@ -101,7 +102,7 @@ class CheckReport:
     def passed(self) -> bool:
         return all(c.passed for c in self.criteria if c.gating)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "lab": self.lab,
             "title": self.title,

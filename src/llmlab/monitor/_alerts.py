@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from llmlab._json import JsonObject
 from llmlab.store import (
     AlertRow,
     SpentAfter,
@@ -63,7 +64,7 @@ class Alert:
     message: str
     created_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The webhook's JSON body."""
         return {
             "version": 1,

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmlab._errors import InputError, NotFoundError
+from llmlab._json import JsonObject
 from llmlab.prompts._assign import Allocation, unit_point
 from llmlab.prompts._refs import check_label, check_name, current_actor
 from llmlab.prompts._registry import PromptCache, nearest_names, prompt_registry
@@ -73,7 +74,7 @@ class Experiment:
                 return arm
         raise NotFoundError("arm", f"{self.name}/{name}", candidates=[a.name for a in self.arms])
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form (times as ISO text)."""
         return {
             "name": self.name,

@@ -27,6 +27,7 @@ import yaml
 from pydantic import ValidationError
 
 from llmlab._errors import InputError, TemplateError
+from llmlab._json import JsonObject
 from llmlab.prompts._refs import check_name
 from llmlab.prompts._registry import PromptRegistry, prompt_registry
 from llmlab.prompts._version import PromptVersion
@@ -78,7 +79,7 @@ class PushResult:
     created: bool
     labels_moved: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form."""
         return {
             "path": self.path,

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from llmlab._errors import InputError, NotFoundError
+from llmlab._json import JsonObject
 from llmlab.prompts._diff import PromptDiff, diff_versions
 from llmlab.prompts._refs import LATEST, PRODUCTION, PromptRef, check_label, check_name
 from llmlab.prompts._refs import current_actor as _actor
@@ -51,7 +52,7 @@ class PromptSummary:
     labels: dict[str, int]
     updated_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form (``updated_at`` as ISO text)."""
         return {
             "name": self.name,

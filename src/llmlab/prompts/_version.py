@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from llmlab._errors import InputError, TemplateError
+from llmlab._json import JsonObject
 from llmlab.models._types import Message, Request
 from llmlab.prompts._render import (
     CompiledTemplate,
@@ -46,7 +47,7 @@ class ModelConfig(BaseModel):
     json_schema: dict[str, Any] | None = None
     """Structured output: the reply must be JSON matching this schema."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The fields that are set, for storage and hashing."""
         return self.model_dump(exclude_none=True)
 
@@ -273,7 +274,7 @@ class PromptVersion:
             tags=dict(tags or {}),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form: identity, content, configuration (chat messages as dicts)."""
         template: Any = (
             self.template

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from llmlab._json import JsonObject
 from llmlab.store._tables_cache import response_cache
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class CachedResponse:
     created_at: datetime
     response: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The row as JSON-ready values."""
         return {
             "key": self.key,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from llmlab._json import JsonObject
 from llmlab.store._handle import Store
 from llmlab.store._tables_monitor import alert_rules, alerts
 
@@ -48,9 +49,9 @@ class AlertRow:
     last_error: str | None = None
     id: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready dict (``created_at`` as ISO text)."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in _ALERT_FIELDS}
+        out: JsonObject = {name: getattr(self, name) for name in _ALERT_FIELDS}
         for name in ("created_at", "next_attempt_at", "delivered_at"):
             moment = getattr(self, name)
             out[name] = moment.isoformat() if moment is not None else None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Float, and_, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from llmlab._json import JsonObject
 from llmlab.store._metadata import Money, money_float
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
@@ -107,7 +108,7 @@ class LabelMove:
     actor: str | None
     at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form (``at`` as ISO text)."""
         return {
             "name": self.name,
