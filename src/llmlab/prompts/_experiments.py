@@ -25,7 +25,7 @@ from llmlab.prompts._registry import PromptCache, nearest_names, prompt_registry
 from llmlab.prompts._version import PromptVersion
 from llmlab.store import Store, resolve_store
 from llmlab.store import _prompts as rows
-from llmlab.store._prompts import ExperimentRow
+from llmlab.store._prompts import ArmDocument, ExperimentRow
 
 __all__ = [
     "Arm",
@@ -111,12 +111,14 @@ def _segments(allocation: Allocation) -> list[list[Any]]:
     return [list(segment) for segment in allocation.segments]
 
 
-def _arms_json(arms: tuple[Arm, ...], winner: str | None = None) -> list[dict[str, Any]]:
-    return [
-        {"name": a.name, "version": a.version, "weight": a.weight}
-        | ({"winner": True} if a.name == winner else {})
-        for a in arms
-    ]
+def _arms_json(arms: tuple[Arm, ...], winner: str | None = None) -> list[ArmDocument]:
+    out: list[ArmDocument] = []
+    for a in arms:
+        arm: ArmDocument = {"name": a.name, "version": a.version, "weight": a.weight}
+        if a.name == winner:
+            arm["winner"] = True
+        out.append(arm)
+    return out
 
 
 class Experiments:
