@@ -230,7 +230,7 @@ def _driver_params(row: Mapping[str, Any], processors: _Processors) -> tuple[Any
 
 
 def _prepare(row: Mapping[str, Any]) -> Mapping[str, Any]:
-    prepared: dict[str, Any] | None = None
+    prepared: dict[str, object] | None = None
     for name, length in _STRING_LIMITS:
         value = row.get(name)
         if isinstance(value, str) and len(value) > length:

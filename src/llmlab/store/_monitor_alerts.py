@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -155,7 +154,7 @@ def set_delivery(
     error: str | None = None,
 ) -> None:
     """Record the outcome of a delivery attempt."""
-    values: dict[str, Any] = {
+    values: dict[str, object] = {
         "delivery_state": state,
         "attempts": attempts,
         "next_attempt_at": next_attempt_at,
