@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from xml.etree import ElementTree as ET
 
 from rich.table import Table
@@ -24,11 +23,11 @@ __all__ = [
 ]
 
 
-def _pct(value: Any) -> str:
+def _pct(value: object) -> str:
     return f"{value:.1%}" if isinstance(value, int | float) else "-"
 
 
-def _num(value: Any) -> str:
+def _num(value: object) -> str:
     if value is None:
         return "-"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
