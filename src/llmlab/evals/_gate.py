@@ -83,7 +83,8 @@ def gate_run(
     pass_rate = run.pass_rate
     reasons: list[str] = []
     if not complete:
-        reasons.append(f"incomplete: {s.results} of {s.expected_results} results")
+        got = s.results if run.summary else None  # a run still going has no summary yet
+        reasons.append(f"incomplete: {got} of {s.expected_results} results")
     if cases == 0:
         reasons.append("no case has a scored result")
     if pass_rate < minimum:
