@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from llmlab._json import JsonObject
 from llmlab.evals import wilson_interval
@@ -96,7 +95,7 @@ class CheckReport:
     model: str | None
     criteria: tuple[CriterionResult, ...]
     duration_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JsonObject = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
