@@ -235,9 +235,10 @@ def show_command(
     """One run: its summary and a table of results."""
     store = cli_store()
     shown = show_run(run_id, failed_only=failed, store=store)
-    judges = (shown.run.summary or {}).get("judges")
-    if judges:  # calibrated since the run ended? say so now
-        shown.run.summary["judges"] = calibration_status(judges, store=store)  # type: ignore[index]
+    summary = shown.run.summary
+    judges = summary.get("judges") if summary else None
+    if summary is not None and judges:  # calibrated since the run ended? say so now
+        summary["judges"] = calibration_status(judges, store=store)
     if as_json:
         print_json(shown.to_dict())
         return

@@ -30,6 +30,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, cast
 
 from llmlab._errors import ConfigError, UnknownModelError
+from llmlab._json import JsonObject
 from llmlab.models._base import Provider, ProviderFactory
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class ProviderInfo:
             return "set"
         return "missing" if self.key_required else "not needed"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """What ``llmlab models list --json`` prints for this provider."""
         return {
             "provider": self.name,

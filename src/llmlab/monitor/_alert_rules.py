@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmlab._errors import InputError, NotFoundError
+from llmlab._json import JsonObject
 from llmlab.monitor._alerts import Alert, emit_alert
 from llmlab.monitor._recorder import add_batch_listener
 from llmlab.monitor._window import parse_instant
@@ -52,7 +53,7 @@ class AlertRule:
     min_calls: int
     firing: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready dict."""
         return asdict(self)
 

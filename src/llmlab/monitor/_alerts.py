@@ -18,8 +18,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from llmlab._json import JsonObject
 from llmlab.store import (
     AlertRow,
     SpentAfter,
@@ -63,7 +64,7 @@ class Alert:
     message: str
     created_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The webhook's JSON body."""
         return {
             "version": 1,
@@ -121,7 +122,7 @@ def _webhook_url() -> str | None:
     return os.environ.get(WEBHOOK_ENV) or None
 
 
-def _body(row: AlertRow) -> dict[str, Any]:
+def _body(row: AlertRow) -> JsonObject:
     return Alert(
         row.kind, row.source, row.value, row.limit_value, row.message, row.created_at
     ).to_dict()

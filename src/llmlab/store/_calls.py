@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Connection, Dialect, String, select
 
+from llmlab._json import JsonReadyObject
 from llmlab.store._tables_calls import calls
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class CallRow:
     epoch: int | None
     cache_hit: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonReadyObject:
         """The row as a dict keyed by column name (values as stored: Decimal, datetime)."""
         return asdict(self)
 
@@ -229,7 +230,7 @@ def _driver_params(row: Mapping[str, Any], processors: _Processors) -> tuple[Any
 
 
 def _prepare(row: Mapping[str, Any]) -> Mapping[str, Any]:
-    prepared: dict[str, Any] | None = None
+    prepared: dict[str, object] | None = None
     for name, length in _STRING_LIMITS:
         value = row.get(name)
         if isinstance(value, str) and len(value) > length:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from llmlab._json import JsonObject
 from llmlab.store._handle import Store
 from llmlab.store._tables_monitor import alert_rules, alerts
 
@@ -48,9 +48,9 @@ class AlertRow:
     last_error: str | None = None
     id: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready dict (``created_at`` as ISO text)."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in _ALERT_FIELDS}
+        out: JsonObject = {name: getattr(self, name) for name in _ALERT_FIELDS}
         for name in ("created_at", "next_attempt_at", "delivered_at"):
             moment = getattr(self, name)
             out[name] = moment.isoformat() if moment is not None else None
@@ -154,7 +154,7 @@ def set_delivery(
     error: str | None = None,
 ) -> None:
     """Record the outcome of a delivery attempt."""
-    values: dict[str, Any] = {
+    values: dict[str, object] = {
         "delivery_state": state,
         "attempts": attempts,
         "next_attempt_at": next_attempt_at,

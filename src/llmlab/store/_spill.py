@@ -33,6 +33,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from llmlab._errors import StoreError
+from llmlab._json import JsonObject, JsonReady, JsonReadyObject
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
 
@@ -132,7 +133,7 @@ def replay_spill(store: Store) -> int:
         os.replace(path, claimed)
     except FileNotFoundError:  # another process claimed it first
         return 0
-    by_table: dict[str, list[dict[str, Any]]] = {}
+    by_table: dict[str, list[JsonReadyObject]] = {}
     bad = 0
     with claimed.open(encoding="utf-8") as lines:
         for line in lines:
@@ -142,7 +143,7 @@ def replay_spill(store: Store) -> int:
             except (ValueError, KeyError, TypeError):
                 bad += 1  # a line cut short by a crash while spilling
     new = 0
-    refused: list[tuple[str, dict[str, Any]]] = []
+    refused: list[tuple[str, JsonReadyObject]] = []
     try:
         for table, rows in by_table.items():
             for start in range(0, len(rows), REPLAY_BATCH):
@@ -176,7 +177,10 @@ def replay_spill(store: Store) -> int:
 
 
 def _replay_one_by_one(
-    store: Store, table: str, rows: list[dict[str, Any]], refused: list[tuple[str, dict[str, Any]]]
+    store: Store,
+    table: str,
+    rows: list[JsonReadyObject],
+    refused: list[tuple[str, JsonReadyObject]],
 ) -> int:
     new = 0
     for row in rows:
@@ -191,7 +195,7 @@ def _replay_one_by_one(
     return new
 
 
-def _replay(store: Store, table_name: str, rows: list[dict[str, Any]]) -> int:
+def _replay(store: Store, table_name: str, rows: list[JsonReadyObject]) -> int:
     table = _TABLES.get(table_name)
     if table is None:
         return 0
@@ -246,10 +250,12 @@ def _encode(value: object) -> object:
     return str(value)  # anything else as text rather than losing the row
 
 
-def _decode(obj: dict[str, Any]) -> object:
+def _decode(obj: JsonObject) -> JsonReady:
+    """A spilled row's values back: datetimes and Decimals as ``_encode`` wrote them."""
     if len(obj) == 1:
-        if "$datetime" in obj:
-            return datetime.fromisoformat(obj["$datetime"])
-        if "$decimal" in obj:
-            return Decimal(obj["$decimal"])
+        moment, amount = obj.get("$datetime"), obj.get("$decimal")
+        if isinstance(moment, str):
+            return datetime.fromisoformat(moment)
+        if isinstance(amount, str):
+            return Decimal(amount)
     return obj

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from llmlab._errors import NotFoundError
+from llmlab._json import JsonObject, JsonReadyObject
+from llmlab.evals import run_summary
 from llmlab.store import dashboard as db
 from llmlab.web._render import render, store_of
 from llmlab.web._sources import case_outcomes, comparison_json
@@ -94,12 +96,11 @@ def run_page(request: Request, run_id: str, f: Annotated[CasesQuery, Depends()])
         offset=f.offset,
         limit=f.limit,
     )
-    summary = run.summary
-    trials = summary.get("trials") or {}
+    summary = run_summary(run.summary)
     data = {
         "run": run,
-        "summary": summary,
-        "pass_k": {k: v for k, v in trials.items() if k.startswith(("pass@", "pass^"))},
+        "summary": run.summary,
+        "pass_k": dict(summary.trials.pass_k) if summary is not None else {},
         "filters": {"failed": f.failed, "q": f.q or "", "sort": f.sort, "desc": f.desc},
         "cases": page,
     }
@@ -132,7 +133,7 @@ def case_page(
     return render(request, "case.html", data)
 
 
-def _call_brief(call: db.CallDetail | None) -> dict[str, Any] | None:
+def _call_brief(call: db.CallDetail | None) -> JsonReadyObject | None:
     if call is None:
         return None
     return {
@@ -160,7 +161,7 @@ class CompareQuery:
 
 
 Verdicts = dict[str, tuple[bool, float]]
-Compared = tuple[dict[str, Any], db.RunDetail, db.RunDetail, Verdicts, Verdicts]
+Compared = tuple[JsonObject, db.RunDetail, db.RunDetail, Verdicts, Verdicts]
 _COMPARED_KEPT = 4
 
 
@@ -175,8 +176,8 @@ def _compared(request: Request, a: str, b: str) -> Compared:
         return found
     store = store_of(request)
     comparison = comparison_json(store, a, b)
-    run_a = _run(request, comparison["run_a"])
-    run_b = _run(request, comparison["run_b"])
+    run_a = _run(request, str(comparison["run_a"]))
+    run_b = _run(request, str(comparison["run_b"]))
 
     def verdicts(run: db.RunDetail) -> Verdicts:
         return case_outcomes(store, run.id)
