@@ -21,8 +21,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from llmlab.store import (
-    AlertRow,
-    SpentAfter,
     Store,
     claim_delivery,
     due_deliveries,
@@ -37,6 +35,7 @@ if TYPE_CHECKING:
     import httpx
 
     from llmlab.monitor._budgets import Budget
+    from llmlab.store import AlertRow, SpentAfter  # row types: they load SQLAlchemy
 
 __all__ = [
     "Alert",
@@ -304,6 +303,8 @@ def emit_alert(
     """Record, log and send an alert, unless ``dedupe_key`` was alerted before."""
     now = datetime.now(UTC)
     url = _webhook_url()
+    from llmlab.store import AlertRow  # loads SQLAlchemy: only here
+
     inserted = insert_alert(
         store,
         AlertRow(

@@ -8,11 +8,9 @@ repricing) are folded in by :func:`rebuild_rollups`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Connection
 
 from llmlab.monitor import _histogram as hist
 from llmlab.monitor._recorder import add_batch_hook
@@ -31,7 +29,6 @@ from llmlab.monitor._rollup_math import (
     pico,
 )
 from llmlab.store import (
-    ROLLUP_VALUE_COLUMNS,
     Store,
     delete_rollups,
     insert_rollups,
@@ -39,10 +36,12 @@ from llmlab.store import (
     stream_call_stats,
     upsert_rollups,
 )
+from llmlab.store._fast_sql import ROLLUP_VALUE_COLUMNS
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    from sqlalchemy import Connection
 
 __all__ = [
     "columns_from_stats",
@@ -365,4 +364,11 @@ def _pop_complete(pending: dict[RollupKey, Agg], newest: int) -> Iterator[tuple[
         yield key, pending.pop(key)
 
 
-add_batch_hook(rollup_hook)
+def _fast_rollups(
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[dict[RollupKey, tuple[Any, ...]], Callable[[Sequence[Any], Sequence[Any]], Any]]:
+    """The rollup hook for the SQLite fast path: the same deltas and merge."""
+    return rollup_deltas(rows), _merge
+
+
+add_batch_hook(rollup_hook, fast=_fast_rollups)
