@@ -386,9 +386,12 @@ _FUNCTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # classes are CapWords, const
 
 
 def _forwarder(module: str, name: str) -> Any:
+    qualified = f"{__name__}.{module}"
+
     def forward(*args: Any, **kwargs: Any) -> Any:
-        function = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-        return function(*args, **kwargs)
+        # Looked up on every call (a dict lookup once loaded), so a patched function is seen.
+        loaded = sys.modules.get(qualified) or importlib.import_module(qualified)
+        return getattr(loaded, name)(*args, **kwargs)
 
     forward.__name__ = forward.__qualname__ = name
     forward.__module__ = f"{__name__}.{module}"

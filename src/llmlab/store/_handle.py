@@ -50,8 +50,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
-# An SQLite file named by a plain URL (no driver options, not a "file:" URI): the fast path.
-_SQLITE_FILE = re.compile(r"^sqlite(?:\+pysqlite)?:///([^?]+)$")
+# An SQLite file named by a plain URL (no driver options, not a "file:" URI, no "%", which
+# SQLAlchemy would percent-decode): the fast path may open it.
+_SQLITE_FILE = re.compile(r"^sqlite(?:\+pysqlite)?:///([^?%]+)$")
 
 
 class Store:
