@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING
 
 from llmlab._json import JsonObject
 from llmlab.store import (
-    AlertRow,
-    SpentAfter,
     Store,
     claim_delivery,
     due_deliveries,
@@ -38,6 +36,7 @@ if TYPE_CHECKING:
     import httpx
 
     from llmlab.monitor._budgets import Budget
+    from llmlab.store import AlertRow, SpentAfter  # row types: they load SQLAlchemy
 
 __all__ = [
     "Alert",
@@ -305,6 +304,8 @@ def emit_alert(
     """Record, log and send an alert, unless ``dedupe_key`` was alerted before."""
     now = datetime.now(UTC)
     url = _webhook_url()
+    from llmlab.store import AlertRow  # loads SQLAlchemy: only here
+
     inserted = insert_alert(
         store,
         AlertRow(

@@ -15,14 +15,13 @@ import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from llmlab._errors import BudgetExceeded, ConfigError, NotFoundError, StoreError
 from llmlab.monitor._alerts import budget_refusal_alert, budget_threshold_alerts
 from llmlab.monitor._budgets import Budget, _budgets_for, _new_id, _plain, period_key
 from llmlab.monitor._holders import Holder, dead_reservations, owner, release_dead
 from llmlab.store import (
-    BudgetShortfall,
-    LedgerEntry,
     Store,
     as_money,
     list_budgets,
@@ -33,6 +32,9 @@ from llmlab.store import (
     resolve_store,
     settle_ledger,
 )
+
+if TYPE_CHECKING:
+    from llmlab.store import BudgetShortfall, LedgerEntry  # row types: they load SQLAlchemy
 
 __all__ = [
     "Reservation",
@@ -225,6 +227,8 @@ def _reserve_steps(
                 raise UnpricedRefused(b.name, f"{provider}/{model}")
     rid = _new_id()
     amount = as_money(max_cost) if max_cost is not None else Decimal(0)
+    from llmlab.store import LedgerEntry  # loads SQLAlchemy: only here
+
     entries = tuple(
         LedgerEntry(
             budget=b.name,
@@ -310,6 +314,8 @@ def charge_budget(
     ]
     if not applying:
         return
+    from llmlab.store import LedgerEntry  # loads SQLAlchemy: only here
+
     entries = tuple(LedgerEntry(b.name, key, Decimal(0), None) for b, key in applying)
     rid = _new_id()
     reserve_ledger(handle, rid, entries, owner())

@@ -22,18 +22,19 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Insert, Table, make_url
+from sqlalchemy import Insert, Table, make_url
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from llmlab._errors import StoreError
 from llmlab._json import JsonObject, JsonReady, JsonReadyObject
+from llmlab.store._replay_hooks import ReplayHook, add_replay_hook, replay_hooks
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
 
@@ -50,8 +51,6 @@ __all__ = [
 
 logger = logging.getLogger("llmlab.store")
 
-ReplayHook = Callable[[Connection, Sequence[Mapping[str, Any]]], None]
-"""Runs in the replay's transaction with the rows that were new (call rollups)."""
 
 _TABLES: dict[str, Table] = {"calls": calls, "eval_results": eval_results}
 _CONFLICT_KEYS: dict[str, list[str]] = {
@@ -59,7 +58,6 @@ _CONFLICT_KEYS: dict[str, list[str]] = {
     "eval_results": ["run_id", "case_id", "epoch"],
 }
 _RETURNING: dict[str, list[str]] = {"calls": ["id"], "eval_results": ["run_id", "case_id", "epoch"]}
-_hooks: dict[str, list[ReplayHook]] = {}
 _file_lock = threading.Lock()
 REPLAY_BATCH = 500
 
@@ -80,13 +78,6 @@ def spill_path(store: Store, *, rejected: bool = False) -> Path | None:
     digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
     base = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
     return Path(base) / "llmlab" / "spill" / f"{digest}{suffix}"
-
-
-def add_replay_hook(table: str, hook: ReplayHook) -> None:
-    """Run ``hook(conn, new_rows)`` when spilled rows of ``table`` are replayed."""
-    hooks = _hooks.setdefault(table, [])
-    if hook not in hooks:
-        hooks.append(hook)
 
 
 def spill_rows(
@@ -215,7 +206,7 @@ def _replay(store: Store, table_name: str, rows: list[JsonReadyObject]) -> int:
             if conn.execute(query, row).first() is not None:
                 new_rows.append(row)
         if new_rows:
-            for hook in _hooks.get(table_name, []):
+            for hook in replay_hooks(table_name):
                 hook(conn, new_rows)
     return len(new_rows)
 
