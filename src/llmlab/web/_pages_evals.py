@@ -132,7 +132,7 @@ def case_page(
     return render(request, "case.html", data)
 
 
-def _call_brief(call: db.CallDetail | None) -> dict[str, Any] | None:
+def _call_brief(call: db.CallRow | None) -> dict[str, Any] | None:
     if call is None:
         return None
     return {
