@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, insert, select, update
 
 from llmlab.store._handle import Store
 from llmlab.store._tables_labs import lab_attempts, lab_progress
+from llmlab.store._upsert import upsert
 
 __all__ = [
     "LabAttemptRow",
@@ -69,24 +70,18 @@ def _progress(row: Any) -> LabProgressRow:
 
 def mark_lab_started(store: Store, workspace: str, lab: str, lab_dir: str, at: datetime) -> None:
     """Record that a lab was started in ``lab_dir`` (kept as it is if already started)."""
-    key = and_(lab_progress.c.workspace == workspace, lab_progress.c.lab == lab)
+    stmt = upsert(store.dialect, lab_progress, ("workspace", "lab"), ["lab_dir"]).values(
+        workspace=workspace,
+        lab=lab,
+        lab_dir=lab_dir,
+        started_at=at,
+        passed_at=None,
+        attempts=0,
+        hints_shown=0,
+        solution_revealed=False,
+    )
     with store.write() as conn:
-        found = conn.execute(select(lab_progress.c.lab).where(key)).first()
-        if found is None:
-            conn.execute(
-                insert(lab_progress).values(
-                    workspace=workspace,
-                    lab=lab,
-                    lab_dir=lab_dir,
-                    started_at=at,
-                    passed_at=None,
-                    attempts=0,
-                    hints_shown=0,
-                    solution_revealed=False,
-                )
-            )
-        else:
-            conn.execute(update(lab_progress).where(key).values(lab_dir=lab_dir))
+        conn.execute(stmt)
 
 
 def update_lab_progress(

@@ -28,13 +28,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Insert, Table, make_url
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, Table, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from llmlab._errors import StoreError
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
+from llmlab.store._upsert import insert_ignoring
 
 if TYPE_CHECKING:
     from llmlab.store._handle import Store
@@ -202,7 +202,7 @@ def _replay(store: Store, table_name: str, rows: list[dict[str, Any]]) -> int:
         for row in rows:
             if row.get("created_at") is None:
                 row["created_at"] = now
-    query = _insert_ignoring(store, table, _CONFLICT_KEYS[table_name]).returning(
+    query = insert_ignoring(store.dialect, table, _CONFLICT_KEYS[table_name]).returning(
         *(table.c[name] for name in _RETURNING[table_name])
     )
     with store.write() as conn:
@@ -214,15 +214,6 @@ def _replay(store: Store, table_name: str, rows: list[dict[str, Any]]) -> int:
             for hook in _hooks.get(table_name, []):
                 hook(conn, new_rows)
     return len(new_rows)
-
-
-def _insert_ignoring(store: Store, table: Table, keys: list[str]) -> Insert:
-    if store.dialect == "postgresql":
-        # Lazy: the PostgreSQL dialect is loaded by the engine on a PostgreSQL store only.
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def _put_back(path: Path, claimed: Path) -> None:
