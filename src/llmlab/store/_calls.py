@@ -102,7 +102,7 @@ class CallRow:
     epoch: int | None
     cache_hit: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The row as a dict keyed by column name (values as stored: Decimal, datetime)."""
         return asdict(self)
 
@@ -268,7 +268,7 @@ def _driver_params(row: Mapping[str, Any], processors: _Processors) -> tuple[Any
 
 
 def _prepare(row: Mapping[str, Any]) -> Mapping[str, Any]:
-    prepared: dict[str, Any] | None = None
+    prepared: dict[str, object] | None = None
     for name, length in _STRING_LIMITS:
         value = row.get(name)
         if isinstance(value, str) and len(value) > length:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -170,8 +171,10 @@ class RunDetail:
     threshold: float
     suite_path: str | None
     parent_run: str | None
-    options: dict[str, Any]
-    summary: dict[str, Any]
+    options: Mapping[str, object]
+    """The run's options as stored (free-form JSON)."""
+    summary: Mapping[str, object]
+    """The summary the evals package stored (JSON; its shape is the evals package's)."""
 
 
 def get_run_detail(store: Store, run_id: str) -> RunDetail | None:
@@ -299,7 +302,8 @@ class ResultDetail:
     epoch: int
     status: str
     prompt: str | None
-    case_data: dict[str, Any]
+    case_data: Mapping[str, object]
+    """The case as the dataset gave it (free-form JSON)."""
     output: str | None
     score: float | None
     passed: bool

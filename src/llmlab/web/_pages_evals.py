@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -95,11 +97,16 @@ def run_page(request: Request, run_id: str, f: Annotated[CasesQuery, Depends()])
         limit=f.limit,
     )
     summary = run.summary
-    trials = summary.get("trials") or {}
+    trials = summary.get("trials")
+    pass_k = (
+        {k: v for k, v in trials.items() if str(k).startswith(("pass@", "pass^"))}
+        if isinstance(trials, Mapping)
+        else {}
+    )
     data = {
         "run": run,
         "summary": summary,
-        "pass_k": {k: v for k, v in trials.items() if k.startswith(("pass@", "pass^"))},
+        "pass_k": pass_k,
         "filters": {"failed": f.failed, "q": f.q or "", "sort": f.sort, "desc": f.desc},
         "cases": page,
     }
@@ -132,20 +139,35 @@ def case_page(
     return render(request, "case.html", data)
 
 
-def _call_brief(call: db.CallRow | None) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class CallBrief:
+    """A case's call as its page shows it (the call's own page has the rest)."""
+
+    id: str
+    model: str
+    status: str
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal | None
+    cost_status: str
+    duration_s: float
+    ttft_s: float | None
+
+
+def _call_brief(call: db.CallRow | None) -> CallBrief | None:
     if call is None:
         return None
-    return {
-        "id": call.id,
-        "model": f"{call.provider}/{call.requested_model}",
-        "status": call.status,
-        "input_tokens": call.input_tokens,
-        "output_tokens": call.output_tokens,
-        "cost": call.cost,
-        "cost_status": call.cost_status,
-        "duration_s": call.duration_s,
-        "ttft_s": call.ttft_s,
-    }
+    return CallBrief(
+        id=call.id,
+        model=f"{call.provider}/{call.requested_model}",
+        status=call.status,
+        input_tokens=call.input_tokens,
+        output_tokens=call.output_tokens,
+        cost=call.cost,
+        cost_status=call.cost_status,
+        duration_s=call.duration_s,
+        ttft_s=call.ttft_s,
+    )
 
 
 @dataclass
