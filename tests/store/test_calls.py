@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,17 +40,6 @@ def row(n: int, **changes: Any) -> dict[str, Any]:
     )
     base.update(changes)
     return base
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (
-        str(tmp_path / "calls.db")
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    with Store(url) as store:
-        yield store
 
 
 def test_round_trip_keeps_money_exact_and_times_utc(store: Store) -> None:

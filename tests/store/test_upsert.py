@@ -3,11 +3,7 @@ that use them, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from llmlab.store import (
     Store,
@@ -23,17 +19,6 @@ from llmlab.store import (
 from llmlab.store._monitor_alerts import AlertRuleRow
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (
-        str(tmp_path / "upsert.db")
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    with Store(url) as store:
-        yield store
 
 
 def test_a_second_write_updates_only_what_it_should(store: Store) -> None:
