@@ -12,7 +12,7 @@ import pytest
 
 from llmlab import BudgetExceeded
 from llmlab.cli import main
-from llmlab.models import Model, Request, get_model
+from llmlab.models import Model, Request, Response, TextDelta, get_model
 from llmlab.monitor import budget_status, flush, set_budget
 from llmlab.store import Store, recent_calls
 from llmlab.testing import WireServer
@@ -181,14 +181,18 @@ async def test_a_cached_answer_of_an_unpriced_model_passes_a_hard_budget(
         first = await model.generate(request)  # no budget yet: called, cached
         set_budget("cap", "1.00", period="day", store=llmlab_store)
         hit = await model.generate(request)  # costs nothing: served
+        pieces = [piece async for piece in model.stream(request)]  # streamed: served too
         with pytest.raises(BudgetExceeded, match="no price"):
             await model.generate(Request.of("something new", max_tokens=5))
     finally:
         await model.aclose()
     assert hit.cache_hit and hit.text == first.text and hit.cost == 0
+    streamed = pieces[-1]
+    assert isinstance(streamed, Response) and streamed.cache_hit and streamed.cost == 0
+    assert "".join(p.text for p in pieces[:-1] if isinstance(p, TextDelta)) == first.text
     assert wire_server.count() == 1
     (status,) = budget_status(store=llmlab_store)
     assert status.spent == 0 and status.reserved == 0
     assert flush(llmlab_store)
     statuses = sorted(r.status for r in recent_calls(llmlab_store))
-    assert statuses == ["ok", "ok", "refused"]
+    assert statuses == ["ok", "ok", "ok", "refused"]

@@ -167,7 +167,7 @@ class Model:
         worst = self._worst_case(request)
         key, hit = await self._cached(call, request, start, worst)
         if hit is not None:
-            return self._succeed(call, hit, start, _NOTHING_HELD, worst, cache_hit=True)
+            return self._succeed(call, hit, start, _nothing_held(), worst, cache_hit=True)
         reservation = await self._reserve(call, request, start, worst)
         try:
             response, call.attempts = await with_retries(
@@ -201,9 +201,9 @@ class Model:
                 try:
                     yield TextDelta(text=hit.text)
                 except BaseException as exc:
-                    self._fail(call, exc, start, _NOTHING_HELD, worst)
+                    self._fail(call, exc, start, _nothing_held(), worst)
                     raise
-            yield self._succeed(call, hit, start, _NOTHING_HELD, worst, cache_hit=True)
+            yield self._succeed(call, hit, start, _nothing_held(), worst, cache_hit=True)
             return
         reservation = await self._reserve(call, request, start, worst)
         response: Response | None = None
@@ -392,7 +392,7 @@ class Model:
             key = self.cache_key(request, current_links().epoch)
             return key, await self._cache_get(key)
         except BaseException as exc:  # cancelled while looking: recorded like any call
-            self._fail(call, exc, start, _NOTHING_HELD, worst)
+            self._fail(call, exc, start, _nothing_held(), worst)
             raise
 
     async def _cache_get(self, key: str) -> Response | None:
@@ -444,8 +444,9 @@ def _warn_no_usage(full_name: str, worst: Decimal | None) -> None:
     )
 
 
-_NOTHING_HELD = Reservation("")
-"""A cache hit's reservation: nothing held, nothing to settle."""
+def _nothing_held() -> Reservation:
+    """A cache hit's reservation: nothing held, nothing to settle."""
+    return Reservation("")
 
 
 def _settle(reservation: Reservation, cost: Decimal | None) -> None:
