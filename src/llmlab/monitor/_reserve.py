@@ -111,9 +111,11 @@ class Reservation:
         if self._done:
             return
         self._done = True
-        if not self.entries and self.call is None:
+        if not self.entries and (self.call is None or actual_cost is None):
             return
         store = resolve_store(self.store)
+        if not self.entries and not self._budgets_since(store):
+            return  # the hot path without budgets: one cached lookup, no database
         amount = as_money(actual_cost) if actual_cost is not None else None
         after: list[SpentAfter] = []
         if self.entries:
