@@ -22,6 +22,7 @@ import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import NamedTuple
 
 from llmlab._errors import BudgetExceeded, ConfigError, NotFoundError, StoreError
 from llmlab.monitor._alerts import budget_refusal_alert, budget_threshold_alerts
@@ -73,9 +74,8 @@ class UnpricedRefused(BudgetExceeded):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class CallScope:
-    """What decides which budgets a call falls under."""
+class CallScope(NamedTuple):
+    """What decides which budgets a call falls under (a tuple: made on every call)."""
 
     provider: str
     model: str
@@ -113,8 +113,8 @@ class Reservation:
         self._done = True
         if not self.entries and (self.call is None or actual_cost is None):
             return
-        store = resolve_store(self.store)
-        if not self.entries and not self._budgets_since(store):
+        store = self.store if self.store is not None else resolve_store(None)
+        if not self.entries and not _budgets_for(store):
             return  # the hot path without budgets: one cached lookup, no database
         amount = as_money(actual_cost) if actual_cost is not None else None
         after: list[SpentAfter] = []
