@@ -209,15 +209,21 @@ def call_page(request: Request, call_id: str) -> Response:
     call = db.get_call(store_of(request), call_id)
     if call is None:
         raise NotFoundError("call", call_id)
-    request_body = redact(call.request)
+    # Redacted in the row itself too: the JSON twin shows the row whole.
+    shown = replace(
+        call,
+        request=redact(call.request),
+        response_text=redact(call.response_text),
+        tags=redact(call.tags),
+    )
     return render(
         request,
         "call.html",
         {
-            "call": call,
-            "request_body": request_body,
-            "response_text": redact(call.response_text),
-            "tags": redact(call.tags),
+            "call": shown,
+            "request_body": shown.request,
+            "response_text": shown.response_text,
+            "tags": shown.tags,
         },
     )
 
