@@ -17,6 +17,7 @@ from rich.table import Table
 
 from llmlab._errors import InputError
 from llmlab._json import JsonObject
+from llmlab._limits import MAX_EPOCHS, MAX_LISTED
 from llmlab.cli._console import stdout_console
 from llmlab.cli._eval import eval_app
 from llmlab.cli._options import print_json
@@ -220,10 +221,15 @@ def agreement_command(
     seed: Annotated[int, typer.Option(help="Seed of the split and the bootstrap.")] = 0,
     epochs: Annotated[
         int | None,
-        typer.Option(min=2, help="Also judge each output this many times: the judge's flip rate."),
+        typer.Option(
+            min=2,
+            max=MAX_EPOCHS,
+            help="Also judge each output this many times: the judge's flip rate.",
+        ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="With --epochs: judge only this many outputs.")
+        int | None,
+        typer.Option(min=1, max=MAX_LISTED, help="With --epochs: judge only this many outputs."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, or_, select, update
 
 from llmlab._json import JsonObject
 from llmlab.store._handle import Store
 from llmlab.store._tables_monitor import alert_rules, alerts
+from llmlab.store._upsert import insert_ignoring, upsert
 
 __all__ = [
     "AlertRow",
@@ -73,17 +73,9 @@ class AlertRuleRow:
 def insert_alert(store: Store, row: AlertRow) -> bool:
     """Insert an alert unless one with the same ``dedupe_key`` exists; True if inserted."""
     values = {name: getattr(row, name) for name in _ALERT_FIELDS if name != "id"}
-    try:
-        with store.write() as conn:
-            exists = conn.execute(
-                select(alerts.c.id).where(alerts.c.dedupe_key == row.dedupe_key)
-            ).first()
-            if exists is not None:
-                return False
-            conn.execute(insert(alerts).values(**values))
-    except IntegrityError:
-        return False
-    return True
+    stmt = insert_ignoring(store.dialect, alerts, ["dedupe_key"]).values(**values)
+    with store.write() as conn:
+        return conn.execute(stmt.returning(alerts.c.id)).first() is not None
 
 
 _ALERT_FIELDS = tuple(f.name for f in fields(AlertRow))
@@ -169,9 +161,9 @@ def set_delivery(
 def upsert_alert_rule(store: Store, row: AlertRuleRow) -> None:
     """Create or replace an alert rule by name."""
     values = {name: getattr(row, name) for name in _RULE_FIELDS}
+    stmt = upsert(store.dialect, alert_rules, ["name"], (n for n in values if n != "name"))
     with store.write() as conn:
-        conn.execute(delete(alert_rules).where(alert_rules.c.name == row.name))
-        conn.execute(insert(alert_rules).values(**values))
+        conn.execute(stmt.values(**values))
 
 
 def delete_alert_rule(store: Store, name: str) -> bool:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
-from sqlalchemy import Float, and_, case, cast, func, select, update
+from sqlalchemy import Float, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from llmlab._json import JsonObject, JsonValue
@@ -28,6 +28,7 @@ from llmlab.store._tables_prompts import (
     prompt_labels,
     prompts,
 )
+from llmlab.store._upsert import upsert
 
 if TYPE_CHECKING:
     from llmlab.store._handle import Store
@@ -337,14 +338,8 @@ def move_label(
         if current == version:
             return None
         values = {"version": version, "updated_at": now, "updated_by": actor}
-        if current is None:
-            conn.execute(prompt_labels.insert().values(name=name, label=label, **values))
-        else:
-            conn.execute(
-                update(prompt_labels)
-                .where(prompt_labels.c.name == name, prompt_labels.c.label == label)
-                .values(**values)
-            )
+        stmt = upsert(store.dialect, prompt_labels, ("name", "label"), values)
+        conn.execute(stmt.values(name=name, label=label, **values))
         move = LabelMove(name, label, current, version, kind, actor, now)
         conn.execute(label_history.insert().values(move.to_dict() | {"at": now}))
         return move
@@ -434,22 +429,17 @@ def record_exposure(
 ) -> None:
     """Count one exposure of ``unit`` (its current arm, first and last time seen)."""
     now = at or datetime.now(UTC)
-    key = and_(exposures.c.experiment == experiment, exposures.c.unit == unit)
-    bump = update(exposures).where(key).values(arm=arm, last_at=now, count=exposures.c.count + 1)
-    for _ in range(3):
-        with store.write() as conn:
-            if conn.execute(bump).rowcount:
-                return
-        try:
-            with store.write() as conn:
-                conn.execute(
-                    exposures.insert().values(
-                        experiment=experiment, unit=unit, arm=arm, first_at=now, last_at=now
-                    )
-                )
-                return
-        except IntegrityError:
-            continue  # another process inserted it first: bump instead
+    stmt = upsert(
+        store.dialect,
+        exposures,
+        ("experiment", "unit"),
+        ("arm", "last_at"),
+        update_with={"count": exposures.c.count + 1},
+    )
+    with store.write() as conn:
+        conn.execute(
+            stmt.values(experiment=experiment, unit=unit, arm=arm, first_at=now, last_at=now)
+        )
 
 
 def arm_exposure_counts(store: Store, experiment: str) -> dict[str, ExposureCounts]:

@@ -28,8 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Insert, Table, make_url
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Table, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from llmlab._errors import StoreError
@@ -37,6 +36,7 @@ from llmlab._json import JsonObject, JsonReady, JsonReadyObject
 from llmlab.store._replay_hooks import ReplayHook, add_replay_hook, replay_hooks
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
+from llmlab.store._upsert import insert_ignoring
 
 if TYPE_CHECKING:
     from llmlab.store._handle import Store
@@ -197,7 +197,7 @@ def _replay(store: Store, table_name: str, rows: list[JsonReadyObject]) -> int:
         for row in rows:
             if row.get("created_at") is None:
                 row["created_at"] = now
-    query = _insert_ignoring(store, table, _CONFLICT_KEYS[table_name]).returning(
+    query = insert_ignoring(store.dialect, table, _CONFLICT_KEYS[table_name]).returning(
         *(table.c[name] for name in _RETURNING[table_name])
     )
     with store.write() as conn:
@@ -209,15 +209,6 @@ def _replay(store: Store, table_name: str, rows: list[JsonReadyObject]) -> int:
             for hook in replay_hooks(table_name):
                 hook(conn, new_rows)
     return len(new_rows)
-
-
-def _insert_ignoring(store: Store, table: Table, keys: list[str]) -> Insert:
-    if store.dialect == "postgresql":
-        # Lazy: the PostgreSQL dialect is loaded by the engine on a PostgreSQL store only.
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def _put_back(path: Path, claimed: Path) -> None:

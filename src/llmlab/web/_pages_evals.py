@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from llmlab._errors import NotFoundError
-from llmlab._json import JsonObject, JsonReadyObject
+from llmlab._json import JsonObject
 from llmlab.evals import run_summary
 from llmlab.store import dashboard as db
 from llmlab.web._render import render, store_of
@@ -133,20 +134,35 @@ def case_page(
     return render(request, "case.html", data)
 
 
-def _call_brief(call: db.CallDetail | None) -> JsonReadyObject | None:
+@dataclass(frozen=True, slots=True)
+class CallBrief:
+    """A case's call as its page shows it (the call's own page has the rest)."""
+
+    id: str
+    model: str
+    status: str
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal | None
+    cost_status: str
+    duration_s: float
+    ttft_s: float | None
+
+
+def _call_brief(call: db.CallRow | None) -> CallBrief | None:
     if call is None:
         return None
-    return {
-        "id": call.id,
-        "model": f"{call.provider}/{call.requested_model}",
-        "status": call.status,
-        "input_tokens": call.input_tokens,
-        "output_tokens": call.output_tokens,
-        "cost": call.cost,
-        "cost_status": call.cost_status,
-        "duration_s": call.duration_s,
-        "ttft_s": call.ttft_s,
-    }
+    return CallBrief(
+        id=call.id,
+        model=f"{call.provider}/{call.requested_model}",
+        status=call.status,
+        input_tokens=call.input_tokens,
+        output_tokens=call.output_tokens,
+        cost=call.cost,
+        cost_status=call.cost_status,
+        duration_s=call.duration_s,
+        ttft_s=call.ttft_s,
+    )
 
 
 @dataclass
