@@ -11,6 +11,9 @@ Reproduce (from the repository root)::
 
     PYTHONPATH=src .venv/bin/python bench/bench_cli.py            # 10 runs each
     PYTHONPATH=src .venv/bin/python bench/bench_cli.py --runs 20 --importtime
+    # before/after: `llmlab run` from another checkout's src/, interleaved with this one
+    # and the bare script in one loop (same load), against one wire server and database
+    PYTHONPATH=src .venv/bin/python bench/bench_cli.py --runs 10 --compare ../main/src
 """
 
 from __future__ import annotations
@@ -52,6 +55,41 @@ def _cpu(command: list[str], env: dict[str, str], runs: int) -> float:
     return used / runs
 
 
+def _cpu_of(command: list[str], env: dict[str, str]) -> float:
+    """CPU seconds (user + system) of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise SystemExit(f"{command} failed ({result.returncode}): {result.stderr[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _compare(other_src: str, python: str, env: dict[str, str], base_url: str, runs: int) -> None:
+    """``llmlab run`` from ``other_src`` and from this checkout, and the bare SDK script,
+    one after the other in each round, so that all three see the same load."""
+    here = os.pathsep.join(p for p in sys.path if p)
+    there = os.pathsep.join([str(Path(other_src).resolve()), here])
+    run = [python, "-m", "llmlab", "run", "hi", "-m", "openai/gpt-4o-mini"]
+    variants = {
+        "bare OpenAI SDK script": ([python, "-c", _BARE_SDK, base_url], here),
+        f"llmlab run, {other_src}": (run, there),
+        "llmlab run, this checkout": (run, here),
+    }
+    totals = dict.fromkeys(variants, 0.0)
+    for _ in range(runs):
+        for label, (command, path) in variants.items():
+            totals[label] += _cpu_of(command, {**env, "PYTHONPATH": path})
+    means = {label: total / runs for label, total in totals.items()}
+    bare = means["bare OpenAI SDK script"]
+    print(f"interleaved, {runs} rounds, CPU per run (user + sys)\n")
+    print(f"| {'command':<40} | {'CPU s':>6} | {'over bare':>9} |")
+    print(f"|{'-' * 42}|{'-' * 8}|{'-' * 11}|")
+    for label, value in means.items():
+        over = f"{value - bare:+.3f}" if value != bare else ""
+        print(f"| {label:<40} | {value:6.3f} | {over:>9} |")
+
+
 def _top_imports(command: list[str], env: dict[str, str], count: int = 12) -> list[str]:
     """The heaviest top-level imports of one run (``-X importtime``, cumulative µs)."""
     result = subprocess.run(
@@ -76,6 +114,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--importtime", action="store_true", help="show what `run` imports")
+    parser.add_argument(
+        "--compare",
+        metavar="SRC",
+        help="only compare `llmlab run` from another checkout's src/ with this one",
+    )
     args = parser.parse_args()
 
     from llmlab.testing._server import WireServer
@@ -92,6 +135,9 @@ def main() -> None:
         }
         # Create and migrate the database once, as a user's second command would find it.
         subprocess.run([*llmlab, "db", "upgrade"], env=env, check=True, capture_output=True)
+        if args.compare:
+            _compare(args.compare, python, env, server.openai_base_url, args.runs)
+            return
         cases: list[tuple[str, list[str]]] = [
             ("python -c pass", [python, "-c", "pass"]),
             ("llmlab --version", [*llmlab, "--version"]),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from llmlab.cli import main
-from llmlab.evals import load_suite, run_eval, summarize
+from llmlab.evals import RunSummary, load_suite, run_eval, summarize
 from llmlab.evals._report import errored_lines
 from llmlab.models import Request, scripted
 from llmlab.store import EvalResultRow, Store
@@ -25,7 +25,7 @@ async def test_unparsable_verdicts_are_counted_apart(tmp_path: Path, llmlab_stor
     assert (s["passed"], s["failed"]) == (1, 1)  # case 0 passed, case 1 failed; 2-4 are neither
     assert s["pass_rate"] == 0.5 and s["mean_score"] == 0.5
     assert s["errors_within_limit"] is False and s["threshold_met"] is False
-    text = "\n".join(errored_lines(s))
+    text = "\n".join(errored_lines(RunSummary.from_dict(s)))
     assert "3 result(s) could not be scored, more than max_errors 0" in text
     assert "judge judge (scripted/err-judge): NOT calibrated" in text
 

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from llmlab._errors import TemplateError
 from llmlab._sandbox import MAX_RENDER_SECONDS
+from llmlab.evals._template import render_text
+from llmlab.prompts import PromptVersion
 from llmlab.store import Store, recent_calls
 
 from ._cli import fails_cleanly, run_cli
@@ -99,3 +102,32 @@ def test_ordinary_templates_still_render(
     code, out, err = run_cli(capsys, "prompts", "render", "ok", "--var", "text=ab")
     assert code == 0, err
     assert out.strip() == "abab    0abab    1abab    2"
+
+
+_EMPTY_LOOPS = "{% for a in items %}{% for b in items %}{% endfor %}{% endfor %}done"
+
+
+def test_empty_loops_over_a_large_data_list_stop_at_the_deadline() -> None:
+    # No call, no operator, no output: only the loop itself can see the time pass
+    # (4e8 empty steps would take about 20 s).
+    items = list(range(20_000))
+    for render in (
+        lambda: PromptVersion(_EMPTY_LOOPS).render(items=items),
+        lambda: render_text(_EMPTY_LOOPS, {"items": items}, case_id="a"),
+    ):
+        started = time.monotonic()
+        with pytest.raises(TemplateError, match="ran longer than"):
+            render()
+        assert time.monotonic() - started < MAX_RENDER_SECONDS + 3
+
+
+def test_loops_keep_their_features() -> None:
+    template = (
+        "{% for a in items if a %}{{ loop.index }}/{{ loop.length }} {% else %}none{% endfor %}"
+        "{% for k, v in d.items() %}{{ k }}={{ v }} {% endfor %}"
+        "{% for x in tree recursive %}[{{ x.n }}{{ loop(x.c) }}]{% endfor %}"
+    )
+    tree = [{"n": 1, "c": [{"n": 2, "c": []}]}]
+    version = PromptVersion(template)
+    assert version.render(items=[0, 1, 2], d={"a": 1}, tree=tree) == "1/2 2/2 a=1 [1[2]]"
+    assert version.render(items=[], d={}, tree=[]) == "none"

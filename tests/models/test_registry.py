@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
@@ -87,12 +86,37 @@ def test_bad_options_are_config_errors() -> None:
         get_model("scripted/x", max_retries=-1)
 
 
-def test_missing_optional_dependency_names_the_extra(fresh_registry: registry._Registry) -> None:
+def test_missing_optional_dependency_names_the_extra(
+    fresh_registry: registry._Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # As if llama-cpp-python were not installed: importing the factory fails.
-    entry_points = fresh_registry._discover()
-    entry_points["local"] = EntryPoint("local", "llmlab_no_such_module_q9:create", "x")
+    info = registry._BUILTIN["local"][1]
+    monkeypatch.setitem(registry._BUILTIN, "local", ("llmlab_no_such_module_q9:create", info))
     with pytest.raises(ConfigError, match=r"pip install 'llmlab\[local\]'"):
         get_model("local/smollm2")
+
+
+def test_builtin_provider_resolves_without_scanning_entry_points(
+    fresh_registry: registry._Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`llmlab run` on a built-in provider does not read every installed package's
+    metadata; an unknown prefix, and the list of providers, still do."""
+    scans: list[str] = []
+    real = registry.entry_points
+
+    def counting(**kwargs: str) -> object:
+        scans.append(kwargs["group"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(registry, "entry_points", counting)
+    for name in ("scripted/x", "openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"):
+        assert get_model(name).full_name == name
+    assert scans == []
+    with pytest.raises(UnknownModelError, match="unknown provider 'nope'"):
+        get_model("nope/m")
+    assert scans == ["llmlab.providers"]
+    assert "openai" in provider_names()
+    assert scans == ["llmlab.providers"]  # scanned once per process
 
 
 class EchoModel(Provider):
@@ -153,3 +177,27 @@ def test_entry_point_plugin_from_an_installed_distribution(
     assert response.cost_status == "unpriced"
     rows = calls()
     assert rows[0]["provider"] == "shout" and rows[0]["requested_model"] == "loud"
+
+
+def test_entry_point_cannot_replace_a_builtin_provider(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_registry: registry._Registry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Built-in names resolve from the built-in table (no scan): an entry point of the
+    same name is ignored, with a warning when the providers are listed."""
+    dist = tmp_path / "llmlab_fake_override-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: llmlab-fake-override\nVersion: 1.0\n"
+    )
+    (dist / "entry_points.txt").write_text(
+        "[llmlab.providers]\nscripted = llmlab_no_such_module_q9:create\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert get_model("scripted/x").full_name == "scripted/x"
+    with caplog.at_level("WARNING", logger="llmlab.models"):
+        assert "scripted" in provider_names()
+    assert "llmlab_no_such_module_q9:create is ignored" in caplog.text
+    assert get_model("scripted/y").full_name == "scripted/y"

@@ -97,6 +97,11 @@ def test_pull_then_push_round_trips(folder: Path, registry: PromptRegistry, tmp_
         ("template: x\nvariables: [1]\n", "variable name 1", 2),
         ("template: x\nmetadata: 3\n", "'metadata' must be a mapping", 2),
         ("name: a\ntemplate: x\nconfig: {temperature: 9}\n", "config.temperature: Input", 3),
+        (
+            "name: a\ntemplate: x\nconfig:\n  json_schema: {default: 2024-01-01}\n",
+            "config.json_schema.default: input was not a valid JSON value",
+            3,
+        ),
         ("name: a b\ntemplate: x\n", "invalid prompt name", 1),
         ("messages:\n  - {role: bot, content: x}\n", "chat message 0", 1),
     ],

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from llmlab.store import CALL_COLUMNS, CallFilter, Store, insert_calls
+from llmlab._errors import InputError
+from llmlab.store import CALL_COLUMNS, CallFilter, Store, dashboard, insert_calls
 from llmlab.store import recent_calls as recent
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -41,17 +40,6 @@ def row(n: int, **changes: Any) -> dict[str, Any]:
     )
     base.update(changes)
     return base
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (
-        str(tmp_path / "calls.db")
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    with Store(url) as store:
-        yield store
 
 
 def test_round_trip_keeps_money_exact_and_times_utc(store: Store) -> None:
@@ -99,3 +87,30 @@ def test_filters(store: Store) -> None:
     assert ids(min_cost=Decimal("0.4")) == [1, 5]  # numeric, not text, comparison
     assert ids(min_latency_s=2.0) == [3]
     assert ids(since=T0 + timedelta(seconds=2), until=T0 + timedelta(seconds=4)) == [2, 3]
+
+
+def test_keyset_pages_walk_every_call_once_without_content(store: Store) -> None:
+    # Two calls share a start time: the id breaks the tie, so none is skipped or repeated.
+    rows = [row(n, request={"messages": [n]}, response_text=f"r{n}") for n in range(7)]
+    rows.append(row(7, started_at=rows[3]["started_at"]))
+    insert_calls(store, rows)
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = dashboard.page_calls(store, CallFilter(), cursor=cursor, limit=3, content=False)
+        assert all(r.request is None and r.response_text is None for r in page.rows)
+        seen += [r.id for r in page.rows]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [r.id for r in recent(store, limit=100)] and len(set(seen)) == 8
+    full = dashboard.get_call(store, row(2)["id"])
+    assert full is not None and full.request == {"messages": [2]} and full.response_text == "r2"
+    assert dashboard.get_call(store, "nope") is None
+
+
+def test_a_bad_prompt_version_or_cursor_is_an_input_error(store: Store) -> None:
+    with pytest.raises(InputError, match="NAME@VERSION"):
+        recent(store, CallFilter(prompt="greet@x"))
+    with pytest.raises(InputError, match="cursor"):
+        dashboard.page_calls(store, cursor="bm90LWEtY3Vyc29y")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -56,17 +55,6 @@ def row(n: int, **changes: Any) -> dict[str, Any]:
     )
     base.update(changes)
     return base
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (
-        str(tmp_path / "money.db")
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    with Store(url) as store:
-        yield store
 
 
 def _costs(store: Store) -> dict[str, Decimal | None]:

@@ -164,3 +164,22 @@ async def test_async_context_manager_and_restart() -> None:
     assert srv.count() == 0
     with srv:  # a stopped server can be started again (on the same port when free)
         assert srv.url.endswith(f":{srv.port}")
+
+
+def test_junk_request_fields_get_an_answer_not_a_crash() -> None:
+    from llmlab.testing._anthropic_wire import anthropic_turn
+    from llmlab.testing._openai_wire import openai_turn
+
+    script = ReplyScript()
+    junk = {"model": "m", "messages": 5, "stop": 7, "response_format": "json"}
+    assert openai_turn(junk, script).reply == "echo: "
+    good = [{"role": "user", "content": "a b"}]
+    assert openai_turn({"model": "m", "messages": good, "stop": 7}, script).reply == "echo: a b"
+    body = {"model": "m", "messages": good, "stop_sequences": "x", "output_format": {}}
+    assert anthropic_turn(body, script).reply == "echo: a b"
+    assert anthropic_turn({"model": "m", "messages": {"role": "user"}}, script).reply == "echo: "
+
+
+def test_fault_spec_api_is_checked_where_it_is_read() -> None:
+    with pytest.raises(ConfigError, match="fault api must be 'openai' or 'anthropic'"):
+        parse_fault_spec("429:api=azure")

@@ -153,6 +153,10 @@ def test_calls_filters_and_keyset_pages(client: TestClient, seeded: Seeded) -> N
     assert get(client, "/api/calls", status="error")["calls"] == []
     assert len(get(client, "/api/calls", model="openai/gpt-4o-mini", limit=500)["calls"]) == 66
     assert get(client, "/api/calls", model="anthropic/gpt-4o-mini")["calls"] == []
+    # The listing carries the calls' rows without their content; a call's page has it.
+    assert all(c["request"] is None and c["response_text"] is None for c in all_calls)
+    one = get(client, f"/api/calls/{all_calls[0]['id']}")["call"]
+    assert one["request"] is not None and one["response_text"]
 
 
 def test_labs_page_shows_the_labs_tables(client: TestClient) -> None:

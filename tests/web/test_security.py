@@ -131,6 +131,7 @@ def test_api_keys_never_appear(seeded: Seeded) -> None:
     with TestClient(create_app(seeded.store)) as c:
         calls = c.get("/api/calls", params={"limit": 500}).json()["calls"]
         pages = [c.get(f"/calls/{x['id']}").text for x in calls[:10]]
+        pages += [c.get(f"/api/calls/{x['id']}").text for x in calls[:10]]
         pages += [c.get(p).text for p in ("/", "/monitor", "/calls", "/runs", "/prompts")]
     for page in pages:
         assert "sk-test-web" not in page

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from llmlab._limits import MAX_LISTED
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
 from llmlab.cli._store import cli_store
@@ -32,7 +33,9 @@ _Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 @alerts.command("list")
 def list_command(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=MAX_LISTED, help="How many.")
+    ] = 50,
     as_json: _Json = False,
 ) -> None:
     """The newest alerts first."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["end_partial_line", "stdout_console", "stream_text"]
 
@@ -21,6 +23,8 @@ _partial_line = False
 
 def stdout_console() -> Console:
     """A console on stdout: the terminal's width, or wide when output goes elsewhere."""
+    from rich.console import Console  # loaded by the commands that print with it
+
     wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     return Console(highlight=False, width=_PIPE_WIDTH if wide else None)
 

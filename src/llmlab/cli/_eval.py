@@ -25,6 +25,7 @@ from rich.progress import (
 )
 
 from llmlab._errors import InputError
+from llmlab._limits import MAX_CONCURRENCY, MAX_EPOCHS, MAX_LISTED
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
 from llmlab.cli._options import parse_key_values, print_json
@@ -138,8 +139,12 @@ def _write_reports(
 def run_command(
     suite_file: Annotated[Path, typer.Argument(metavar="SUITE", help="Suite YAML file.")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model.")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Cases in flight at most.")] = 10,
-    epochs: Annotated[int | None, typer.Option(min=1, help="Trials per case.")] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=MAX_CONCURRENCY, help="Cases in flight at most.")
+    ] = 10,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, max=MAX_EPOCHS, help="Trials per case.")
+    ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the cache.")] = False,
     new: Annotated[bool, typer.Option("--new", help="Start afresh; do not resume.")] = False,
     min_pass_rate: Annotated[
@@ -212,7 +217,7 @@ def run_command(
 
 @eval_app.command("list")
 def list_command(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LISTED)] = 20,
     name: Annotated[str | None, typer.Option(help="Only runs of this suite.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -235,9 +240,10 @@ def show_command(
     """One run: its summary and a table of results."""
     store = cli_store()
     shown = show_run(run_id, failed_only=failed, store=store)
-    judges = (shown.run.summary or {}).get("judges")
-    if judges:  # calibrated since the run ended? say so now
-        shown.run.summary["judges"] = calibration_status(judges, store=store)  # type: ignore[index]
+    summary = shown.run.summary
+    judges = summary.get("judges") if summary else None
+    if summary is not None and judges:  # calibrated since the run ended? say so now
+        summary["judges"] = calibration_status(judges, store=store)
     if as_json:
         print_json(shown.to_dict())
         return

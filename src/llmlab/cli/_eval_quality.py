@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import typer
 from rich.table import Table
 
 from llmlab._errors import InputError
+from llmlab._json import JsonObject
+from llmlab._limits import MAX_EPOCHS, MAX_LISTED
 from llmlab.cli._console import stdout_console
 from llmlab.cli._eval import eval_app
 from llmlab.cli._options import print_json
@@ -23,6 +25,7 @@ from llmlab.cli._store import cli_store
 from llmlab.evals import (
     Agreement,
     AgreementReport,
+    Frontier,
     HumanLabel,
     JudgeConsistency,
     attach_labels,
@@ -62,14 +65,21 @@ def _show_result(result: EvalResultRow, index: int, total: int) -> None:
         _console.print(f"  {result.explanation}", markup=False, soft_wrap=True)
 
 
-def _label_interactively(run_ref: str, labeller: str) -> dict[str, Any]:
+class _LabelSession(TypedDict):
+    run_id: str
+    labelled: int
+    skipped: int
+    left: int
+
+
+def _label_interactively(run_ref: str, labeller: str) -> _LabelSession:
     store = cli_store()
     run_id = resolve_run(run_ref, store=store).id
     todo = unlabelled_results(run_id, store=store)
-    counts = {"labelled": 0, "skipped": 0, "left": len(todo)}
+    counts: _LabelSession = {"run_id": run_id, "labelled": 0, "skipped": 0, "left": len(todo)}
     if not todo:
         _console.print(f"every result of {run_id} with an output is labelled")
-        return {"run_id": run_id, **counts}
+        return counts
     _console.print(
         f"{len(todo)} result(s) of {run_id} to label: "
         "[p]ass [f]ail [s]kip [n]ote [q]uit (each label is saved at once; run again to resume)"
@@ -94,7 +104,7 @@ def _label_interactively(run_ref: str, labeller: str) -> dict[str, Any]:
             attach_labels(run_id, [label], labeller=labeller, source="interactive", store=store)
             counts["labelled"] += 1
         counts["left"] -= 1
-    return {"run_id": run_id, **counts}
+    return counts
 
 
 @eval_app.command("label")
@@ -117,7 +127,7 @@ def label_command(
     who = labeller or default_labeller()
     if file is not None:
         stored = attach_labels(run_id, file, labeller=who, store=cli_store())
-        data: dict[str, Any] = {
+        data: JsonObject | _LabelSession = {
             "run_id": stored.run_id,
             "stored": stored.stored,
             "replaced": stored.replaced,
@@ -129,10 +139,10 @@ def label_command(
             f"{stored.failed} fail; {stored.replaced} replaced)"
         )
     else:
-        data = _label_interactively(run_id, who)
+        data = session = _label_interactively(run_id, who)
         message = (
-            f"labelled {data['labelled']}, skipped {data['skipped']}, "
-            f"{data['left']} left on {data['run_id']}"
+            f"labelled {session['labelled']}, skipped {session['skipped']}, "
+            f"{session['left']} left on {session['run_id']}"
         )
     if as_json:
         print_json(data)
@@ -211,10 +221,15 @@ def agreement_command(
     seed: Annotated[int, typer.Option(help="Seed of the split and the bootstrap.")] = 0,
     epochs: Annotated[
         int | None,
-        typer.Option(min=2, help="Also judge each output this many times: the judge's flip rate."),
+        typer.Option(
+            min=2,
+            max=MAX_EPOCHS,
+            help="Also judge each output this many times: the judge's flip rate.",
+        ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="With --epochs: judge only this many outputs.")
+        int | None,
+        typer.Option(min=1, max=MAX_LISTED, help="With --epochs: judge only this many outputs."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -236,21 +251,21 @@ def agreement_command(
         raise typer.Exit(1)
 
 
-def _frontier_table(data: dict[str, Any]) -> Table:
+def _frontier_table(frontier: Frontier) -> Table:
     table = Table("option", "pass rate [95% CI]", "cost/case", "p50 s", "p95 s", "tokens in/out")
     table.add_column("frontier")
     table.add_column("run", overflow="fold")
-    for o in data["options"]:
-        low, high = o["pass_rate_ci"]
+    for o in frontier.options:
+        q = o.quality
         table.add_row(
-            f"{o['model']} @ {o['prompt_version']}",
-            f"{o['pass_rate']:.1%} [{low:.1%}-{high:.1%}]",
-            f"${o['cost_per_case']}" if o["cost_per_case"] is not None else "unpriced",
-            f"{o['latency_p50_s']:.3f}" if o["latency_p50_s"] is not None else "-",
-            f"{o['latency_p95_s']:.3f}" if o["latency_p95_s"] is not None else "-",
-            f"{o['input_tokens_per_case']:.0f}/{o['output_tokens_per_case']:.0f}",
-            "yes" if o["on_frontier"] else "no",
-            o["run_id"],
+            o.label,
+            f"{q.estimate:.1%} [{q.low:.1%}-{q.high:.1%}]",
+            f"${plain_decimal(o.cost_per_case)}" if o.cost_per_case is not None else "unpriced",
+            f"{o.latency_p50_s:.3f}" if o.latency_p50_s is not None else "-",
+            f"{o.latency_p95_s:.3f}" if o.latency_p95_s is not None else "-",
+            f"{o.input_tokens_per_case:.0f}/{o.output_tokens_per_case:.0f}",
+            "yes" if o.on_frontier else "no",
+            o.run_id,
         )
     return table
 
@@ -280,9 +295,8 @@ def frontier_command(
     if markdown:
         typer.echo(frontier.to_markdown(), nl=False)
         return
-    data = frontier.to_dict()
     _console.print(f"{frontier.common_cases} case(s) common to every run")
-    _console.print(_frontier_table(data))
+    _console.print(_frontier_table(frontier))
     _console.print(f"best pass rate: {frontier.best}")
     if frontier.cheapest_within_margin is not None:
         choice = frontier.option(frontier.cheapest_within_margin)

@@ -110,6 +110,32 @@ def _check_text(args: list[str]) -> None:
             )
 
 
+def _fail_for(exc: BaseException) -> NoReturn:
+    """End the command for an error raised while it ran (not a usage error)."""
+    if isinstance(exc, LlmlabError):
+        _fail(str(exc))
+    if isinstance(exc, KeyboardInterrupt):
+        _start_fresh_line()
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    if isinstance(exc, MemoryError):
+        _fail("out of memory; the input is too large for this machine (a huge number or file?)")
+    if isinstance(exc, BrokenPipeError):
+        # `llmlab ... | head`: the reader left; nothing more to say, and the flush of
+        # stdout at exit must not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    # A fault llmlab did not foresee: one line to the user, the traceback on request.
+    if os.environ.get("LLMLAB_DEBUG"):
+        raise exc
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    _fail(
+        f"unexpected {type(exc).__name__}{': ' + text if text else ''} (a bug in llmlab: "
+        "run again with LLMLAB_DEBUG=1 for the traceback, and please report it)",
+        1,
+    )
+
+
 def _usage_message(exc: click_exceptions.ClickException) -> str:
     """A click usage error as one line: the message, then where to find help."""
     from typer._click import exceptions as click_exceptions
@@ -138,14 +164,28 @@ def main(argv: list[str] | None = None) -> None:
         _check_text(args)
     except InputError as exc:
         _fail(str(exc))
-    from llmlab.cli._app import app
+    # `llmlab run` with a plain command line runs without typer (see cli/_run_call.py).
+    fast_run = None
+    if args[:1] == ["run"]:
+        from llmlab.cli._run_call import parse_run_args
 
+        fast_run = parse_run_args(args[1:])
     # Removed again when the command ends: main() also runs in-process (tests, notebooks).
     handler = _LineHandler(logging.WARNING)
     logging.getLogger("llmlab").addHandler(handler)
     shown = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
+        if fast_run is not None:
+            from llmlab.cli._run_call import run_with_own_store
+
+            try:
+                run_with_own_store(fast_run)
+            except (Exception, KeyboardInterrupt) as exc:
+                _fail_for(exc)
+            sys.exit(0)
+        from llmlab.cli._app import app
+
         _run(app, args)
     finally:
         warnings.showwarning = shown
@@ -159,8 +199,6 @@ def _run(app: typer.Typer, args: list[str]) -> NoReturn:
     try:
         # standalone_mode=False: usage errors come back here, to be printed as one line.
         result = app(args=args, prog_name="llmlab", standalone_mode=False)
-    except LlmlabError as exc:
-        _fail(str(exc))
     except click_exceptions.NoArgsIsHelpError as exc:
         # A group run without a command: its help, as click prints it.
         sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
@@ -169,26 +207,7 @@ def _run(app: typer.Typer, args: list[str]) -> NoReturn:
         _fail(_usage_message(exc), exc.exit_code)
     except typer_exceptions.Abort:
         _fail("aborted", 1)
-    except KeyboardInterrupt:
-        _start_fresh_line()
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
-    except MemoryError:
-        _fail("out of memory; the input is too large for this machine (a huge number or file?)")
-    except BrokenPipeError:
-        # `llmlab ... | head`: the reader left; nothing more to say, and the flush of
-        # stdout at exit must not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-    except Exception as exc:
-        # A fault llmlab did not foresee: one line to the user, the traceback on request.
-        if os.environ.get("LLMLAB_DEBUG"):
-            raise
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        _fail(
-            f"unexpected {type(exc).__name__}{': ' + text if text else ''} (a bug in llmlab: "
-            "run again with LLMLAB_DEBUG=1 for the traceback, and please report it)",
-            1,
-        )
+    except (Exception, KeyboardInterrupt) as exc:
+        _fail_for(exc)
     # Without standalone mode, typer returns the code of a `typer.Exit` (None otherwise).
     sys.exit(result if isinstance(result, int) else 0)

@@ -25,19 +25,20 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Known providers, example models, and whether each provider's key is set."""
-    rows = [info.to_dict() for info in provider_infos()]
+    infos = provider_infos()
     default = default_model_name()
     if as_json:
-        print_json({"default_model": default, "providers": rows})
+        print_json({"default_model": default, "providers": [i.to_dict() for i in infos]})
         return
     table = Table(title=f"providers (default model: {default})")
     table.add_column("provider", no_wrap=True)
     table.add_column("key")
     table.add_column("example models")
-    for row in rows:
-        key = row["key"]
-        if row["key_env_vars"]:
-            key = f"{key} ({' / '.join(row['key_env_vars'])})"
-        table.add_row(row["provider"], key, "\n".join(row["example_models"]))
+    for info in infos:
+        key = info.key_state()
+        if info.key_env_vars:
+            key = f"{key} ({' / '.join(info.key_env_vars)})"
+        examples = "\n".join(f"{info.name}/{m}" for m in info.example_models)
+        table.add_row(info.name, key, examples)
     _console.print(table)
     _console.print("`llmlab models list --json` adds each provider's description.", style="dim")

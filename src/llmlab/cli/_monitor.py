@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from llmlab._errors import InputError
+from llmlab._limits import MAX_LISTED
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
 from llmlab.cli._store import cli_store
@@ -44,7 +45,9 @@ _Output = Annotated[Path | None, typer.Option("--output", "-o", help="File (defa
 
 @monitor.command("calls")
 def calls_command(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many calls.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=MAX_LISTED, help="How many calls.")
+    ] = 20,
     model: Annotated[str | None, typer.Option(help="Only this model (or provider/model).")] = None,
     status: Annotated[str | None, typer.Option(help="Only this status: ok, error ...")] = None,
     prompt: Annotated[str | None, typer.Option(help="Only this prompt (name or name@N).")] = None,

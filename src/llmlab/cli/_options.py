@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, overload
 
 from llmlab._errors import InputError
 
 __all__ = ["parse_key_values", "print_json"]
 
 
+@overload
+def parse_key_values(
+    items: list[str] | None, option: str, *, typed: Literal[False] = ..., allow_bare: bool = ...
+) -> dict[str, str | None]: ...
+
+
+@overload
+def parse_key_values(
+    items: list[str] | None, option: str, *, typed: Literal[True], allow_bare: bool = ...
+) -> dict[str, Any]: ...
+
+
 def parse_key_values(
     items: list[str] | None, option: str, *, typed: bool = False, allow_bare: bool = False
-) -> dict[str, Any]:
+) -> dict[str, str | None] | dict[str, Any]:
     """``["a=1", "b=x"]`` as a dict; ``option`` names the flag in errors.
 
     ``typed`` reads each value as YAML (``3`` an int, ``true`` a bool, ``[1, 2]`` a list);
@@ -22,7 +34,7 @@ def parse_key_values(
         InputError: an item has no ``=`` (and bare keys are not allowed) or an empty key, or
             a typed value is not valid YAML.
     """
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}  # free-form values: text, or YAML with typed
     for item in items or []:
         key, sep, value = item.partition("=")
         key = key.strip()

@@ -17,6 +17,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from llmlab._errors import InputError
+from llmlab._limits import MAX_CONCURRENCY, MAX_EPOCHS
 from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
 from llmlab.cli._options import parse_key_values, print_json
@@ -415,7 +416,9 @@ def compare_command(
     a: Annotated[str, typer.Argument(help="Version A, the baseline (N, @label, #hash).")],
     b: Annotated[str, typer.Argument(help="Version B, the candidate.")],
     suite: Annotated[Path, typer.Option("--suite", "-s", help="Eval suite file (YAML).")],
-    epochs: Annotated[int | None, typer.Option(min=1, help="Trials per case.")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, max=MAX_EPOCHS, help="Trials per case.")
+    ] = None,
     model: Annotated[str | None, typer.Option("--model", help="provider/model.")] = None,
     promote: Annotated[str | None, typer.Option(help="Move LABEL to B if it wins.")] = None,
     max_cost_increase: Annotated[
@@ -424,7 +427,9 @@ def compare_command(
     max_latency_increase: Annotated[
         str | None, typer.Option(help="Largest latency rise per case for --promote.")
     ] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Cases in flight.")] = 10,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=MAX_CONCURRENCY, help="Cases in flight.")
+    ] = 10,
     cache: Annotated[
         bool,
         typer.Option(

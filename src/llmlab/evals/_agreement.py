@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llmlab._errors import InputError
+from llmlab._json import JsonObject
 from llmlab.evals._stats import Interval, wilson_interval, z_value
 
 __all__ = [
@@ -118,7 +119,7 @@ class Agreement:
     accuracy: Interval | None
     kappa: Interval | None
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> JsonObject:
         def figure(value: Interval | None) -> dict[str, float] | None:
             if value is None:
                 return None

@@ -19,9 +19,9 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from llmlab._errors import InputError
+from llmlab._json import JsonObject, JsonValue
 from llmlab.evals._agreement import (
     Agreement,
     CalibrationError,
@@ -74,9 +74,9 @@ def judge_key(scorer: ModelGraded, model: str) -> str:
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def judges_of(scorers: Sequence[tuple[Scorer, float]], default_model: str) -> dict[str, Any]:
+def judges_of(scorers: Sequence[tuple[Scorer, float]], default_model: str) -> dict[str, JsonObject]:
     """The model-graded parts of a combined scorer, by name: their judge model and key."""
-    out: dict[str, Any] = {}
+    out: dict[str, JsonObject] = {}
     for scorer, _ in scorers:
         if isinstance(scorer, ModelGraded):
             model = scorer.model if isinstance(scorer.model, str) else None
@@ -87,18 +87,20 @@ def judges_of(scorers: Sequence[tuple[Scorer, float]], default_model: str) -> di
     return out
 
 
-def calibration_status(judges: Mapping[str, Any], *, store: Store | None = None) -> dict[str, Any]:
+def calibration_status(
+    judges: Mapping[str, JsonValue], *, store: Store | None = None
+) -> dict[str, JsonObject]:
     """``judges`` (as :func:`judges_of` gives them) with the newest calibration of each:
     ``calibrated`` and, when calibrated, the labels, TPR, TNR, accuracy and kappa."""
     db = resolve_store(store)
     keys = [str(j.get("key")) for j in judges.values() if isinstance(j, Mapping) and j.get("key")]
     found = latest_calibrations(db, keys)
-    out: dict[str, Any] = {}
+    out: dict[str, JsonObject] = {}
     for name, judge in judges.items():
         if not isinstance(judge, Mapping):
             continue
         row = found.get(str(judge.get("key")))
-        status: dict[str, Any] = {**judge, "calibrated": row is not None}
+        status: JsonObject = {**judge, "calibrated": row is not None}
         if row is not None:
             status.update(
                 labels=row.n_labels,
@@ -150,7 +152,7 @@ class ScorerAgreement:
     problem: str | None
     """Why there is no corrected rate (too few labels, a judge no better than chance)."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "scorer": self.scorer,
             "model_graded": self.model_graded,
@@ -181,7 +183,7 @@ class AgreementReport:
         """True when every scorer's pass rate could be corrected."""
         return all(s.problem is None for s in self.scorers)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "run_id": self.run_id,
             "threshold": self.threshold,
@@ -373,7 +375,7 @@ def measure_agreement(
 
 def judge_summary(
     suite: EvalSuite, default_model: str, *, store: Store | None = None
-) -> dict[str, Any]:
+) -> dict[str, JsonObject]:
     """What a run summary says of the suite's model-graded scorers: each one's judge model
     (``default_model`` unless it names its own), judge key, and whether (and how well)
     that judge has been calibrated."""

@@ -12,9 +12,9 @@ import asyncio
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from llmlab._errors import InputError, LlmlabError
+from llmlab._json import JsonObject
 from llmlab.evals._case import EvalCase
 from llmlab.evals._history import resolve_run
 from llmlab.evals._judge import ModelGraded, default_judge_model
@@ -43,7 +43,7 @@ class JudgeConsistency:
     flipped: list[str] = field(default_factory=list)
     """``case#epoch`` of the outputs whose verdict changed."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "scorer": self.scorer,
             "epochs": self.epochs,

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from llmlab._errors import InputError
+from llmlab._json import JsonObject
 from llmlab.evals._history import resolve_run
 from llmlab.evals._paired import mcnemar_exact
 from llmlab.evals._stats import Interval, reduce_epochs, wilson_interval
@@ -87,7 +87,7 @@ class FrontierOption:
     def label(self) -> str:
         return f"{self.model} @ {self.prompt_version}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         def money(value: Decimal | None) -> str | None:
             return plain_decimal(value) if value is not None else None
 
@@ -129,7 +129,7 @@ class Frontier:
     def option(self, run_id: str) -> FrontierOption:
         return next(o for o in self.options if o.run_id == run_id)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "common_cases": self.common_cases,
             "cases_not_shared": self.not_shared,

@@ -7,9 +7,10 @@ turn it into an exit code or an assertion.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from llmlab._json import JsonObject
 from llmlab.evals._history import Comparison, compare_runs
+from llmlab.evals._run_summary import RunSummary
 from llmlab.evals._runner import EvalRun
 from llmlab.store import Store
 
@@ -44,7 +45,7 @@ class EvalGate:
             return "passed"
         return "regression" if self.threshold_met and self.regression else "failed"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "run_id": self.run_id,
             "status": self.status,
@@ -73,16 +74,17 @@ def gate_run(
     Raises:
         NotFoundError: the baseline run does not exist.
     """
-    s = run.summary
-    minimum = float(s.get("min_pass_rate", 1.0)) if min_pass_rate is None else min_pass_rate
-    complete = bool(s.get("complete", False))
-    cases = int(s.get("scored_cases", s.get("cases", 0)))
-    errored = int(s.get("errored_results", 0))
-    max_errors = int(s.get("max_errors", errored))
+    s = RunSummary.from_dict(run.summary)
+    minimum = s.min_pass_rate if min_pass_rate is None else min_pass_rate
+    complete = s.complete
+    cases = s.scored_cases
+    errored = s.errored_results
+    max_errors = s.max_errors
     pass_rate = run.pass_rate
     reasons: list[str] = []
     if not complete:
-        reasons.append(f"incomplete: {s.get('results')} of {s.get('expected_results')} results")
+        got = s.results if run.summary else None  # a run still going has no summary yet
+        reasons.append(f"incomplete: {got} of {s.expected_results} results")
     if cases == 0:
         reasons.append("no case has a scored result")
     if pass_rate < minimum:

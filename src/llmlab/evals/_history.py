@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from llmlab._errors import InputError, NotFoundError
+from llmlab._json import JsonObject
 from llmlab.evals._case_arrays import CaseArrays, case_arrays
 from llmlab.evals._paired import PairedTest, holm, paired_tests
+from llmlab.evals._run_summary import RunSummary, run_summary
 from llmlab.pricing import plain_decimal
 from llmlab.store import (
     EvalResultRow,
@@ -84,33 +86,36 @@ class RunListing:
     run: EvalRunRow
 
     @property
-    def summary(self) -> dict[str, Any]:
-        return self.run.summary or {}
+    def summary(self) -> RunSummary | None:
+        """The run's summary (None while it is running)."""
+        return run_summary(self.run.summary)
 
     @property
     def pass_rate(self) -> float | None:
-        value = self.summary.get("pass_rate")
-        return float(value) if value is not None else None
+        s = self.summary
+        return s.pass_rate if s is not None else None
 
     @property
     def cost(self) -> str | None:
         """What the run's model calls cost (None: none priced)."""
-        value = self.summary.get("cost")
-        return str(value) if value is not None else None
+        s = self.summary
+        return s.cost if s is not None else None
 
     @property
     def judge_cost(self) -> str | None:
         """What its judge (model-graded scorer) calls cost (None: none, or none priced)."""
-        value = (self.summary.get("judge") or {}).get("cost")
-        return str(value) if value is not None else None
+        s = self.summary
+        return s.judge.cost if s is not None else None
 
     @property
     def unpriced(self) -> int:
         """Results whose call has no price (not counted in ``cost``)."""
-        return int(self.summary.get("unpriced_results") or 0)
+        s = self.summary
+        return s.unpriced_results if s is not None else 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         r = self.run
+        s = self.summary
         return {
             "run_id": r.id,
             "name": r.name,
@@ -121,7 +126,7 @@ class RunListing:
             "epochs": r.epochs,
             "results": r.n_results,
             "pass_rate": self.pass_rate,
-            "threshold_met": self.summary.get("threshold_met"),
+            "threshold_met": s.threshold_met if s is not None else None,
             "cost": self.cost,
             "judge_cost": self.judge_cost,
             "unpriced_results": self.unpriced,
@@ -148,7 +153,7 @@ class RunDetail:
     run: EvalRunRow
     results: list[EvalResultRow]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         hidden = ("id", "run_id", "case_data")
         return {
             "run": {k: _jsonable(v) for k, v in self.run.to_dict().items() if k != "suite"},
@@ -177,7 +182,7 @@ class Comparison:
     tests: list[PairedTest]
     only_a: int
     only_b: int
-    side_by_side: dict[str, dict[str, Any]] = field(default_factory=dict)
+    side_by_side: dict[str, JsonObject] = field(default_factory=dict)
 
     @property
     def primary(self) -> PairedTest:
@@ -191,7 +196,7 @@ class Comparison:
     def verdict(self) -> str:
         return self.primary.verdict()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "run_a": self.run_a,
             "run_b": self.run_b,
@@ -222,28 +227,43 @@ class Comparison:
         }
 
 
-def _side_by_side(a: EvalRunRow, b: EvalRunRow) -> dict[str, dict[str, Any]]:
-    def figures(run: EvalRunRow) -> dict[str, Any]:
-        s = run.summary or {}
-        latency = s.get("latency_s") or {}
-        return {
-            "model": run.model,
-            "pass_rate": s.get("pass_rate"),
-            "mean_score": s.get("mean_score"),
-            "cost": s.get("cost"),
-            "judge_cost": (s.get("judge") or {}).get("cost"),
-            "output_tokens": s.get("output_tokens"),
-            "latency_p50_s": latency.get("p50"),
-            "latency_p95_s": latency.get("p95"),
-        }
+def _figures(run: EvalRunRow) -> JsonObject:
+    s = run_summary(run.summary)
+    if s is None:
+        return {"model": run.model} | dict.fromkeys(_FIGURES)
+    return {
+        "model": run.model,
+        "pass_rate": s.pass_rate,
+        "mean_score": s.mean_score,
+        "cost": s.cost,
+        "judge_cost": s.judge.cost,
+        "output_tokens": s.output_tokens,
+        "latency_p50_s": s.latency_s.p50,
+        "latency_p95_s": s.latency_s.p95,
+    }
 
-    fa, fb = figures(a), figures(b)
-    delta: dict[str, Any] = {}
+
+_FIGURES = (
+    "pass_rate",
+    "mean_score",
+    "cost",
+    "judge_cost",
+    "output_tokens",
+    "latency_p50_s",
+    "latency_p95_s",
+)
+
+
+def _side_by_side(a: EvalRunRow, b: EvalRunRow) -> dict[str, JsonObject]:
+    fa, fb = _figures(a), _figures(b)
+    delta: JsonObject = {}
     for key in ("pass_rate", "mean_score", "output_tokens", "latency_p50_s", "latency_p95_s"):
-        if isinstance(fa[key], int | float) and isinstance(fb[key], int | float):
-            delta[key] = fb[key] - fa[key]
-    if fa["cost"] is not None and fb["cost"] is not None:
-        delta["cost"] = plain_decimal(Decimal(fb["cost"]) - Decimal(fa["cost"]))
+        va, vb = fa[key], fb[key]
+        if isinstance(va, int | float) and isinstance(vb, int | float):
+            delta[key] = vb - va
+    ca, cb = fa["cost"], fb["cost"]
+    if isinstance(ca, str) and isinstance(cb, str):
+        delta["cost"] = plain_decimal(Decimal(cb) - Decimal(ca))
     return {"a": fa, "b": fb, "delta": delta}
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
 from rich.table import Table
 
 from llmlab.evals._gate import EvalGate
 from llmlab.evals._history import Comparison, RunListing, result_input
+from llmlab.evals._run_summary import RunSummary
 from llmlab.evals._runner import EvalRun
 from llmlab.store import EvalResultRow
 
@@ -23,11 +23,11 @@ __all__ = [
 ]
 
 
-def _pct(value: Any) -> str:
+def _pct(value: object) -> str:
     return f"{value:.1%}" if isinstance(value, int | float) else "-"
 
 
-def _num(value: Any) -> str:
+def _num(value: object) -> str:
     if value is None:
         return "-"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
@@ -43,71 +43,70 @@ def _cost(cost: str | None, unpriced: int, of: int | None = None) -> str:
 
 def summary_lines(run: EvalRun) -> list[str]:
     """A run summary as a few lines of text."""
-    s = run.summary
-    low, high = s["pass_rate_ci"]
+    s = RunSummary.from_dict(run.summary)
+    low, high = s.pass_rate_ci
     lines = [
         f"run {run.id}  ({run.name}, {run.model}, {run.status})",
-        f"pass rate {_pct(s['pass_rate'])}  [95% CI {_pct(low)}-{_pct(high)}]  "
-        f"{s['passed']}/{s.get('scored_cases', s['cases'])} scored cases passed, "
-        f"{s['errored_cases']} errored; "
-        f"needed {_pct(s['min_pass_rate'])}: {'met' if s['threshold_met'] else 'MISSED'}",
-        f"mean score {s['mean_score']:.3f}  [95% CI {s['mean_score_ci'][0]:.3f}-"
-        f"{s['mean_score_ci'][1]:.3f}]  SE {s['standard_error']:.3f}",
+        f"pass rate {_pct(s.pass_rate)}  [95% CI {_pct(low)}-{_pct(high)}]  "
+        f"{s.passed}/{s.scored_cases} scored cases passed, "
+        f"{s.errored_cases} errored; "
+        f"needed {_pct(s.min_pass_rate)}: {'met' if s.threshold_met else 'MISSED'}",
+        f"mean score {s.mean_score:.3f}  [95% CI {s.mean_score_ci[0]:.3f}-"
+        f"{s.mean_score_ci[1]:.3f}]  SE {s.standard_error:.3f}",
     ]
     lines += errored_lines(s)
-    trials = s["trials"]
-    if trials["epochs"] > 1:
-        extra = "  ".join(f"{k} {v:.3f}" for k, v in trials.items() if k.startswith("pass"))
+    trials = s.trials
+    if trials.epochs > 1:
+        extra = "  ".join(f"{k} {v:.3f}" for k, v in trials.pass_k.items())
         lines.append(
-            f"{trials['epochs']} trials per case ({s['reducer']}): consistency "
-            f"{_pct(trials['consistency'])}, mean flip rate {trials['mean_flip_rate']:.3f}  {extra}"
+            f"{trials.epochs} trials per case ({s.reducer}): consistency "
+            f"{_pct(trials.consistency)}, mean flip rate {trials.mean_flip_rate:.3f}  {extra}"
         )
-    judge = s["judge"]
-    cost = _cost(s["cost"], s.get("unpriced_results", 0), s["results"])
-    judge_cost = _cost(judge["cost"], judge.get("unpriced_results", 0))
+    judge = s.judge
+    cost = _cost(s.cost, s.unpriced_results, s.results)
+    judge_cost = _cost(judge.cost, judge.unpriced_results)
     lines.append(
-        f"cost {cost}, {s['input_tokens']} in / {s['output_tokens']} out tokens, "
-        f"{s['cache_hits']} cache hits"
+        f"cost {cost}, {s.input_tokens} in / {s.output_tokens} out tokens, "
+        f"{s.cache_hits} cache hits"
         + (
-            f"; judge: {judge['calls']} calls, {judge_cost}, "
-            f"{judge['input_tokens']} in / {judge['output_tokens']} out tokens"
-            if judge["calls"]
+            f"; judge: {judge.calls} calls, {judge_cost}, "
+            f"{judge.input_tokens} in / {judge.output_tokens} out tokens"
+            if judge.calls
             else ""
         )
     )
-    if s["errors"]["results"]:
-        lines.append(f"{s['errors']['results']} result(s) errored: {s['errors']['kinds']}")
-    if len(s["scorers"]) > 1:
-        lines.append("scorers: " + ", ".join(f"{k} {v:.3f}" for k, v in s["scorers"].items()))
-    for tag, figures in s["tags"].items():
-        lines.append(f"  tag {tag}: {_pct(figures['pass_rate'])} of {figures['n']}")
-    if not s["complete"]:
+    if s.errors.results:
+        lines.append(f"{s.errors.results} result(s) errored: {dict(s.errors.kinds)}")
+    if len(s.scorers) > 1:
+        lines.append("scorers: " + ", ".join(f"{k} {v:.3f}" for k, v in s.scorers.items()))
+    for tag, figures in s.tags.items():
+        lines.append(f"  tag {tag}: {_pct(figures.pass_rate)} of {figures.n}")
+    if not s.complete:
         lines.append(
-            f"incomplete: {s['results']} of {s['expected_results']} results; "
+            f"incomplete: {s.results} of {s.expected_results} results; "
             "re-run the same command to resume"
         )
     return lines
 
 
-def errored_lines(s: Mapping[str, Any]) -> list[str]:
+def errored_lines(s: RunSummary) -> list[str]:
     """The errored-results gate and each model-graded scorer's calibration, as text."""
     lines = []
-    if not s.get("errors_within_limit", True):
+    if not s.errors_within_limit:
         lines.append(
-            f"{s['errored_results']} result(s) could not be scored, more than max_errors "
-            f"{s['max_errors']}: the run fails (see llmlab eval show RUN --failed)"
+            f"{s.errored_results} result(s) could not be scored, more than max_errors "
+            f"{s.max_errors}: the run fails (see llmlab eval show RUN --failed)"
         )
-    for name, judge in (s.get("judges") or {}).items():
-        if judge.get("calibrated"):
-            kappa = judge.get("kappa")
+    for name, judge in (s.judges or {}).items():
+        if judge.calibrated:
             lines.append(
-                f"judge {name} ({judge['model']}): calibrated on {judge['labels']} labels, "
-                f"TPR {_num(judge.get('tpr'))} TNR {_num(judge.get('tnr'))} "
-                f"kappa {_num(kappa)}"
+                f"judge {name} ({judge.model}): calibrated on {judge.labels} labels, "
+                f"TPR {_num(judge.tpr)} TNR {_num(judge.tnr)} "
+                f"kappa {_num(judge.kappa)}"
             )
         else:
             lines.append(
-                f"judge {name} ({judge['model']}): NOT calibrated against human labels; "
+                f"judge {name} ({judge.model}): NOT calibrated against human labels; "
                 "treat its scores with care (llmlab eval label RUN, llmlab eval agreement RUN)"
             )
     return lines
@@ -121,8 +120,8 @@ def to_markdown(
     With ``gate`` (the verdict the exit code follows, baseline included) its status and
     reasons head the report; without it, the run's own threshold decides.
     """
-    s = run.summary
-    own = "passed" if s["threshold_met"] else "failed"
+    s = RunSummary.from_dict(run.summary)
+    own = "passed" if s.threshold_met else "failed"
     verdict = gate.status if gate is not None else own
     out = [f"## Eval `{run.name}`: {verdict}", ""]
     if gate is not None and gate.reasons:
@@ -132,16 +131,16 @@ def to_markdown(
         "",
         "| metric | value |",
         "|---|---|",
-        f"| pass rate | {_pct(s['pass_rate'])} (95% CI {_pct(s['pass_rate_ci'][0])}"
-        f"–{_pct(s['pass_rate_ci'][1])}) |",
-        f"| cases | {s['passed']} passed / {s['cases']} ({s['errored_cases']} errored) |",
-        f"| mean score | {s['mean_score']:.3f} ± {s['standard_error']:.3f} SE |",
-        f"| required pass rate | {_pct(s['min_pass_rate'])} |",
-        f"| cost | {_cost(s['cost'], s.get('unpriced_results', 0), s['results'])} |",
-        f"| judge cost | {_cost(s['judge']['cost'], s['judge'].get('unpriced_results', 0))} |",
+        f"| pass rate | {_pct(s.pass_rate)} (95% CI {_pct(s.pass_rate_ci[0])}"
+        f"–{_pct(s.pass_rate_ci[1])}) |",
+        f"| cases | {s.passed} passed / {s.cases} ({s.errored_cases} errored) |",
+        f"| mean score | {s.mean_score:.3f} ± {s.standard_error:.3f} SE |",
+        f"| required pass rate | {_pct(s.min_pass_rate)} |",
+        f"| cost | {_cost(s.cost, s.unpriced_results, s.results)} |",
+        f"| judge cost | {_cost(s.judge.cost, s.judge.unpriced_results)} |",
     ]
-    if s["trials"]["epochs"] > 1:
-        out.append(f"| consistency | {_pct(s['trials']['consistency'])} |")
+    if s.trials.epochs > 1:
+        out.append(f"| consistency | {_pct(s.trials.consistency)} |")
     if failures:
         out += ["", "### Failed cases", "", "| case | epoch | score | why |", "|---|---|---|---|"]
         for r in failures[:50]:
@@ -152,7 +151,7 @@ def to_markdown(
 
 def to_junit(run: EvalRun, results: Sequence[EvalResultRow]) -> str:
     """JUnit XML: one test case per (case, epoch); errored results as errors."""
-    s = run.summary
+    s = RunSummary.from_dict(run.summary)
     suite = ET.Element(
         "testsuite",
         name=run.name,
@@ -164,7 +163,7 @@ def to_junit(run: EvalRun, results: Sequence[EvalResultRow]) -> str:
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="run_id", value=run.id)
     ET.SubElement(props, "property", name="model", value=run.model)
-    ET.SubElement(props, "property", name="pass_rate", value=f"{s['pass_rate']:.6f}")
+    ET.SubElement(props, "property", name="pass_rate", value=f"{s.pass_rate:.6f}")
     for r in results:
         case = ET.SubElement(
             suite,
@@ -177,7 +176,7 @@ def to_junit(run: EvalRun, results: Sequence[EvalResultRow]) -> str:
             ET.SubElement(case, "error", message=(r.error or "errored")[:500])
         elif not r.passed:
             failure = ET.SubElement(
-                case, "failure", message=f"score {r.score or 0.0:.3f} below {s['threshold']}"
+                case, "failure", message=f"score {r.score or 0.0:.3f} below {s.threshold}"
             )
             failure.text = f"output: {(r.output or '')[:2000]}\n{r.explanation or ''}"
     testsuites = ET.Element("testsuites")

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any, TypedDict, TypeVar
 
 from llmlab._errors import InputError, LlmlabError, StoreError
+from llmlab._limits import MAX_CONCURRENCY, MAX_EPOCHS, check_count
 from llmlab.evals._case import EvalCase
 from llmlab.evals._combine import as_score
 from llmlab.evals._dataset import check_values
@@ -471,11 +472,9 @@ async def run_eval(
             name or a managed model.
     """
     check_model(model)
-    if concurrency < 1:
-        raise InputError(f"concurrency must be at least 1, not {concurrency}")
+    check_count("concurrency", concurrency, MAX_CONCURRENCY)
     n_epochs = epochs or suite.epochs
-    if n_epochs < 1:
-        raise InputError(f"epochs must be at least 1, not {n_epochs}")
+    check_count("epochs", n_epochs, MAX_EPOCHS)
     if not suite.cases:
         raise InputError(f"suite {suite.name!r} has no cases", path=suite.path)
     given = model if isinstance(model, Model) else None

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from llmlab._errors import InputError, TemplateError
+from llmlab._limits import MAX_EPOCHS
 from llmlab.evals._case import EvalCase, located
 from llmlab.evals._combine import FunctionScorer, Weighted, as_scorer
 from llmlab.evals._dataset import check_values, load_dataset
@@ -60,7 +61,7 @@ class SuiteSpec(BaseModel):
     """The run passes (exit 0) when this share of cases pass."""
     max_errors: int = Field(default=0, ge=0)
     """The run fails when more results than this errored (could not be scored)."""
-    epochs: int = Field(default=1, ge=1)
+    epochs: int = Field(default=1, ge=1, le=MAX_EPOCHS)
     reducer: Reducer = "mean"
     k: int | None = Field(default=None, ge=1)
     temperature: float | None = None

@@ -9,8 +9,17 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
+from llmlab._json import JsonObject
+from llmlab.evals._run_summary import (
+    SUMMARY_VERSION,
+    ErrorCounts,
+    JudgeTotals,
+    Latency,
+    Rate,
+    RunSummary,
+    TrialStats,
+)
 from llmlab.evals._stats import (
     bootstrap_mean_ci,
     flip_rate,
@@ -23,9 +32,7 @@ from llmlab.evals._stats import (
 from llmlab.pricing import plain_decimal
 from llmlab.store import EvalResultRow
 
-__all__ = ["CaseOutcome", "reduce_cases", "summarize"]
-
-SUMMARY_VERSION = 1
+__all__ = ["CaseOutcome", "reduce_cases", "summarize", "summary_of"]
 
 
 @dataclass(slots=True)
@@ -156,14 +163,9 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[index]
 
 
-def _rate(passed: int, n: int) -> dict[str, Any]:
+def _rate(passed: int, n: int) -> Rate:
     interval = wilson_interval(passed, n)
-    return {
-        "n": n,
-        "passed": passed,
-        "pass_rate": interval.estimate,
-        "ci": [interval.low, interval.high],
-    }
+    return Rate(n=n, passed=passed, pass_rate=interval.estimate, ci=(interval.low, interval.high))
 
 
 @dataclass(slots=True)
@@ -201,25 +203,26 @@ class _Cases:
         if o.trials:
             self.trials[(len(o.trials), sum(o.trials))] += 1
 
-    def trial_stats(self, epochs: int, k: int | None) -> dict[str, Any]:
+    def trial_stats(self, epochs: int, k: int | None) -> TrialStats:
         cases = sum(self.trials.values())
         agree = sum(m for (n, c), m in self.trials.items() if c in (0, n))
         flips = sum(
             m * flip_rate([True] * c + [False] * (n - c)) for (n, c), m in self.trials.items()
         )
-        figures: dict[str, Any] = {
-            "epochs": epochs,
-            "consistency": agree / cases if cases else 1.0,
-            "mean_flip_rate": flips / cases if cases else 0.0,
-        }
+        pass_k: dict[str, float] = {}
         if epochs > 1 and cases:
             # The suite's k (as its pass@k reducer uses), else every trial.
             k = min(k or epochs, *(n for n, _ in self.trials))
             at = sum(m * pass_at_k(n, c, k) for (n, c), m in self.trials.items())
             hat = sum(m * pass_hat_k(n, c, k) for (n, c), m in self.trials.items())
-            figures[f"pass@{k}"] = at / cases
-            figures[f"pass^{k}"] = hat / cases
-        return figures
+            pass_k[f"pass@{k}"] = at / cases
+            pass_k[f"pass^{k}"] = hat / cases
+        return TrialStats(
+            epochs=epochs,
+            consistency=agree / cases if cases else 1.0,
+            mean_flip_rate=flips / cases if cases else 0.0,
+            pass_k=pass_k,
+        )
 
 
 def _fold(
@@ -244,7 +247,7 @@ def _fold(
     return cases, totals
 
 
-def summarize(
+def summary_of(
     rows: Iterable[EvalResultRow],
     *,
     reducer: str = "mean",
@@ -254,10 +257,9 @@ def summarize(
     k: int | None = None,
     expected_results: int | None = None,
     max_errors: int = 0,
-) -> dict[str, Any]:
-    """Everything a report shows about a run, as plain JSON-ready data, in one pass over
-    ``rows`` (a stream is fine) that must hold each case's trials together, as
-    ``iter_eval_results`` yields them.
+) -> RunSummary:
+    """Everything a report shows about a run, in one pass over ``rows`` (a stream is
+    fine) that must hold each case's trials together, as ``iter_eval_results`` yields them.
 
     An errored result (its call failed, or its scorer could not judge) is not a fail:
     pass rate and mean are over the scored cases, errored ones are counted apart, and
@@ -275,56 +277,80 @@ def summarize(
     complete = expected_results is None or totals.results >= expected_results
     errors_ok = totals.errored <= max_errors
     durations = totals.durations
-    return {
-        "version": SUMMARY_VERSION,
-        "cases": n + cases.errored,
-        "scored_cases": n,
-        "results": totals.results,
-        "expected_results": expected_results,
-        "complete": complete,
-        "passed": passed,
-        "failed": n - passed,
-        "errored_cases": cases.errored,
-        "errored_results": totals.errored,
-        "max_errors": max_errors,
-        "errors_within_limit": errors_ok,
-        "pass_rate": pass_rate,
-        "pass_rate_ci": list(_rate(passed, n)["ci"]),
-        "threshold": threshold,
-        "min_pass_rate": min_pass_rate,
-        "threshold_met": complete and n > 0 and pass_rate >= min_pass_rate and errors_ok,
-        "reducer": reducer,
-        "mean_score": mean.estimate,
-        "mean_score_ci": [mean.low, mean.high],
-        "weighted_mean_score": (
+    return RunSummary(
+        version=SUMMARY_VERSION,
+        cases=n + cases.errored,
+        scored_cases=n,
+        results=totals.results,
+        expected_results=expected_results,
+        complete=complete,
+        passed=passed,
+        failed=n - passed,
+        errored_cases=cases.errored,
+        errored_results=totals.errored,
+        max_errors=max_errors,
+        errors_within_limit=errors_ok,
+        pass_rate=pass_rate,
+        pass_rate_ci=_rate(passed, n).ci,
+        threshold=threshold,
+        min_pass_rate=min_pass_rate,
+        threshold_met=complete and n > 0 and pass_rate >= min_pass_rate and errors_ok,
+        reducer=reducer,
+        mean_score=mean.estimate,
+        mean_score_ci=(mean.low, mean.high),
+        weighted_mean_score=(
             math.fsum(s * w for s, w in zip(cases.scores, cases.weights, strict=True))
             / total_weight
             if total_weight
             else 0.0
         ),
-        "standard_error": standard_error(cases.scores),
-        "scorers": {name: total / m for name, (total, m) in sorted(cases.parts.items())},
-        "tags": {tag: _rate(p, m) for tag, (m, p) in sorted(cases.tags.items())},
-        "trials": cases.trial_stats(epochs, k),
-        "errors": {
-            "results": sum(totals.errors.values()),
-            "kinds": dict(sorted(totals.errors.items(), key=lambda item: -item[1])[:10]),
-        },
-        "cost": _money(totals.cost),
-        "unpriced_results": totals.unpriced,
-        "input_tokens": totals.input_tokens,
-        "output_tokens": totals.output_tokens,
-        "cache_hits": totals.cache_hits,
-        "judge": {
-            "calls": totals.judge_calls,
-            "input_tokens": totals.judge_input_tokens,
-            "output_tokens": totals.judge_output_tokens,
-            "cost": _money(totals.judge_cost),
-            "unpriced_results": totals.judge_unpriced,
-        },
-        "latency_s": {
-            "mean": statistics.fmean(durations) if durations else None,
-            "p50": _percentile(durations, 0.5),
-            "p95": _percentile(durations, 0.95),
-        },
-    }
+        standard_error=standard_error(cases.scores),
+        scorers={name: total / m for name, (total, m) in sorted(cases.parts.items())},
+        tags={tag: _rate(p, m) for tag, (m, p) in sorted(cases.tags.items())},
+        trials=cases.trial_stats(epochs, k),
+        errors=ErrorCounts(
+            results=sum(totals.errors.values()),
+            kinds=dict(sorted(totals.errors.items(), key=lambda item: -item[1])[:10]),
+        ),
+        cost=_money(totals.cost),
+        unpriced_results=totals.unpriced,
+        input_tokens=totals.input_tokens,
+        output_tokens=totals.output_tokens,
+        cache_hits=totals.cache_hits,
+        judge=JudgeTotals(
+            calls=totals.judge_calls,
+            input_tokens=totals.judge_input_tokens,
+            output_tokens=totals.judge_output_tokens,
+            cost=_money(totals.judge_cost),
+            unpriced_results=totals.judge_unpriced,
+        ),
+        latency_s=Latency(
+            mean=statistics.fmean(durations) if durations else None,
+            p50=_percentile(durations, 0.5),
+            p95=_percentile(durations, 0.95),
+        ),
+    )
+
+
+def summarize(
+    rows: Iterable[EvalResultRow],
+    *,
+    reducer: str = "mean",
+    threshold: float = 0.7,
+    min_pass_rate: float = 1.0,
+    epochs: int = 1,
+    k: int | None = None,
+    expected_results: int | None = None,
+    max_errors: int = 0,
+) -> JsonObject:
+    """:func:`summary_of` as the stored JSON document (``RunSummary.to_dict()``)."""
+    return summary_of(
+        rows,
+        reducer=reducer,
+        threshold=threshold,
+        min_pass_rate=min_pass_rate,
+        epochs=epochs,
+        k=k,
+        expected_results=expected_results,
+        max_errors=max_errors,
+    ).to_dict()

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import llmlab.labs._kinds_answers  # noqa: F401  (registers the kinds)
+import llmlab.labs._kinds_monitor  # noqa: F401
 import llmlab.labs._kinds_prompt  # noqa: F401
 import llmlab.labs._kinds_python  # noqa: F401
+import llmlab.labs._kinds_suite  # noqa: F401
 from llmlab._errors import ConfigError, InputError
 from llmlab.labs._context import GradeContext, criterion_kinds
 from llmlab.labs._lab import Lab

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from llmlab._errors import InputError, TemplateError
+from llmlab._errors import ConfigError, InputError, TemplateError
 from llmlab.evals import EvalCase, EvalSuite, load_dataset, paired_test, scorers_from_spec
 from llmlab.labs._context import GradeContext, criterion_kind
+from llmlab.labs._costs import price_override, recorded_costs
 from llmlab.labs._learner import load_learner_yaml
 from llmlab.labs._results import CaseDetail, CriterionResult, fraction_text, percent
 from llmlab.models import get_model
@@ -79,7 +82,9 @@ class CaseRun:
     input_tokens: int
 
 
-def _suite(ctx: GradeContext, spec: PromptFile, params: Mapping[str, Any], path: Path) -> EvalSuite:
+def _suite(
+    ctx: GradeContext, spec: PromptFile, params: Mapping[str, Any], path: Path, run_tag: str
+) -> EvalSuite:
     options: dict[str, Any] = {"temperature": 0.0, "seed": ctx.seed}
     cap = int(params.get("max_tokens", 64))
     options["max_tokens"] = min(spec.max_tokens or cap, cap)
@@ -94,7 +99,7 @@ def _suite(ctx: GradeContext, spec: PromptFile, params: Mapping[str, Any], path:
             scorers=scorers_from_spec(list(params["scorers"]), base_dir=ctx.lab.folder),
             threshold=float(params.get("threshold", 0.7)),
             request_options=options,
-            tags={"lab": ctx.lab.slug},
+            tags={"lab": ctx.lab.slug, "lab_run": run_tag},
         )
     except TemplateError as exc:
         raise InputError(str(exc), path=path, line=_key_line(path, "prompt")) from None
@@ -139,16 +144,27 @@ def _cases(path: Path) -> list[EvalCase]:
 def _evaluate(
     ctx: GradeContext, prompt_path: Path, cases_path: Path, params: Mapping[str, Any]
 ) -> list[CaseRun]:
+    return _evaluate_tagged(ctx, prompt_path, cases_path, params)[0]
+
+
+def _evaluate_tagged(
+    ctx: GradeContext, prompt_path: Path, cases_path: Path, params: Mapping[str, Any]
+) -> tuple[list[CaseRun], str]:
+    """The runs, and the ``lab_run`` tag their recorded calls carry."""
     # Criteria that share the prompt, the cases and the grading share one run.
     grading = (params.get("scorers"), params.get("threshold"), params.get("max_tokens"))
     key = f"prompt_eval:{prompt_path}:{prompt_path.read_text(encoding='utf-8')}:{cases_path}"
     key += repr(grading)
     if key not in ctx.memo:
         spec = read_prompt_file(prompt_path)
-        suite = _suite(ctx, spec, params, prompt_path)
-        ctx.memo[key] = asyncio.run(_run(suite, _cases(cases_path), ctx, prompt_path))
-    runs: list[CaseRun] = ctx.memo[key]
-    return runs
+        tag = uuid.uuid4().hex  # the calls of this evaluation, as recorded, carry it
+        suite = _suite(ctx, spec, params, prompt_path, tag)
+        prices = ctx.lab_file(str(params["prices"])) if "prices" in params else None
+        with price_override(prices):
+            runs = asyncio.run(_run(suite, _cases(cases_path), ctx, prompt_path))
+        ctx.memo[key] = (runs, tag)
+    found: tuple[list[CaseRun], str] = ctx.memo[key]
+    return found
 
 
 def _details(runs: Sequence[CaseRun], expected_field: str | None) -> tuple[CaseDetail, ...]:
@@ -194,14 +210,26 @@ def _rendered_carries(runs: Sequence[CaseRun], fields: Sequence[str]) -> Criteri
     )
 
 
+def _money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
 def _baseline(
-    ctx: GradeContext, runs: Sequence[CaseRun], params: Mapping[str, Any], cases: Path
+    ctx: GradeContext, runs: list[CaseRun], run_tag: str, params: Mapping[str, Any], cases: Path
 ) -> list[CriterionResult]:
-    base = _evaluate(ctx, ctx.lab_file(str(params["baseline"])), cases, params)
-    base_tokens = sum(r.input_tokens for r in base) / len(base)
-    tokens = sum(r.input_tokens for r in runs) / len(runs)
-    cut = 1 - tokens / base_tokens if base_tokens else 0.0
-    need_cut = float(params.get("min_token_cut", 0.4))
+    base, base_tag = _evaluate_tagged(ctx, ctx.lab_file(str(params["baseline"])), cases, params)
+    # Figures from the calls as the store recorded them, priced by the lab's price
+    # override: what a team would read in `llmlab monitor stats`.
+    old = recorded_costs(ctx.store, base_tag, len(base))
+    new = recorded_costs(ctx.store, run_tag, len(runs))
+    if new.priced < new.calls or old.priced < old.calls:
+        raise ConfigError(
+            f"lab {ctx.lab.name}: {new.calls + old.calls - new.priced - old.priced} calls to "
+            f"{ctx.model} have no price (neither the lab's price file nor llmlab's price "
+            "data knows it); check this lab with the embedded model"
+        )
+    cut = float(1 - new.per_call / old.per_call) if old.per_call else 0.0
+    need_cut = float(params.get("min_cost_cut", 0.4))
     margin = float(params.get("margin", 0.1))
     test = paired_test(
         "passed",
@@ -212,18 +240,20 @@ def _baseline(
     )
     diff = test.difference
     k_base, k = sum(r.passed for r in base), sum(r.passed for r in runs)
-    price = float(params.get("price_per_mtok", 0.15))  # a hosted small model's input price
-    per_million = f"${tokens * price:,.0f} vs ${base_tokens * price:,.0f} per million calls"
+    million = Decimal(1_000_000)
     return [
         CriterionResult(
-            name="input tokens per call",
+            name="cost per call (recorded, priced as a hosted model)",
             passed=cut >= need_cut,
-            measured=f"{tokens:.0f} vs baseline {base_tokens:.0f} (cut {percent(cut)}; "
-            f"{per_million} at ${price:g}/M tokens)",
+            measured=f"{_money(new.per_call * million)} vs baseline "
+            f"{_money(old.per_call * million)} per million calls (cut {percent(cut)}; "
+            f"input tokens per call {new.input_per_call:.0f} vs {old.input_per_call:.0f})",
             bar=f"needs a cut ≥ {percent(need_cut)}",
             distance=""
             if cut >= need_cut
-            else f"{base_tokens * (1 - need_cut):.0f} tokens or fewer",
+            else f"{_money(old.per_call * million * Decimal(1 - need_cut))} per million "
+            "calls or less",
+            note=f"prices: {new.source}",
         ),
         CriterionResult(
             name="no loss against the baseline (paired)",
@@ -248,7 +278,8 @@ def prompt_eval(ctx: GradeContext, params: Mapping[str, Any]) -> list[CriterionR
     Parameters: ``file`` (the prompt file), ``scorers`` (a suite's scorer list),
     ``held_out`` (cases file in the lab), ``min_passed`` (held-out cases that must pass),
     optional ``visible`` (cases file in the learner's folder), ``require_fields``,
-    ``baseline`` (+ ``min_token_cut``, ``margin``, ``price_per_mtok``), ``threshold``,
+    ``baseline`` (+ ``min_cost_cut``, ``margin``), ``prices`` (a price override file
+    in the lab, applied while the model runs), ``threshold``,
     ``max_tokens``, ``expected_field`` (the case field shown as the expected answer).
     """
     prompt_path = ctx.learner(str(params.get("file", "prompt.yaml")))
@@ -268,7 +299,7 @@ def prompt_eval(ctx: GradeContext, params: Mapping[str, Any]) -> list[CriterionR
             )
         )
     held_path = ctx.lab_file(str(params["held_out"]))
-    runs = _evaluate(ctx, prompt_path, held_path, params)
+    runs, run_tag = _evaluate_tagged(ctx, prompt_path, held_path, params)
     k, n = sum(r.passed for r in runs), len(runs)
     need = int(params["min_passed"])
     note = ""
@@ -291,5 +322,5 @@ def prompt_eval(ctx: GradeContext, params: Mapping[str, Any]) -> list[CriterionR
         )
     )
     if "baseline" in params:
-        results.extend(_baseline(ctx, runs, params, held_path))
+        results.extend(_baseline(ctx, runs, run_tag, params, held_path))
     return results

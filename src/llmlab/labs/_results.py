@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from llmlab._json import JsonObject
 from llmlab.evals import wilson_interval
 
 __all__ = ["CaseDetail", "CheckReport", "CriterionResult", "fraction_text", "percent"]
@@ -37,7 +37,7 @@ class CaseDetail:
     """The exact rendered prompt (system prompt first, when there is one)."""
     expected: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "case": self.case_id,
             "prompt": self.prompt,
@@ -72,7 +72,7 @@ class CriterionResult:
     failures: tuple[CaseDetail, ...] = ()
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "name": self.name,
             "passed": self.passed,
@@ -95,13 +95,13 @@ class CheckReport:
     model: str | None
     criteria: tuple[CriterionResult, ...]
     duration_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JsonObject = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.criteria if c.gating)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "lab": self.lab,
             "title": self.title,

@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from llmlab._json import JsonObject, JsonValue
 from llmlab.models._types import Request, Response
 from llmlab.store import cache_get, cache_put
 
@@ -37,7 +38,7 @@ _NOT_IN_KEY = frozenset({"api_key", "http_client", "base_url"})
 key holds already in resolved form (``base_url``, as the endpoint)."""
 
 
-def cache_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def cache_options(options: Mapping[str, Any]) -> JsonObject:
     """The provider options that go into the cache key, as JSON-ready values.
 
     Secrets and transport choices are left out; a value JSON cannot hold (a Python
@@ -46,7 +47,7 @@ def cache_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in sorted(options.items()) if k not in _NOT_IN_KEY}
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> JsonValue:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, Mapping):
@@ -100,11 +101,11 @@ class ResponseCache:
         row = cache_get(self.store, key)
         if row is None or row.response.get("version") != CACHE_FORMAT_VERSION:
             return None
-        data: dict[str, Any] = dict(row.response["response"])
-        return Response.model_validate(data)
+        stored = row.response.get("response")
+        return Response.model_validate(stored) if isinstance(stored, Mapping) else None
 
     def _put(self, key: str, response: Response) -> None:
-        payload = {
+        payload: JsonObject = {
             "version": CACHE_FORMAT_VERSION,
             "response": response.model_dump(
                 mode="json", exclude={"call_id", "cost", "cost_status", "cache_hit"}

@@ -11,9 +11,9 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from llmlab._errors import LlmlabError, ProviderError, RetriesExhausted
+from llmlab._json import JsonObject
 from llmlab.models._links import current_links
 from llmlab.models._redact import redact
 from llmlab.models._types import Request, Response
@@ -23,9 +23,9 @@ from llmlab.pricing import LOCAL_PROVIDERS
 __all__ = ["CallInProgress"]
 
 
-def request_content(request: Request) -> dict[str, Any]:
+def request_content(request: Request) -> JsonObject:
     """The request as stored in ``calls.request``: messages and the parameters set."""
-    content: dict[str, Any] = {
+    content: JsonObject = {
         "messages": [{"role": m.role, "content": m.content} for m in request.messages]
     }
     if request.temperature is not None:

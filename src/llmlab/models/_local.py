@@ -19,11 +19,17 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from llmlab._errors import ConfigError, ProviderError, UnknownModelError
 from llmlab.models._base import Provider
-from llmlab.models._types import Request, Response, TextDelta, Usage
+from llmlab.models._types import Message, Request, Response, TextDelta, Usage
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import (
+        ChatCompletionRequestMessage,
+        ChatCompletionRequestResponseFormat,
+    )
 
 __all__ = ["LocalProvider", "create", "smollm2_path"]
 
@@ -68,6 +74,25 @@ def local_threads() -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 256:
         raise ConfigError(f"LLMLAB_LOCAL_THREADS={raw!r}: give a whole number from 1 to 256")
     return int(raw)
+
+
+class _ChatArguments(TypedDict, total=False):
+    """The keyword arguments of ``Llama.create_chat_completion`` that a request sets."""
+
+    messages: list[ChatCompletionRequestMessage]
+    max_tokens: int
+    temperature: float
+    stop: list[str]
+    seed: int
+    response_format: ChatCompletionRequestResponseFormat
+
+
+def _message(m: Message) -> ChatCompletionRequestMessage:
+    if m.role == "system":
+        return {"role": "system", "content": m.content}
+    if m.role == "user":
+        return {"role": "user", "content": m.content}
+    return {"role": "assistant", "content": m.content}
 
 
 class _LoadedLlama:
@@ -140,9 +165,9 @@ class LocalProvider(Provider):
             self._loaded = _load(self.path, self.n_ctx)
         return self._loaded
 
-    def _arguments(self, request: Request) -> dict[str, Any]:
-        arguments: dict[str, Any] = {
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+    def _arguments(self, request: Request) -> _ChatArguments:
+        arguments: _ChatArguments = {
+            "messages": [_message(m) for m in request.messages],
             "max_tokens": request.max_tokens or _DEFAULT_MAX_TOKENS,
         }
         if request.temperature is not None:

@@ -4,10 +4,10 @@
 llmlab hands out. It wraps the provider's bare ``Provider`` and belongs to one store.
 Every call through it:
 
-1. reserves its worst-case cost against the store's budgets it falls under (a hard
+1. answers from the response cache when the cache is on (recorded with ``cache_hit``,
+   cost 0: a hit reserves nothing, so no budget refuses it);
+2. reserves its worst-case cost against the store's budgets it falls under (a hard
    budget without room refuses it: recorded as ``refused``, then ``BudgetExceeded``);
-2. answers from the response cache when the cache is on (recorded with ``cache_hit``,
-   cost 0);
 3. calls the provider under the retry policy and per-attempt timeout (and the adaptive
    limiter, when one is attached);
 4. prices the usage, records the call (success or failure) through the store's batched
@@ -165,26 +165,21 @@ class Model:
         start = time.perf_counter()
         call = CallInProgress(self.provider, self.name, request, streamed=False)
         worst = self._worst_case(request)
+        key, hit = await self._cached(call, request, start, worst)
+        if hit is not None:
+            return self._succeed(call, hit, start, _nothing_held(), worst, cache_hit=True)
         reservation = await self._reserve(call, request, start, worst)
-        key: str | None = None
-        hit: Response | None = None
         try:
-            if self.cache is not None:
-                key = self.cache_key(request, current_links().epoch)
-                hit = await self._cache_get(key)
-            if hit is None:
-                response, call.attempts = await with_retries(
-                    functools.partial(self._attempt, request),
-                    self.policy,
-                    provider=self.provider,
-                    model=self.name,
-                    on_failure=call.count_failure,
-                )
+            response, call.attempts = await with_retries(
+                functools.partial(self._attempt, request),
+                self.policy,
+                provider=self.provider,
+                model=self.name,
+                on_failure=call.count_failure,
+            )
         except BaseException as exc:
             self._fail(call, exc, start, reservation, worst)
             raise
-        if hit is not None:
-            return self._succeed(call, hit, start, reservation, worst, cache_hit=True)
         if key is not None:
             await self._cache_put(key, response)
         return self._succeed(call, response, start, reservation, worst)
@@ -199,41 +194,38 @@ class Model:
         start = time.perf_counter()
         call = CallInProgress(self.provider, self.name, request, streamed=True)
         worst = self._worst_case(request)
+        key, hit = await self._cached(call, request, start, worst)
+        if hit is not None:
+            if hit.text:
+                call.ttft_s = time.perf_counter() - start
+                try:
+                    yield TextDelta(text=hit.text)
+                except BaseException as exc:
+                    self._fail(call, exc, start, _nothing_held(), worst)
+                    raise
+            yield self._succeed(call, hit, start, _nothing_held(), worst, cache_hit=True)
+            return
         reservation = await self._reserve(call, request, start, worst)
         response: Response | None = None
-        key: str | None = None
         try:
-            hit: Response | None = None
-            if self.cache is not None:
-                key = self.cache_key(request, current_links().epoch)
-                hit = await self._cache_get(key)
-            if hit is not None:
-                response = hit
-                if hit.text:
-                    call.ttft_s = time.perf_counter() - start
-                    yield TextDelta(text=hit.text)
-            else:
-                (pieces, first), call.attempts = await with_retries(
-                    functools.partial(self._open_stream, request),
-                    self.policy,
-                    provider=self.provider,
-                    model=self.name,
-                    on_failure=call.count_failure,
-                )
-                async with _closing(pieces):
-                    item = first
-                    while not isinstance(item, Response):
-                        if item.text and call.ttft_s is None:
-                            call.ttft_s = time.perf_counter() - start
-                        yield item
-                        item = await self._next_piece(pieces)
-                    response = item
+            (pieces, first), call.attempts = await with_retries(
+                functools.partial(self._open_stream, request),
+                self.policy,
+                provider=self.provider,
+                model=self.name,
+                on_failure=call.count_failure,
+            )
+            async with _closing(pieces):
+                item = first
+                while not isinstance(item, Response):
+                    if item.text and call.ttft_s is None:
+                        call.ttft_s = time.perf_counter() - start
+                    yield item
+                    item = await self._next_piece(pieces)
+                response = item
         except BaseException as exc:
             self._fail(call, exc, start, reservation, worst)
             raise
-        if hit is not None:
-            yield self._succeed(call, hit, start, reservation, worst, cache_hit=True)
-            return
         if key is not None:
             await self._cache_put(key, response)
         # Recorded before it is handed over, so a consumer that stops here loses nothing.
@@ -389,6 +381,20 @@ class Model:
         # the budget keeps its worst case. A call with no answer was not billed.
         _settle(reservation, worst if call.ttft_s is not None else None)
 
+    async def _cached(
+        self, call: CallInProgress, request: Request, start: float, worst: Decimal | None
+    ) -> tuple[str | None, Response | None]:
+        """The cache key (None: cache off) and the cached answer, looked up before any
+        reservation: a hit costs nothing, so no budget may refuse it."""
+        if self.cache is None:
+            return None, None
+        try:
+            key = self.cache_key(request, current_links().epoch)
+            return key, await self._cache_get(key)
+        except BaseException as exc:  # cancelled while looking: recorded like any call
+            self._fail(call, exc, start, _nothing_held(), worst)
+            raise
+
     async def _cache_get(self, key: str) -> Response | None:
         assert self.cache is not None
         try:
@@ -438,9 +444,13 @@ def _warn_no_usage(full_name: str, worst: Decimal | None) -> None:
     )
 
 
+def _nothing_held() -> Reservation:
+    """A cache hit's reservation: nothing held, nothing to settle."""
+    return Reservation("")
+
+
 def _settle(reservation: Reservation, cost: Decimal | None) -> None:
-    if not reservation.active:
-        return
+    # Also when nothing was held: budgets created during the call count its cost.
     try:
         reservation.settle(cost)
     except Exception:  # the call is done; a ledger failure is logged, not raised at the user

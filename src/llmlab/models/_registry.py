@@ -1,9 +1,13 @@
 """``provider/model`` names and the providers that serve them.
 
 Providers are plugins: an entry point in the group ``llmlab.providers`` names a factory
-``(model_name, **options) -> Provider``. The built-in providers go through the same
-mechanism: they are declared in llmlab's own ``pyproject.toml``, and the same entry points
-are also built in here so that a source checkout without installed metadata works.
+``(model_name, **options) -> Provider``. The built-in providers are declared the same way
+in llmlab's own ``pyproject.toml``, and also built in here (``_BUILTIN``): a built-in name
+resolves from that table without scanning the installed distributions' entry points
+(``importlib.metadata.entry_points()`` reads every installed package's metadata, about
+50 ms of CPU, too much for ``llmlab run``). The scan runs only for a name that is neither
+built in nor registered in code, and to list every provider (``llmlab models list``). So an
+entry point cannot replace a built-in provider; ``register_provider()`` can.
 A third-party package adds one with::
 
     [project.entry-points."llmlab.providers"]
@@ -30,6 +34,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, cast
 
 from llmlab._errors import ConfigError, UnknownModelError
+from llmlab._json import JsonObject
 from llmlab.models._base import Provider, ProviderFactory
 
 if TYPE_CHECKING:
@@ -72,7 +77,7 @@ class ProviderInfo:
             return "set"
         return "missing" if self.key_required else "not needed"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """What ``llmlab models list --json`` prints for this provider."""
         return {
             "provider": self.name,
@@ -142,6 +147,7 @@ class _Registry:
         self._entry_points: dict[str, EntryPoint] | None = None
         self._factories: dict[str, ProviderFactory] = {}
         self._infos: dict[str, ProviderInfo] = {}
+        self._in_code: set[str] = set()  # names given to register_provider()
 
     def _discover(self) -> dict[str, EntryPoint]:
         if self._entry_points is None:
@@ -153,13 +159,15 @@ class _Registry:
                     }
                     for ep in entry_points(group=ENTRY_POINT_GROUP):
                         builtin = found.get(ep.name)
-                        if builtin is not None and builtin.value != ep.value:
+                        if builtin is None:
+                            found[ep.name] = ep
+                        elif builtin.value != ep.value:
                             log.warning(
-                                "provider %r from entry point %s replaces the built-in one",
-                                ep.name,
+                                "entry point %s is ignored: %r is a built-in provider "
+                                "(replace it with llmlab.models.register_provider)",
                                 ep.value,
+                                ep.name,
                             )
-                        found[ep.name] = ep
                     self._entry_points = found
         return self._entry_points
 
@@ -169,25 +177,33 @@ class _Registry:
     def register(self, name: str, factory: ProviderFactory, info: ProviderInfo | None) -> None:
         with self._lock:
             self._factories[name] = factory
+            self._in_code.add(name)
             if info is not None:
                 self._infos[name] = info
 
     def info(self, name: str) -> ProviderInfo:
         if name in self._infos:
             return self._infos[name]
-        if name in _BUILTIN and self._discover()[name].value == _BUILTIN[name][0]:
+        if name in _BUILTIN and name not in self._in_code:
             return _BUILTIN[name][1]
         factory_info = getattr(self._factories.get(name), "provider_info", None)
         if isinstance(factory_info, ProviderInfo):
             return factory_info
-        ep = self._discover().get(name)
+        ep = None if name in self._in_code else self._discover().get(name)
         return ProviderInfo(name, f"plugin ({ep.value})" if ep is not None else "registered")
+
+    def entry_point(self, name: str) -> EntryPoint | None:
+        """A built-in provider's entry point without the scan; else the scanned one."""
+        builtin = _BUILTIN.get(name)
+        if builtin is not None:
+            return EntryPoint(name, builtin[0], ENTRY_POINT_GROUP)
+        return self._discover().get(name)
 
     def factory(self, name: str) -> ProviderFactory | None:
         factory = self._factories.get(name)
         if factory is not None:
             return factory
-        ep = self._discover().get(name)
+        ep = self.entry_point(name)
         if ep is None:
             return None
         try:

@@ -12,14 +12,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmlab._errors import InputError, NotFoundError
+from llmlab._json import JsonObject
 from llmlab.monitor._alerts import Alert, emit_alert
 from llmlab.monitor._recorder import add_batch_listener
 from llmlab.monitor._window import parse_instant
 from llmlab.store import (
-    AlertRuleRow,
     Store,
     delete_alert_rule,
     list_alert_rules,
@@ -27,6 +27,9 @@ from llmlab.store import (
     set_rule_firing,
     upsert_alert_rule,
 )
+
+if TYPE_CHECKING:
+    from llmlab.store import AlertRuleRow  # row types: they load SQLAlchemy
 
 __all__ = [
     "METRICS",
@@ -52,7 +55,7 @@ class AlertRule:
     min_calls: int
     firing: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready dict."""
         return asdict(self)
 
@@ -89,6 +92,8 @@ def set_alert_rule(
     window_s = int((now - parse_instant(window, now=now, option="--window")).total_seconds())
     if window_s <= 0:
         raise InputError(f"--window {window!r} must be a duration such as 15m or 1h")
+    from llmlab.store import AlertRuleRow  # loads SQLAlchemy: only here
+
     row = AlertRuleRow(
         name=name,
         metric=metric,
@@ -207,7 +212,7 @@ class _Schedule:
         hit = self.has_rules
         if hit is not None and now - hit[0] < CHECK_INTERVAL_S:
             return hit[1]
-        found = bool(list_alert_rules(self.store))
+        found = self.store.any_rows("alert_rules")  # one cheap query, no SQLAlchemy
         self.has_rules = (now, found)
         return found
 

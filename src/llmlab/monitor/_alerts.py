@@ -18,11 +18,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from llmlab._json import JsonObject
 from llmlab.store import (
-    AlertRow,
-    SpentAfter,
     Store,
     claim_delivery,
     due_deliveries,
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     import httpx
 
     from llmlab.monitor._budgets import Budget
+    from llmlab.store import AlertRow, SpentAfter  # row types: they load SQLAlchemy
 
 __all__ = [
     "Alert",
@@ -63,7 +63,7 @@ class Alert:
     message: str
     created_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The webhook's JSON body."""
         return {
             "version": 1,
@@ -121,7 +121,7 @@ def _webhook_url() -> str | None:
     return os.environ.get(WEBHOOK_ENV) or None
 
 
-def _body(row: AlertRow) -> dict[str, Any]:
+def _body(row: AlertRow) -> JsonObject:
     return Alert(
         row.kind, row.source, row.value, row.limit_value, row.message, row.created_at
     ).to_dict()
@@ -304,6 +304,8 @@ def emit_alert(
     """Record, log and send an alert, unless ``dedupe_key`` was alerted before."""
     now = datetime.now(UTC)
     url = _webhook_url()
+    from llmlab.store import AlertRow  # loads SQLAlchemy: only here
+
     inserted = insert_alert(
         store,
         AlertRow(

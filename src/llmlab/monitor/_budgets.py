@@ -24,11 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from llmlab._errors import InputError, NotFoundError
 from llmlab.store import (
-    BudgetRow,
     Store,
     as_money,
     delete_budget,
@@ -38,6 +37,9 @@ from llmlab.store import (
     resolve_store,
     upsert_budget,
 )
+
+if TYPE_CHECKING:
+    from llmlab.store import BudgetRow  # row types: they load SQLAlchemy
 
 __all__ = [
     "Budget",
@@ -145,7 +147,9 @@ class BudgetCache:
         now = time.monotonic()
         if now - self._loaded_at < CACHE_TTL_S:
             return self._budgets
-        loaded = tuple(_to_budget(r) for r in list_budgets(self.store))
+        # An empty table is one cheap query (no SQLAlchemy on an SQLite store's fast path).
+        found = self.store.any_rows("budgets")
+        loaded = tuple(_to_budget(r) for r in list_budgets(self.store)) if found else ()
         with self._lock:
             self._budgets, self._loaded_at = loaded, now
         return loaded
@@ -244,6 +248,8 @@ def set_budget(
             raise InputError(f"a tag budget's value is KEY=VALUE, got {key + sep + value!r}")
     if any(not 0 < t <= 10 for t in thresholds):
         raise InputError("alert thresholds are fractions of the limit, e.g. 0.8 and 1.0")
+    from llmlab.store import BudgetRow  # loads SQLAlchemy: only here
+
     row = BudgetRow(
         name=name,
         scope=scope,

@@ -12,17 +12,23 @@ hourly rollups. They are stored sparse: little-endian (uint16 bucket, int64 coun
 
 from __future__ import annotations
 
+import functools
 import math
+import struct
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Counts = npt.NDArray[np.int64]
 
 __all__ = [
     "MAX_S",
     "MIN_S",
     "NUM_BUCKETS",
-    "PAIR",
+    "PAIR_SIZE",
     "RATIO",
     "RELATIVE_ERROR",
     "bucket_of",
@@ -42,9 +48,26 @@ MAX_S = 3 * 3600.0
 _LOG_RATIO = math.log(RATIO)
 NUM_BUCKETS = math.ceil(math.log(MAX_S / MIN_S) / _LOG_RATIO) + 1
 RELATIVE_ERROR = math.sqrt(RATIO) - 1
-PAIR = np.dtype([("bucket", "<u2"), ("count", "<i8")])
+# One stored (bucket, count) pair. numpy (the ``PAIR`` dtype, for vectorised reads) is
+# imported only on first use: the recorder's hook encodes and merges a small batch's
+# histograms with ``struct`` alone, so a one-call command never loads numpy.
+_PAIR = struct.Struct("<Hq")
+PAIR_SIZE = _PAIR.size
 
-Counts = npt.NDArray[np.int64]
+
+def __getattr__(name: str) -> Any:
+    # ``PAIR``: the numpy dtype of a pair, made on first use.
+    if name == "PAIR":
+        return _pair()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _pair() -> np.dtype[Any]:
+    """The numpy dtype of one stored pair (packed: the same bytes as ``_PAIR``)."""
+    import numpy as np
+
+    return np.dtype([("bucket", "<u2"), ("count", "<i8")])
 
 
 def bucket_of(value_s: float) -> int:
@@ -56,6 +79,8 @@ def bucket_of(value_s: float) -> int:
 
 def buckets_of(values_s: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """The buckets of many values (vectorised :func:`bucket_of`)."""
+    import numpy as np
+
     arr = np.maximum(np.asarray(values_s, dtype=np.float64), MIN_S)
     idx = np.floor(np.log(arr / MIN_S) / _LOG_RATIO).astype(np.int64)
     return np.clip(idx, 0, NUM_BUCKETS - 1)
@@ -63,51 +88,59 @@ def buckets_of(values_s: npt.ArrayLike) -> npt.NDArray[np.int64]:
 
 def empty() -> Counts:
     """A histogram with no values."""
+    import numpy as np
+
     return np.zeros(NUM_BUCKETS, dtype=np.int64)
 
 
 def encode(counts: Counts) -> bytes:
     """Sparse bytes of a dense count array."""
+    import numpy as np
+
     nz = np.flatnonzero(counts)
-    pairs = np.empty(len(nz), dtype=PAIR)
+    pairs = np.empty(len(nz), dtype=_pair())
     pairs["bucket"] = nz
     pairs["count"] = counts[nz]
     return pairs.tobytes()
 
 
 def encode_counts(counts: dict[int, int]) -> bytes:
-    """Sparse bytes of ``{bucket: count}``."""
-    pairs = np.empty(len(counts), dtype=PAIR)
-    if counts:
-        ordered = sorted(counts.items())
-        pairs["bucket"] = [b for b, _ in ordered]
-        pairs["count"] = [c for _, c in ordered]
-    return pairs.tobytes()
+    """Sparse bytes of ``{bucket: count}`` (plain Python: the same bytes as :func:`encode`
+    of the dense array, for the buckets given)."""
+    pack = _PAIR.pack
+    return b"".join(pack(bucket, count) for bucket, count in sorted(counts.items()))
 
 
 def merge_bytes(a: bytes | None, b: bytes | None) -> bytes:
-    """Sparse bytes of two sparse histograms added together."""
+    """Sparse bytes of two sparse histograms added together (buckets whose sum is 0 are
+    left out, as :func:`encode` leaves them out)."""
     if not a:
         return bytes(b or b"")
     if not b:
         return bytes(a)
-    pairs = np.concatenate([np.frombuffer(a, dtype=PAIR), np.frombuffer(b, dtype=PAIR)])
-    dense = np.bincount(pairs["bucket"], weights=pairs["count"], minlength=NUM_BUCKETS)
-    return encode(dense.astype(np.int64))
+    totals: dict[int, int] = {}
+    for blob in (a, b):
+        for bucket, count in _PAIR.iter_unpack(blob):
+            totals[bucket] = totals.get(bucket, 0) + count
+    return encode_counts({bucket: n for bucket, n in totals.items() if n})
 
 
 def decode(blob: bytes | None) -> Counts:
     """Dense counts of sparse bytes."""
+    import numpy as np
+
     counts = empty()
     if blob:
-        pairs = np.frombuffer(blob, dtype=PAIR)
+        pairs = np.frombuffer(blob, dtype=_pair())
         np.add.at(counts, pairs["bucket"].astype(np.int64), pairs["count"])
     return counts
 
 
 def merge(blobs: Iterable[bytes | None]) -> Counts:
     """Dense counts of many sparse histograms added together."""
-    parts = [np.frombuffer(b, dtype=PAIR) for b in blobs if b]
+    import numpy as np
+
+    parts = [np.frombuffer(b, dtype=_pair()) for b in blobs if b]
     if not parts:
         return empty()
     pairs = np.concatenate(parts)
@@ -118,6 +151,8 @@ def merge(blobs: Iterable[bytes | None]) -> Counts:
 
 def percentile(counts: Counts, q: float) -> float | None:
     """The ``q`` (0..100) nearest-rank percentile in seconds; None when empty."""
+    import numpy as np
+
     total = int(counts.sum())
     if total == 0:
         return None
@@ -130,6 +165,8 @@ def percentiles(rows: Sequence[Counts], qs: Sequence[float]) -> list[list[float 
     """:func:`percentile` for many histograms and percentiles at once (vectorised)."""
     if not rows:
         return []
+    import numpy as np
+
     cum = np.cumsum(np.vstack(rows), axis=1)
     total = cum[:, -1]
     # One searchsorted over all rows: shift each row's cumulative counts past the last.

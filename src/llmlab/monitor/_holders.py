@@ -16,15 +16,17 @@ import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from llmlab.store import (
-    Owner,
-    ReservationRow,
     Store,
     heartbeat_reservations,
     list_reservations,
     release_reservations,
 )
+
+if TYPE_CHECKING:
+    from llmlab.store import Owner, ReservationRow  # row types: they load SQLAlchemy
 
 __all__ = ["HEARTBEAT_S", "LEASE_S", "Holder", "dead_reservations", "owner", "release_dead"]
 
@@ -40,6 +42,8 @@ _HOST = socket.gethostname()[:255]
 
 def owner() -> Owner:
     """This process, as the owner of a reservation."""
+    from llmlab.store import Owner  # loads SQLAlchemy: only here
+
     return Owner(os.getpid(), _HOST)
 
 

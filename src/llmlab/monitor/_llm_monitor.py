@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
 from llmlab.monitor._record import CallRecord, new_call_id
 from llmlab.monitor._recorder import flush, record
@@ -23,7 +23,7 @@ from llmlab.monitor._stats import call_stats
 from llmlab.pricing import price_tokens
 from llmlab.store import Store
 
-__all__ = ["LLMMonitor", "guess_provider"]
+__all__ = ["LLMMonitor", "MonitorStats", "guess_provider"]
 
 # Model-name prefixes of the big providers, for names given without "provider/".
 _PREFIXES: tuple[tuple[str, str], ...] = (
@@ -50,6 +50,25 @@ def guess_provider(model: str) -> tuple[str, str]:
         if lowered.startswith(prefix):
             return found, model
     return "unknown", model
+
+
+class MonitorStats(TypedDict, total=False):
+    """:meth:`LLMMonitor.get_stats`: the totals, or only ``error`` when there is no call."""
+
+    error: str
+    calls: int
+    errors: int
+    total_cost: Decimal
+    unpriced_calls: int
+    cost_per_call: Decimal | None
+    avg_latency_ms: float | None
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+    p99_latency_ms: float | None
+    total_tokens: int
+    input_tokens: int
+    output_tokens: int
+    avg_tokens_per_call: float
 
 
 class LLMMonitor:
@@ -109,7 +128,7 @@ class LLMMonitor:
         charge_budget(provider, name, rec.tags, None, rec.cost, store=self.store)
         return rec
 
-    def get_stats(self, last_hours: float = 1) -> dict[str, Any]:
+    def get_stats(self, last_hours: float = 1) -> MonitorStats:
         """Totals of the last ``last_hours`` hours, or ``{"error": "No data in time window"}``.
 
         Keys: calls, errors, total_cost (Decimal), unpriced_calls, avg_latency_ms,

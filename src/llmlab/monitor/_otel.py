@@ -178,8 +178,13 @@ def _ns(moment: datetime) -> int:
     return int(moment.timestamp() * 1e9)
 
 
-def _attributes(row: Mapping[str, Any]) -> dict[str, Any]:
-    attrs: dict[str, Any] = {
+# What an OpenTelemetry attribute may hold (``opentelemetry.util.types.AttributeValue``,
+# without importing the optional SDK here).
+_Attribute = str | bool | int | float | Sequence[str]
+
+
+def _attributes(row: Mapping[str, Any]) -> dict[str, _Attribute]:
+    attrs: dict[str, _Attribute] = {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": row["provider"],
         "gen_ai.request.model": row["requested_model"],
@@ -237,7 +242,7 @@ def export_rows(rows: Sequence[Mapping[str, Any]], *, store: Store | None = None
         if row.get("status") != "ok":
             span.set_status(Status(StatusCode.ERROR, row.get("error_message") or None))
         span.end(end_time=start + int(duration * 1e9))
-        common: dict[str, Any] = {
+        common: dict[str, _Attribute] = {
             k: attrs[k]
             for k in (
                 "gen_ai.operation.name",

@@ -7,7 +7,9 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
+
+from llmlab._json import JsonObject
 
 __all__ = ["CallRecord", "CallStatus", "new_call_id"]
 
@@ -64,7 +66,7 @@ class CallRecord:
     finish_reason: str | None = None
     streamed: bool = False
     tags: dict[str, str] = field(default_factory=dict)
-    request: dict[str, Any] | None = None  # None when content capture is off
+    request: JsonObject | None = None  # None when content capture is off
     response_text: str | None = None
     # links that prompts, experiments and evals fill
     prompt_name: str | None = None

@@ -22,21 +22,27 @@ queue is flushed by a multiprocessing finalizer; SIGTERM flushes too (see ``_exi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import logging
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
-
-from sqlalchemy import Connection
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from llmlab._errors import LlmlabError
 from llmlab.monitor._capture import capture_content
 from llmlab.monitor._record import CallRecord
 from llmlab.store import Store, add_replay_hook, insert_calls, resolve_store, spill_path, spill_rows
+from llmlab.store._fast_sql import CALL_COLUMNS
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from llmlab.store._fast_sqlite import RollupDeltas
 
 __all__ = [
     "BATCH_INTERVAL_S",
@@ -64,12 +70,13 @@ FLUSH_TIMEOUT_S = 60.0
 Row = dict[str, Any]
 BatchListener = Callable[[Store, Sequence[Mapping[str, Any]]], None]
 """Called on the writer thread after a batch is committed: ``fn(store, rows)``."""
-BatchHook = Callable[[Connection, Sequence[Mapping[str, Any]]], None]
+BatchHook = Callable[["Connection", Sequence[Mapping[str, Any]]], None]
 """Called inside the batch's insert transaction: ``fn(conn, rows)`` (rollups)."""
 
 _FIELDS = tuple(field.name for field in dataclasses.fields(CallRecord))
 _listeners: list[BatchListener] = []
 _hooks: list[BatchHook] = []
+_fast_hooks: dict[BatchHook, RollupDeltas] = {}
 _BUILTIN_HOOKS = ("llmlab.monitor._rollups", "llmlab.monitor._alert_rules", "llmlab.monitor._otel")
 """Modules that register llmlab's own batch hooks and listeners when they load."""
 
@@ -88,10 +95,13 @@ class Recorder:
         for module in _BUILTIN_HOOKS:
             importlib.import_module(module)
         self.store = store
-        # Where rows go when the database stays unreachable: resolved once, not per call.
-        self.spill_path = spill_path(store)
         self.spilled = False
         self._reset()
+
+    @functools.cached_property
+    def spill_path(self) -> Path | None:
+        """Where rows go when the database stays unreachable (resolved once, when needed)."""
+        return spill_path(self.store)
 
     def _reset(self) -> None:
         self.queue: deque[Row | threading.Event] = deque()
@@ -183,7 +193,8 @@ class Recorder:
             # After a failing hook, write the calls without hooks: calls are the record.
             hooks = _run_hooks if _hooks and attempt < 2 else None
             try:
-                insert_calls(self.store, batch, in_transaction=hooks)
+                if not self._write_fast(batch, with_hooks=hooks is not None):
+                    insert_calls(self.store, batch, in_transaction=hooks)
             except Exception as exc:
                 if not _bad_rows(exc):  # the database's fault (locked, down): retry, spill
                     last_error = exc
@@ -211,6 +222,21 @@ class Recorder:
                 self.store.replay_spilled()
             return
         self._spill(batch, last_error)
+
+    def _write_fast(self, batch: list[Row], *, with_hooks: bool) -> bool:
+        """Write through the store's sqlite3 fast path when it has one and every batch hook
+        has a fast form (the rollups); False: use ``insert_calls`` (SQLAlchemy)."""
+        fast = self.store.fast_sink()
+        if fast is None or any(len(row) != len(CALL_COLUMNS) for row in batch):
+            return False
+        rollups: RollupDeltas | None = None
+        if with_hooks:
+            hooks = list(_hooks)
+            if len(hooks) != 1 or hooks[0] not in _fast_hooks:
+                return False  # a hook of its own needs SQLAlchemy's connection
+            rollups = _fast_hooks[hooks[0]]
+        fast.insert_calls(batch, rollups)
+        return True
 
     def _spill(self, batch: list[Row], error: BaseException | None, rejected: bool = False) -> None:
         try:
@@ -284,26 +310,37 @@ def remove_batch_listener(fn: BatchListener) -> None:
         _listeners.remove(fn)
 
 
-def add_batch_hook(fn: BatchHook) -> None:
+def add_batch_hook(fn: BatchHook, *, fast: RollupDeltas | None = None) -> None:
     """Call ``fn(conn, rows)`` inside each batch's insert transaction (rollups).
 
     Keep it fast: it holds the database's write lock. If it raises, the batch is
     retried, and in the end written without hooks (the calls are never dropped for it).
+    ``fast``: the same work for the SQLite fast path, as rollup deltas (llmlab's rollups);
+    while a hook without one is registered, every batch goes through SQLAlchemy.
     """
     if fn not in _hooks:
         _hooks.append(fn)
+    if fast is not None:
+        _fast_hooks[fn] = fast
 
 
 def remove_batch_hook(fn: BatchHook) -> None:
     """Undo :func:`add_batch_hook`."""
     if fn in _hooks:
         _hooks.remove(fn)
+    _fast_hooks.pop(fn, None)
 
 
 def _bad_rows(exc: BaseException) -> bool:
     """Whether ``exc`` is the rows' fault (a duplicate id, a value the column refuses),
     so that retrying the same batch cannot help."""
-    if isinstance(exc, IntegrityError | DataError | TypeError | ValueError):
+    if isinstance(exc, TypeError | ValueError) or type(exc).__name__ == "IntegrityError":
+        return True  # sqlite3's IntegrityError too (the fast path)
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import DataError, IntegrityError, StatementError
+
+    if isinstance(exc, IntegrityError | DataError):
         return True
     # SQLAlchemy wraps a bind processor's refusal (a float for money) in StatementError.
     return type(exc) is StatementError and isinstance(exc.orig, TypeError | ValueError)

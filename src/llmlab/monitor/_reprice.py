@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
+from llmlab._json import JsonObject
 from llmlab.monitor._rollups import rebuild_rollups
 from llmlab.monitor._window import parse_window
 from llmlab.pricing import forget_overrides, price_tokens
@@ -39,7 +39,7 @@ class ModelRepricing:
     newly_priced: int = 0
     now_unpriced: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready dict (money as strings)."""
         return {
             "model": self.model,
@@ -71,7 +71,7 @@ class RepriceReport:
         """Total new cost of the changed calls."""
         return sum((m.new_cost for m in self.models.values()), Decimal(0))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready dict (``version`` 1)."""
         return {
             "version": 1,

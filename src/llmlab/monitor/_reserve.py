@@ -4,6 +4,13 @@
 does not fit only because of other calls' outstanding reservations waits (bounded) for
 them to settle; a model without a price is refused by a hard budget unless it allows
 unpriced calls. Reservations carry their owner (see ``llmlab.monitor._holders``).
+
+A budget created while calls are in flight cannot hold what they may cost (their
+reservations were made before it existed, and what a reservation covers is not stored),
+but it counts them: a call settles its real cost against every budget it falls under
+when it ends, also those that did not exist (or that this process did not know of yet)
+when it reserved. At creation a budget counts the calls already recorded; a call ending
+at that very moment (recorded, its cost not yet settled) could count twice.
 """
 
 from __future__ import annotations
@@ -15,14 +22,13 @@ import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import TYPE_CHECKING, NamedTuple
 
 from llmlab._errors import BudgetExceeded, ConfigError, NotFoundError, StoreError
 from llmlab.monitor._alerts import budget_refusal_alert, budget_threshold_alerts
 from llmlab.monitor._budgets import Budget, _budgets_for, _new_id, _plain, period_key
 from llmlab.monitor._holders import Holder, dead_reservations, owner, release_dead
 from llmlab.store import (
-    BudgetShortfall,
-    LedgerEntry,
     Store,
     as_money,
     list_budgets,
@@ -33,6 +39,13 @@ from llmlab.store import (
     resolve_store,
     settle_ledger,
 )
+
+if TYPE_CHECKING:
+    from llmlab.store import (  # row types: they load SQLAlchemy
+        BudgetShortfall,
+        LedgerEntry,
+        SpentAfter,
+    )
 
 __all__ = [
     "Reservation",
@@ -65,6 +78,16 @@ class UnpricedRefused(BudgetExceeded):
         )
 
 
+class CallScope(NamedTuple):
+    """What decides which budgets a call falls under (a tuple: made on every call)."""
+
+    provider: str
+    model: str
+    tags: Mapping[str, str]
+    prompt_name: str | None
+    eval_run: str | None
+
+
 @dataclass(slots=True)
 class Reservation:
     """Money held for one call; :meth:`settle` it with the real cost, or :meth:`release`."""
@@ -72,11 +95,14 @@ class Reservation:
     id: str
     store: Store | None = None
     entries: tuple[LedgerEntry, ...] = ()
+    call: CallScope | None = None
+    """The call it was made for: its cost also counts against budgets created since."""
     _done: bool = field(default=False, repr=False)
 
     @property
     def active(self) -> bool:
-        """False when no budget applied (nothing to settle)."""
+        """False when no budget applied (no money held; settling may still count the
+        call against budgets created since)."""
         return bool(self.entries) and not self._done
 
     @property
@@ -89,24 +115,51 @@ class Reservation:
         if self._done:
             return
         self._done = True
-        if not self.entries:
+        if not self.entries and (self.call is None or actual_cost is None):
             return
-        store = resolve_store(self.store)
+        store = self.store if self.store is not None else resolve_store(None)
+        if not self.entries and not _budgets_for(store):
+            return  # the hot path without budgets: one cached lookup, no database
         amount = as_money(actual_cost) if actual_cost is not None else None
-        try:
-            for attempt in range(SETTLE_ATTEMPTS):
-                try:
-                    after = settle_ledger(store, self.id, amount, self.entries)
-                    break
-                except StoreError as exc:
-                    # A busy database must not lose a paid call's cost from the ledger.
-                    if not exc.retryable or attempt == SETTLE_ATTEMPTS - 1:
-                        raise
-                    time.sleep(0.05 * 2**attempt)
-        finally:
-            store.component(Holder, Holder).drop(self.id)
-        if amount is not None:
+        after: list[SpentAfter] = []
+        if self.entries:
+            try:
+                for attempt in range(SETTLE_ATTEMPTS):
+                    try:
+                        after = settle_ledger(store, self.id, amount, self.entries)
+                        break
+                    except StoreError as exc:
+                        # A busy database must not lose a paid call's cost from the ledger.
+                        if not exc.retryable or attempt == SETTLE_ATTEMPTS - 1:
+                            raise
+                        time.sleep(0.05 * 2**attempt)
+            finally:
+                store.component(Holder, Holder).drop(self.id)
+        late = self._budgets_since(store) if amount else ()
+        if late and amount is not None:
+            after = [*after, *_charge(store, late, amount)]
+        if amount is not None and after:
             budget_threshold_alerts(store, after, _budgets_for(store))
+
+    def _budgets_since(self, store: Store) -> tuple[LedgerEntry, ...]:
+        """Entries (nothing held) for the budgets the call falls under that it did not
+        reserve against: created since, or not yet known to this process then."""
+        call = self.call
+        if call is None:
+            return ()
+        found = _budgets_for(store)  # cached: no database read on the hot path
+        if not found:
+            return ()
+        from llmlab.store import LedgerEntry  # loads SQLAlchemy: only with budgets
+
+        held = {e.budget for e in self.entries}
+        return tuple(
+            LedgerEntry(b.name, key, Decimal(0), None)
+            for b in found
+            if b.name not in held
+            and b.matches(call.provider, call.model, call.tags, call.prompt_name)
+            and (key := period_key(b.period, eval_run=call.eval_run)) is not None
+        )
 
     def release(self) -> None:
         """Give the held money back: the call did not run or cost nothing."""
@@ -208,9 +261,10 @@ def _reserve_steps(
     wait_s: float | None,
 ) -> Generator[float, None, Reservation]:
     """The reservation as steps: each ``yield`` is a pause (seconds) before trying again."""
+    call = CallScope(provider, model, tags or {}, prompt_name, eval_run)
     found = _budgets_for(handle)
     if not found:
-        return Reservation("", handle)
+        return Reservation("", handle, call=call)
     applying = [
         (b, key)
         for b in found
@@ -218,13 +272,15 @@ def _reserve_steps(
         and (key := period_key(b.period, eval_run=eval_run)) is not None
     ]
     if not applying:
-        return Reservation("", handle)
+        return Reservation("", handle, call=call)
     if max_cost is None:
         for b, _ in applying:
             if b.hard and not b.allow_unpriced:
                 raise UnpricedRefused(b.name, f"{provider}/{model}")
     rid = _new_id()
     amount = as_money(max_cost) if max_cost is not None else Decimal(0)
+    from llmlab.store import LedgerEntry  # loads SQLAlchemy: only here
+
     entries = tuple(
         LedgerEntry(
             budget=b.name,
@@ -242,7 +298,7 @@ def _reserve_steps(
         shortfall = reserve_ledger(handle, rid, entries, me)
         if shortfall is None:
             handle.component(Holder, Holder).hold(rid)
-            return Reservation(rid, handle, entries)
+            return Reservation(rid, handle, entries, call)
         if shortfall.budget not in reclaimed:
             # Reservations of a killed process would block the budget: reclaim, retry.
             reclaimed.add(shortfall.budget)
@@ -310,11 +366,18 @@ def charge_budget(
     ]
     if not applying:
         return
+    from llmlab.store import LedgerEntry  # loads SQLAlchemy: only here
+
     entries = tuple(LedgerEntry(b.name, key, Decimal(0), None) for b, key in applying)
+    after = _charge(handle, entries, as_money(cost))
+    budget_threshold_alerts(handle, after, _budgets_for(handle))
+
+
+def _charge(handle: Store, entries: Sequence[LedgerEntry], amount: Decimal) -> list[SpentAfter]:
+    """Count ``amount``, already spent, against ``entries`` (their limits not checked)."""
     rid = _new_id()
     reserve_ledger(handle, rid, entries, owner())
-    after = settle_ledger(handle, rid, as_money(cost), entries)
-    budget_threshold_alerts(handle, after, _budgets_for(handle))
+    return settle_ledger(handle, rid, amount, entries)
 
 
 def release_budget(

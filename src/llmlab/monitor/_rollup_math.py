@@ -1,5 +1,9 @@
 """Rollup arithmetic: which groups a call counts in, and columnar aggregation.
 
+numpy is imported by the functions that use it (columnar aggregation, for
+``rebuild_rollups`` and the stats), not by this module: the recorder's hook needs only
+:func:`call_dims`, :func:`epoch` and :func:`pico` for a small batch.
+
 A call counts once in each of its groups: ``all``, ``model`` (``provider/model``),
 ``provider``, ``prompt`` (``name@version``), ``arm`` (``experiment/arm``), ``eval_run``
 and one ``tag:KEY`` per tag — for the hour and for the day it started in. Calls without
@@ -12,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from llmlab.monitor import _histogram as hist
 from llmlab.store import to_pico
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "COUNTERS",
@@ -63,14 +68,19 @@ DIMENSIONS: tuple[str, ...] = ("model", "provider", "prompt", "arm", "eval_run")
 RollupKey = tuple[str, int, str, str]  # grain, bucket start (epoch s), dim, key
 
 
+def _zeros(n: int, dtype: str) -> Any:
+    # numpy is imported on first use: the recorder's hook adds a small batch without it.
+    import numpy as np
+
+    return np.zeros(n, dtype)
+
+
 @dataclass(slots=True)
 class Agg:
     """Sums and histograms of one rollup group."""
 
-    ints: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(len(COUNTERS), np.int64))
-    floats: npt.NDArray[np.float64] = field(
-        default_factory=lambda: np.zeros(len(FLOATS), np.float64)
-    )
+    ints: npt.NDArray[np.int64] = field(default_factory=lambda: _zeros(len(COUNTERS), "int64"))
+    floats: npt.NDArray[np.float64] = field(default_factory=lambda: _zeros(len(FLOATS), "float64"))
     latency: npt.NDArray[np.int64] = field(default_factory=hist.empty)
     ttft: npt.NDArray[np.int64] = field(default_factory=hist.empty)
 
@@ -162,6 +172,8 @@ def aggregate(
     (``only``: just these dimensions besides ``all``)."""
     if not len(cols):
         return
+    import numpy as np
+
     lat_b = np.where(np.isnan(cols.latency_s), -1, hist.buckets_of(np.nan_to_num(cols.latency_s)))
     ttft_b = np.where(np.isnan(cols.ttft_s), -1, hist.buckets_of(np.nan_to_num(cols.ttft_s)))
     # Map every (dim, key) to a small integer so grouping is integer work in numpy.
@@ -196,6 +208,8 @@ def _aggregate_grain(
     ttft_b: npt.NDArray[np.int64],
     out: dict[RollupKey, Agg],
 ) -> None:
+    import numpy as np
+
     group_code = start[rows] * len(names) + ids
     uniq, inverse = np.unique(group_code, return_inverse=True)
     g = len(uniq)
@@ -236,12 +250,16 @@ _BLOCK = 2048
 def _hist_codes(
     inverse: npt.NDArray[np.int64], buckets: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
+    import numpy as np
+
     keep = buckets >= 0
     return np.sort(inverse[keep] * hist.NUM_BUCKETS + buckets[keep])
 
 
 def _dense_block(codes: npt.NDArray[np.int64], lo: int, hi: int) -> npt.NDArray[np.int64]:
     """Counts of groups [lo, hi) as a (hi - lo, NUM_BUCKETS) array, from sorted codes."""
+    import numpy as np
+
     base, top = lo * hist.NUM_BUCKETS, hi * hist.NUM_BUCKETS
     part = codes[np.searchsorted(codes, base) : np.searchsorted(codes, top)] - base
     flat = np.bincount(part, minlength=top - base)

@@ -12,9 +12,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from llmlab._errors import InputError
+from llmlab._json import JsonObject
 from llmlab.monitor import _histogram as hist
 from llmlab.monitor._frame import Frame, frame_from_aggs, frame_from_rows, group_frame
 from llmlab.monitor._rollup_math import (
@@ -75,9 +75,9 @@ class GroupStats:
     output_tokens_per_s: float | None
     cache_savings: Decimal | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready dict; money as strings (exact)."""
-        out: dict[str, Any] = {}
+        out: JsonObject = {}
         for name in self.__slots__:
             value = getattr(self, name)
             out[name] = str(value) if isinstance(value, Decimal) else value
@@ -95,7 +95,7 @@ class StatsReport:
     groups: tuple[GroupStats, ...]
     percentile_relative_error: float = hist.RELATIVE_ERROR
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready dict (``version`` 1)."""
         return {
             "version": 1,

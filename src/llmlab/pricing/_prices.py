@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import genai_prices
-from genai_prices import data_snapshot, types
-
-from llmlab.pricing._compiled import compiled_price
 from llmlab.pricing._overrides import OverridePrice, find_override
+
+if TYPE_CHECKING:
+    from genai_prices import types
+
+# genai-prices (its types and its bundled data: about 0.05 s of CPU) is imported when a
+# hosted model's price is first looked up, not by the modules that import this one: a
+# local or scripted model's call, or a price from an override file, never needs it.
 
 __all__ = ["LOCAL_PROVIDERS", "PriceQuote", "PriceStatus", "max_cost", "price_tokens"]
 
@@ -89,6 +92,11 @@ def price_tokens(
         _warn_unpriced(provider, model, "no price known")
         return PriceQuote(None, "USD", "unpriced", None)
     genai_provider, info, source = found
+    import genai_prices
+    from genai_prices import types
+
+    from llmlab.pricing._compiled import compiled_price
+
     moment = at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
     # Token prices, compiled once, without calc_price's per-call overhead (same Decimal).
     prices = info.prices
@@ -155,6 +163,9 @@ def _genai_model(provider: str, model: str) -> tuple[types.Provider, types.Model
     provider_id = _GENAI_PROVIDER_IDS.get(provider, provider)
     if provider_id is None:
         return None
+    import genai_prices
+    from genai_prices import data_snapshot
+
     try:
         # Only the bundled snapshot: an updater started elsewhere must not change our prices.
         found = data_snapshot._bundled_snapshot().find_provider_model(

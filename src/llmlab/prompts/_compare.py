@@ -13,9 +13,9 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from llmlab._errors import InputError
+from llmlab._json import JsonObject
 from llmlab.evals import (
     Comparison,
     EvalCase,
@@ -84,7 +84,7 @@ class MetricDelta:
             return 0.0 if self.b == 0 else float("inf")
         return (self.b - self.a) / self.a
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form."""
         d = self.difference
         return {
@@ -119,7 +119,7 @@ class ABComparison:
     def verdict(self) -> str:
         return self.comparison.verdict()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form (the comparison as ``Comparison.to_dict``)."""
         return {
             "prompt": self.name,

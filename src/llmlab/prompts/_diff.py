@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmlab._json import JsonObject
 from llmlab.prompts._version import PromptVersion
 
 __all__ = ["ABSENT", "FieldChange", "PromptDiff", "diff_versions"]
@@ -41,7 +42,7 @@ class PromptDiff:
     def has_changes(self) -> bool:
         return bool(self.template or self.variables or self.config or self.syntax_changed)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form."""
         return {
             "a": {"version": self.a.version, "hash": self.a.version_hash},

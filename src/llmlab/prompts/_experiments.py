@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmlab._errors import InputError, NotFoundError
+from llmlab._json import JsonObject
 from llmlab.prompts._assign import Allocation, unit_point
 from llmlab.prompts._refs import check_label, check_name, current_actor
 from llmlab.prompts._registry import PromptCache, nearest_names, prompt_registry
 from llmlab.prompts._version import PromptVersion
 from llmlab.store import Store, resolve_store
 from llmlab.store import _prompts as rows
-from llmlab.store._prompts import ExperimentRow
+from llmlab.store._prompts import ArmDocument, ExperimentRow
 
 __all__ = [
     "Arm",
@@ -73,7 +74,7 @@ class Experiment:
                 return arm
         raise NotFoundError("arm", f"{self.name}/{name}", candidates=[a.name for a in self.arms])
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form (times as ISO text)."""
         return {
             "name": self.name,
@@ -110,12 +111,14 @@ def _segments(allocation: Allocation) -> list[list[Any]]:
     return [list(segment) for segment in allocation.segments]
 
 
-def _arms_json(arms: tuple[Arm, ...], winner: str | None = None) -> list[dict[str, Any]]:
-    return [
-        {"name": a.name, "version": a.version, "weight": a.weight}
-        | ({"winner": True} if a.name == winner else {})
-        for a in arms
-    ]
+def _arms_json(arms: tuple[Arm, ...], winner: str | None = None) -> list[ArmDocument]:
+    out: list[ArmDocument] = []
+    for a in arms:
+        arm: ArmDocument = {"name": a.name, "version": a.version, "weight": a.weight}
+        if a.name == winner:
+            arm["winner"] = True
+        out.append(arm)
+    return out
 
 
 class Experiments:

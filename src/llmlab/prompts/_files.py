@@ -21,18 +21,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 from pydantic import ValidationError
 
 from llmlab._errors import InputError, TemplateError
+from llmlab._json import JsonObject
 from llmlab.prompts._refs import check_name
 from llmlab.prompts._registry import PromptRegistry, prompt_registry
 from llmlab.prompts._version import PromptVersion
 from llmlab.store import Store
 
-__all__ = ["PromptFile", "PushResult", "pull_prompts", "push_prompts", "read_prompt_file"]
+__all__ = [
+    "PromptDocument",
+    "PromptFile",
+    "PushResult",
+    "pull_prompts",
+    "push_prompts",
+    "read_prompt_file",
+]
 
 SUFFIXES = (".yaml", ".yml", ".md")
 _KEYS = {
@@ -78,7 +86,7 @@ class PushResult:
     created: bool
     labels_moved: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form."""
         return {
             "path": self.path,
@@ -290,9 +298,28 @@ def _str_block(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
 _BlockDumper.add_representer(str, _str_block)
 
 
-def version_document(version: PromptVersion) -> dict[str, Any]:
+class _MessageDocument(TypedDict):
+    role: str
+    content: str
+
+
+class PromptDocument(TypedDict, total=False):
+    """A prompt file's keys (``template`` or ``messages``; the rest when set)."""
+
+    name: str | None
+    template: str
+    messages: list[_MessageDocument]
+    variables: JsonObject
+    config: JsonObject
+    metadata: Mapping[str, object]
+    """Free-form, as the author wrote it."""
+    syntax: str
+    message: str
+
+
+def version_document(version: PromptVersion) -> PromptDocument:
     """The file form of a version (keys as ``read_prompt_file`` reads them)."""
-    doc: dict[str, Any] = {"name": version.name}
+    doc: PromptDocument = {"name": version.name}
     if isinstance(version.template, str):
         doc["template"] = version.template
     else:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmlab._errors import InputError, NotFoundError
+from llmlab._json import JsonObject
 from llmlab.evals import Interval
 from llmlab.monitor import GroupStats, call_stats, flush
 from llmlab.pricing import plain_decimal
@@ -55,7 +56,7 @@ class CallMetrics:
     """Latency percentiles of the successful calls (from the rollups' histograms: within
     ``percentile_relative_error`` of the exact values); None when not computed."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form (means as ``{n, mean, low, high}``, cost as text)."""
         return {
             "calls": self.calls,
@@ -79,7 +80,7 @@ class QualityMetrics:
     pass_rate: float | None = None
     runs: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form."""
         return {"score": self.score.to_dict(), "pass_rate": self.pass_rate, "runs": self.runs}
 
@@ -225,7 +226,7 @@ class ArmReport:
     latency_diff: tuple[Interval, float] | None
     cost_diff: tuple[Interval, float] | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form: the arm, its call metrics, quality, differences to control."""
 
         def diff(d: tuple[Interval, float] | None) -> dict[str, float] | None:
@@ -255,7 +256,7 @@ class ExperimentReport:
     arms: list[ArmReport]
     verdict: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form."""
         return {
             "experiment": self.experiment.to_dict(),

@@ -15,9 +15,10 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from llmlab._errors import InputError, NotFoundError
+from llmlab._json import JsonObject
 from llmlab.prompts._diff import PromptDiff, diff_versions
 from llmlab.prompts._refs import LATEST, PRODUCTION, PromptRef, check_label, check_name
 from llmlab.prompts._refs import current_actor as _actor
@@ -31,6 +32,7 @@ __all__ = [
     "PromptArchivedWarning",
     "PromptRegistry",
     "PromptSummary",
+    "VersionComparison",
     "get_prompt",
     "nearest_names",
     "prompt_registry",
@@ -39,6 +41,17 @@ __all__ = [
 
 class PromptArchivedWarning(UserWarning):
     """A resolved prompt version is archived (deprecated)."""
+
+
+class VersionComparison(TypedDict):
+    """:meth:`PromptRegistry.compare_versions` in the guide's shape."""
+
+    v1_hash: str
+    v2_hash: str
+    template_diff: bool
+    v1_metadata: JsonObject
+    v2_metadata: JsonObject
+    diff: JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +64,7 @@ class PromptSummary:
     labels: dict[str, int]
     updated_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form (``updated_at`` as ISO text)."""
         return {
             "name": self.name,
@@ -453,7 +466,7 @@ class PromptRegistry:
             warnings.simplefilter("ignore", PromptArchivedWarning)
             return diff_versions(self.resolve_version(name, a), self.resolve_version(name, b))
 
-    def compare_versions(self, name: str, hash1: str, hash2: str) -> dict[str, Any]:
+    def compare_versions(self, name: str, hash1: str, hash2: str) -> VersionComparison:
         """The guide's name for :meth:`diff`, by hash (or number), in the guide's shape.
 
         Returns ``v1_hash``, ``v2_hash``, ``template_diff``, ``v1_metadata``,

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from llmlab._errors import InputError, TemplateError
+from llmlab._json import JsonObject
 from llmlab.models._types import Message, Request
 from llmlab.prompts._render import (
     CompiledTemplate,
@@ -43,10 +44,10 @@ class ModelConfig(BaseModel):
     """A ``provider/model`` name; the default model is used when unset."""
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, gt=0)
-    json_schema: dict[str, Any] | None = None
+    json_schema: dict[str, JsonValue] | None = None
     """Structured output: the reply must be JSON matching this schema."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The fields that are set, for storage and hashing."""
         return self.model_dump(exclude_none=True)
 
@@ -97,7 +98,7 @@ def _as_messages(template: object) -> str | tuple[Message, ...]:
     raise InputError("a template is a string or a list of chat messages")
 
 
-def _as_variables(variables: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
+def _as_variables(variables: Mapping[str, Any] | Sequence[str] | None) -> JsonObject:
     if variables is None:
         return {}
     if isinstance(variables, Mapping):
@@ -126,8 +127,10 @@ class PromptVersion:
     """
 
     template: str | tuple[Message, ...]
-    variables: dict[str, Any]
+    variables: JsonObject
+    """Each declared variable's default (None: no default)."""
     metadata: dict[str, Any]
+    """Free-form: whatever the author attached."""
     config: ModelConfig
     message: str | None
     author: str | None
@@ -139,7 +142,7 @@ class PromptVersion:
     archived: bool = False
     _compiled: tuple[CompiledTemplate, ...] = field(default=(), repr=False, compare=False)
     _known: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-    _defaults: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _defaults: JsonObject = field(default_factory=dict, repr=False, compare=False)
 
     def __init__(
         self,
@@ -273,7 +276,7 @@ class PromptVersion:
             tags=dict(tags or {}),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form: identity, content, configuration (chat messages as dicts)."""
         template: Any = (
             self.template

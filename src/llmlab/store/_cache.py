@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
+from llmlab._json import JsonObject, JsonValue
 from llmlab.store._tables_cache import response_cache
+from llmlab.store._upsert import insert_ignoring
 
 if TYPE_CHECKING:
     from llmlab.store._handle import Store
@@ -32,9 +34,9 @@ class CachedResponse:
     provider: str
     model: str
     created_at: datetime
-    response: dict[str, Any]
+    response: JsonObject
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The row as JSON-ready values."""
         return {
             "key": self.key,
@@ -65,21 +67,20 @@ def cache_get(store: Store, key: str) -> CachedResponse | None:
     )
 
 
-def cache_put(store: Store, key: str, provider: str, model: str, response: dict[str, Any]) -> None:
+def cache_put(
+    store: Store, key: str, provider: str, model: str, response: Mapping[str, JsonValue]
+) -> None:
     """Store ``response`` under ``key``; the first answer stored for a key stays."""
-    try:
-        with store.write() as conn:
-            conn.execute(
-                response_cache.insert().values(
-                    key=key,
-                    provider=provider,
-                    model=model,
-                    created_at=datetime.now(UTC),
-                    response=response,
-                )
-            )
-    except IntegrityError:
-        pass  # another caller stored the same request first: keep theirs
+    # Another caller may have stored the same request first: theirs stays.
+    stmt = insert_ignoring(store.dialect, response_cache, ["key"]).values(
+        key=key,
+        provider=provider,
+        model=model,
+        created_at=datetime.now(UTC),
+        response=dict(response),
+    )
+    with store.write() as conn:
+        conn.execute(stmt)
 
 
 def cache_clear(store: Store, *, provider: str | None = None, model: str | None = None) -> int:

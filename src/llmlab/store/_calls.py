@@ -9,8 +9,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Connection, Dialect, String, select
+from sqlalchemy import ColumnElement, Connection, Dialect, String, null, select
 
+from llmlab._errors import InputError
+from llmlab._json import JsonReadyObject
+from llmlab.store._keyset import Page, keyset_page
 from llmlab.store._tables_calls import calls
 
 if TYPE_CHECKING:
@@ -19,13 +22,17 @@ if TYPE_CHECKING:
 __all__ = [
     "CALL_COLUMNS",
     "CallFilter",
+    "CallPage",
     "CallRow",
     "call_filter_clauses",
+    "get_call",
     "insert_calls",
+    "page_calls",
     "recent_calls",
 ]
 
 CALL_COLUMNS: tuple[str, ...] = tuple(column.name for column in calls.columns)
+_CONTENT = ("request", "response_text")
 _STRING_LIMITS = tuple(
     (column.name, column.type.length)
     for column in calls.columns
@@ -96,13 +103,17 @@ class CallRow:
     epoch: int | None
     cache_hit: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonReadyObject:
         """The row as a dict keyed by column name (values as stored: Decimal, datetime)."""
         return asdict(self)
 
 
 if tuple(f.name for f in fields(CallRow)) != CALL_COLUMNS:  # pragma: no cover
     raise RuntimeError("CallRow's fields must follow the calls table's columns")
+
+
+CallPage = Page[CallRow]
+"""One page of calls, newest first; ``next_cursor`` is None on the last page."""
 
 
 def call_row(values: Sequence[Any]) -> CallRow:
@@ -156,6 +167,10 @@ def call_filter_clauses(query: CallFilter) -> list[ColumnElement[bool]]:
         name, _, version = query.prompt.partition("@")
         clauses.append(c.prompt_name == name)
         if version:
+            if not version.isdigit():
+                raise InputError(
+                    f"prompt filter {query.prompt!r}: use NAME or NAME@VERSION (a number)"
+                )
             clauses.append(c.prompt_version == int(version))
     if query.status:
         clauses.append(c.status == query.status)
@@ -180,11 +195,36 @@ def recent_calls(
     store: Store, query: CallFilter | None = None, *, limit: int = 50
 ) -> list[CallRow]:
     """The newest calls matching ``query``, newest first."""
-    stmt = select(calls).order_by(calls.c.started_at.desc(), calls.c.id.desc()).limit(limit)
-    if query is not None:
-        stmt = stmt.where(*call_filter_clauses(query))
+    return list(page_calls(store, query, limit=limit).rows)
+
+
+def page_calls(
+    store: Store,
+    query: CallFilter | None = None,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    content: bool = True,
+) -> CallPage:
+    """Calls newest first matching ``query``, one keyset page at a time (``cursor``: the
+    ``next_cursor`` of the page before). ``content=False`` leaves the captured request
+    and reply unread (None), for listings: :func:`get_call` reads them.
+
+    Raises:
+        InputError: a cursor this store did not make, or a bad prompt filter.
+    """
+    where = call_filter_clauses(query) if query is not None else []
+    columns = [
+        null().label(c.name) if not content and c.name in _CONTENT else c for c in calls.columns
+    ]
+    return keyset_page(store, calls, columns, where, call_row, cursor=cursor, limit=limit)
+
+
+def get_call(store: Store, call_id: str) -> CallRow | None:
+    """The call with this id, or None."""
     with store.read() as conn:
-        return [call_row(values) for values in conn.execute(stmt).all()]
+        values = conn.execute(select(calls).where(calls.c.id == call_id)).first()
+    return None if values is None else call_row(values)
 
 
 _Processors = tuple[tuple[int, Callable[[Any], Any]], ...]
@@ -229,7 +269,7 @@ def _driver_params(row: Mapping[str, Any], processors: _Processors) -> tuple[Any
 
 
 def _prepare(row: Mapping[str, Any]) -> Mapping[str, Any]:
-    prepared: dict[str, Any] | None = None
+    prepared: dict[str, object] | None = None
     for name, length in _STRING_LIMITS:
         value = row.get(name)
         if isinstance(value, str) and len(value) > length:

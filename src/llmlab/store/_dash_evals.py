@@ -1,18 +1,17 @@
-"""Dashboard reads of eval runs and their results; the keyset cursor."""
+"""Dashboard reads of eval runs and their results."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 
-from llmlab._errors import InputError
 from llmlab.store._handle import Store
+from llmlab.store._keyset import Page, keyset_page
 from llmlab.store._tables_evals import eval_results, eval_runs
 
 __all__ = [
@@ -23,8 +22,6 @@ __all__ = [
     "RunFacets",
     "RunPage",
     "RunRow",
-    "decode_cursor",
-    "encode_cursor",
     "get_result",
     "get_run_detail",
     "page_results",
@@ -43,31 +40,10 @@ _RESULT_SORT = {
 _PREVIEW = 160
 
 
-def _like(term: str) -> str:
+def _search(term: str, *columns: ColumnElement[str]) -> ColumnElement[bool]:
+    """Any of ``columns`` contains ``term`` (LIKE, its wildcards escaped)."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def encode_cursor(at: datetime, row_id: str) -> str:
-    """An opaque keyset cursor for the row after which the next page starts."""
-    raw = f"{at.isoformat()}|{row_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The ``(started_at, id)`` of a cursor made by :func:`encode_cursor`.
-
-    Raises:
-        InputError: the cursor was not made by this server (edited or truncated).
-    """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at_text, row_id = raw.split("|", 1)
-        return datetime.fromisoformat(at_text), row_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InputError(
-            f"cursor {cursor[:40]!r} is not valid; follow the 'next' link of a listing"
-        ) from None
+    return or_(*(column.like(f"%{escaped}%", escape="\\") for column in columns))
 
 
 # -- eval runs -----------------------------------------------------------------------
@@ -93,12 +69,8 @@ class RunRow:
     cost: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class RunPage:
-    """One page of runs, newest first; ``next_cursor`` is None on the last page."""
-
-    rows: tuple[RunRow, ...]
-    next_cursor: str | None
+RunPage = Page[RunRow]
+"""One page of runs, newest first; ``next_cursor`` is None on the last page."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +82,7 @@ class RunFacets:
     statuses: tuple[str, ...]
 
 
-def _run_row(r: Any) -> RunRow:
+def _run_row(r: Row[Any]) -> RunRow:
     summary = r.summary if isinstance(r.summary, dict) else {}
     ci = summary.get("pass_rate_ci") or [None, None]
     met = summary.get("threshold_met")
@@ -146,35 +118,16 @@ def page_runs(
     t = eval_runs
     where: list[ColumnElement[bool]] = []
     if search:
-        pattern = _like(search)
-        where.append(
-            or_(
-                t.c.id.like(pattern, escape="\\"),
-                t.c.name.like(pattern, escape="\\"),
-                t.c.model.like(pattern, escape="\\"),
-            )
-        )
+        where.append(_search(search, t.c.id, t.c.name, t.c.model))
     if name:
         where.append(t.c.name == name)
     if model:
         where.append(t.c.model == model)
     if status:
         where.append(t.c.status == status)
-    if cursor:
-        at, row_id = decode_cursor(cursor)
-        where.append(or_(t.c.started_at < at, and_(t.c.started_at == at, t.c.id < row_id)))
-    query = (
-        select(*(t.c[n] for n in _RUN_LIST_COLUMNS))
-        .where(*where)
-        .order_by(t.c.started_at.desc(), t.c.id.desc())
-        .limit(limit + 1)
+    return keyset_page(
+        store, t, [t.c[n] for n in _RUN_LIST_COLUMNS], where, _run_row, cursor=cursor, limit=limit
     )
-    with store.read() as conn:
-        found = [_run_row(r) for r in conn.execute(query)]
-    more = len(found) > limit
-    rows = tuple(found[:limit])
-    nxt = encode_cursor(rows[-1].started_at, rows[-1].id) if more and rows else None
-    return RunPage(rows, nxt)
 
 
 _RUN_LIST_COLUMNS = (
@@ -218,8 +171,10 @@ class RunDetail:
     threshold: float
     suite_path: str | None
     parent_run: str | None
-    options: dict[str, Any]
-    summary: dict[str, Any]
+    options: Mapping[str, object]
+    """The run's options as stored (free-form JSON)."""
+    summary: Mapping[str, object]
+    """The summary the evals package stored (JSON; its shape is the evals package's)."""
 
 
 def get_run_detail(store: Store, run_id: str) -> RunDetail | None:
@@ -298,14 +253,7 @@ def page_results(
     if failed_only:
         where.append(or_(t.c.passed.is_(False), t.c.errored.is_(True)))
     if search:
-        pattern = _like(search)
-        where.append(
-            or_(
-                t.c.case_id.like(pattern, escape="\\"),
-                t.c.prompt.like(pattern, escape="\\"),
-                t.c.output.like(pattern, escape="\\"),
-            )
-        )
+        where.append(_search(search, t.c.case_id, t.c.prompt, t.c.output))
     key = _RESULT_SORT[sort]
     order = [key.desc() if descending else key.asc(), t.c.case_id.asc(), t.c.epoch.asc()]
     columns = (
@@ -354,7 +302,8 @@ class ResultDetail:
     epoch: int
     status: str
     prompt: str | None
-    case_data: dict[str, Any]
+    case_data: Mapping[str, object]
+    """The case as the dataset gave it (free-form JSON)."""
     output: str | None
     score: float | None
     passed: bool

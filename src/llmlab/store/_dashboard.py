@@ -6,10 +6,9 @@ that can grow without bound (runs, calls) page with a keyset cursor on
 not computed here: they come from the rollups through ``llmlab.monitor``.
 """
 
-from llmlab.store._dash_calls import (
-    CallDetail,
+from llmlab.store._calls import (
+    CallFilter,
     CallPage,
-    CallQuery,
     CallRow,
     get_call,
     page_calls,
@@ -22,8 +21,6 @@ from llmlab.store._dash_evals import (
     RunFacets,
     RunPage,
     RunRow,
-    decode_cursor,
-    encode_cursor,
     get_result,
     get_run_detail,
     page_results,
@@ -43,16 +40,17 @@ from llmlab.store._dash_prompts import (
     prompt_label_history,
     prompt_versions,
 )
+from llmlab.store._keyset import Page, decode_cursor, encode_cursor
 
 __all__ = [
-    "CallDetail",
+    "CallFilter",
     "CallPage",
-    "CallQuery",
     "CallRow",
     "ExperimentRow",
     "LABS_TABLES",
     "LabelMoveRow",
     "LabsTable",
+    "Page",
     "PromptNameRow",
     "PromptVersionRow",
     "ResultDetail",

@@ -8,11 +8,13 @@ left alone: they are about the data, and the store functions that expect them ca
 
 from __future__ import annotations
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import ExceptionContext
+from typing import TYPE_CHECKING
 
 from llmlab._errors import StoreError
 from llmlab.store._sqlite import BUSY_TIMEOUT_S, busy_timeout_s
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import ExceptionContext
 
 __all__ = ["handle_db_error", "translate_db_error"]
 
@@ -110,7 +112,8 @@ def translate_db_error(
     error: BaseException, where: str, *, disconnect: bool = False
 ) -> StoreError | None:
     """The ``StoreError`` for a driver error on database ``where``, or None to leave it be."""
-    if isinstance(error, sa_exc.IntegrityError) or _is_integrity(error):
+    # By name: SQLAlchemy's, sqlite3's (the fast path's) and psycopg's integrity errors.
+    if _is_integrity(error):
         return None
     if isinstance(error, UnicodeDecodeError):  # SQLite text that is not UTF-8: a damaged page
         return _store_error(

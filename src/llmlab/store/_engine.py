@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from sqlalchemy import Engine, StaticPool, create_engine, event, make_url
-from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from llmlab._errors import StoreError
-from llmlab.store._db_errors import handle_db_error
-from llmlab.store._migrate import ensure_migrated
 from llmlab.store._sqlite import (
     busy_timeout_s,
     sqlite_on_begin,
     sqlite_on_connect,
     stored_json,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import URL
+
+# SQLAlchemy is imported by the functions that make an engine, not by this module: a
+# command that records one call on an SQLite file never needs it (see _fast_sqlite.py).
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -63,6 +65,11 @@ def database_url(url: str | None = None) -> str:
 
 def safe_url(url: str | URL) -> str:
     """The URL with its password hidden, for messages and logs."""
+    if isinstance(url, str) and url.startswith("sqlite") and "@" not in url:
+        return url  # a file path or memory: no password to hide
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url) if isinstance(url, str) else url
     except ArgumentError:
@@ -86,6 +93,9 @@ def unmigrated_engine(url: str | None = None) -> Engine:
 
     The caller disposes it.
     """
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     parsed = make_url(database_url(url))
     try:
         return _create(parsed)
@@ -94,6 +104,11 @@ def unmigrated_engine(url: str | None = None) -> Engine:
 
 
 def _open(url: str, *, migrate: bool) -> Engine:
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from llmlab.store._migrate import ensure_migrated
+
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -122,6 +137,10 @@ def _open(url: str, *, migrate: bool) -> Engine:
 
 
 def _create(url: URL) -> Engine:
+    from sqlalchemy import StaticPool, create_engine, event
+
+    from llmlab.store._db_errors import handle_db_error
+
     if url.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True)
         event.listen(engine, "handle_error", handle_db_error)

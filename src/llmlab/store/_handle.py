@@ -18,20 +18,22 @@ import atexit
 import logging
 import multiprocessing.util
 import os
+import re
 import signal
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
-
-from sqlalchemy import Connection, Engine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from llmlab._errors import StoreError
 from llmlab.store._engine import database_url, open_engine, safe_url
-from llmlab.store._spill import replay_spill
+from llmlab.store._fast_sqlite import FastSqlite
 from llmlab.store._sqlite import begin_write
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 __all__ = [
     "Store",
@@ -48,6 +50,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
+# An SQLite file named by a plain URL (no driver options, not a "file:" URI, no "%", which
+# SQLAlchemy would percent-decode): the fast path may open it.
+_SQLITE_FILE = re.compile(r"^sqlite(?:\+pysqlite)?:///([^?%]+)$")
 
 
 class Store:
@@ -65,13 +70,26 @@ class Store:
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         self.url: str = database_url(url)
         self.safe_url: str = safe_url(self.url)
-        self.engine: Engine = open_engine(self.url, migrate=migrate)
-        self.dialect: str = self.engine.dialect.name
-        # The folder beside the database for files that belong to it (spilled records);
-        # None for a server database or an in-memory one.
-        database = self.engine.url.database or ""
-        is_file = self.dialect == "sqlite" and database not in ("", ":memory:")
-        self.path: Path | None = Path(database) if is_file else None
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+        # An SQLite file at the current schema opens without SQLAlchemy: the engine is made
+        # on first use of .engine / read() / write(); until then the few statements of a
+        # one-call command go through sqlite3 (see _fast_sqlite.py).
+        self._fast: FastSqlite | None = None
+        sqlite_file = _SQLITE_FILE.match(self.url)
+        if sqlite_file and migrate and sqlite_file.group(1) != ":memory:":
+            self._fast = FastSqlite.open(Path(sqlite_file.group(1)), self.safe_url)
+        if self._fast is not None and sqlite_file is not None:
+            self.dialect: str = "sqlite"
+            # The folder beside the database for files that belong to it (spilled records).
+            self.path: Path | None = Path(sqlite_file.group(1))
+        else:
+            engine = self._engine = open_engine(self.url, migrate=migrate)
+            self.dialect = engine.dialect.name
+            # None for a server database or an in-memory one.
+            database = engine.url.database or ""
+            is_file = self.dialect == "sqlite" and database not in ("", ":memory:")
+            self.path = Path(database) if is_file else None
         self._components: dict[object, Any] = {}
         self._lock = threading.RLock()
         self._closed = False
@@ -82,6 +100,33 @@ class Store:
         if migrate:
             self.replay_spilled()
 
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (made on first use on an SQLite file)."""
+        engine = self._engine
+        if engine is None:
+            with self._engine_lock:
+                engine = self._engine
+                if engine is None:
+                    # Checked at the current schema when the store opened: no migration.
+                    engine = self._engine = open_engine(self.url, migrate=False)
+        return engine
+
+    def fast_sink(self) -> FastSqlite | None:
+        """The sqlite3 fast path while no engine was made (recorder batches), else None."""
+        return self._fast if self._engine is None else None
+
+    def any_rows(self, table: str) -> bool:
+        """Whether ``table`` holds any row (``budgets``, ``alert_rules``): callers skip
+        their full code path, and SQLAlchemy, when it is empty."""
+        fast = self.fast_sink()
+        if fast is not None:
+            return fast.any_rows(table)
+        from llmlab.store._fast_sql import ANY_ROWS
+
+        with self.read() as conn:
+            return conn.exec_driver_sql(ANY_ROWS[table]).first() is not None
+
     def replay_spilled(self) -> int:
         """Write the rows an earlier run could not write (the spill file), idempotently.
 
@@ -89,6 +134,13 @@ class Store:
         after an outage. Returns how many rows were newly stored; a failure is logged and
         the rows are kept for the next try.
         """
+        if self.path is not None:
+            # On a file the spill file's place is known: look before loading the replay code.
+            spilled = self.path.with_name(self.path.name + ".unwritten.jsonl")
+            if not spilled.exists():
+                return 0
+        from llmlab.store._spill import replay_spill
+
         try:
             return replay_spill(self)
         except Exception as exc:  # the rows stay in the spill file for the next open
@@ -151,7 +203,10 @@ class Store:
             self._close_components()
         finally:
             _closes.leave()
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
+        if self._fast is not None:
+            self._fast.close()
         _open_stores.discard(self)
 
     def _close_components(self) -> None:
@@ -183,12 +238,20 @@ class Store:
     def _after_fork_in_child(self) -> None:
         # The parent's connections and threads are not ours: fresh pools, and components
         # that hold threads or queues are told (or dropped, when they can't be told).
-        if self.dialect == "sqlite":
+        if self._fast is not None:
+            # Never used (closing included) in two processes: kept referenced, and the
+            # child uses the engine path.
+            _inherited_sqlite.append(self._fast)
+            self._fast = None
+        engine = self._engine
+        if engine is not None and self.dialect == "sqlite":
             # An SQLite connection must never be used (closing included) in two processes:
             # keep the inherited ones referenced so the garbage collector never closes them
             # here, under the parent's feet.
-            _inherited_sqlite.extend(_pooled_dbapi_connections(self.engine))
-        self.engine.dispose(close=False)
+            _inherited_sqlite.extend(_pooled_dbapi_connections(engine))
+        if engine is not None:
+            engine.dispose(close=False)
+        self._engine_lock = threading.Lock()
         self._lock = threading.RLock()
         self._pid = os.getpid()
         kept: dict[object, Any] = {}

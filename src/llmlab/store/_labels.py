@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Insert, select
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import select
 
 from llmlab.store._handle import Store
 from llmlab.store._tables_labels import eval_labels, judge_calibrations
+from llmlab.store._upsert import upsert
 
 __all__ = [
     "CalibrationRow",
@@ -67,29 +67,14 @@ def _label_values(row: LabelRow) -> dict[str, object]:
     }
 
 
-def _upsert(store: Store) -> Insert:
-    updated = ("passed", "score", "note", "labeller", "source", "labelled_at")
-    keys = ["run_id", "case_id", "epoch"]
-    if store.dialect == "postgresql":
-        # Lazy: the PostgreSQL dialect is loaded by the engine on a PostgreSQL store only.
-        from sqlalchemy.dialects import postgresql
-
-        pg = postgresql.insert(eval_labels)
-        return pg.on_conflict_do_update(
-            index_elements=keys, set_={c: pg.excluded[c] for c in updated}
-        )
-    lite = sqlite.insert(eval_labels)
-    return lite.on_conflict_do_update(
-        index_elements=keys, set_={c: lite.excluded[c] for c in updated}
-    )
-
-
 def upsert_labels(store: Store, rows: Sequence[LabelRow]) -> int:
     """Store labels in one transaction; a result labelled before gets the new verdict."""
     if not rows:
         return 0
     with store.write() as conn:
-        conn.execute(_upsert(store), [_label_values(r) for r in rows])
+        updated = ("passed", "score", "note", "labeller", "source", "labelled_at")
+        stmt = upsert(store.dialect, eval_labels, ("run_id", "case_id", "epoch"), updated)
+        conn.execute(stmt, [_label_values(r) for r in rows])
     return len(rows)
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, insert, select, update
 
 from llmlab.store._handle import Store
 from llmlab.store._tables_labs import lab_attempts, lab_progress
+from llmlab.store._upsert import upsert
 
 __all__ = [
     "LabAttemptRow",
@@ -50,11 +51,21 @@ class LabAttemptRow:
     outcome: str
     model: str | None
     duration_s: float
-    criteria: list[dict[str, Any]]
+    criteria: tuple[Mapping[str, object], ...]
+    """Each criterion's result as the grader reported it (JSON)."""
     error: str | None
 
 
-def _progress(row: Any) -> LabProgressRow:
+class _ProgressChanges(TypedDict, total=False):
+    """Columns of ``lab_progress`` an update may set (SQL expressions where computed)."""
+
+    passed_at: ColumnElement[datetime] | None
+    hints_shown: int
+    solution_revealed: bool
+    attempts: ColumnElement[int]
+
+
+def _progress(row: Row[Any]) -> LabProgressRow:
     return LabProgressRow(
         workspace=row.workspace,
         lab=row.lab,
@@ -69,24 +80,18 @@ def _progress(row: Any) -> LabProgressRow:
 
 def mark_lab_started(store: Store, workspace: str, lab: str, lab_dir: str, at: datetime) -> None:
     """Record that a lab was started in ``lab_dir`` (kept as it is if already started)."""
-    key = and_(lab_progress.c.workspace == workspace, lab_progress.c.lab == lab)
+    stmt = upsert(store.dialect, lab_progress, ("workspace", "lab"), ["lab_dir"]).values(
+        workspace=workspace,
+        lab=lab,
+        lab_dir=lab_dir,
+        started_at=at,
+        passed_at=None,
+        attempts=0,
+        hints_shown=0,
+        solution_revealed=False,
+    )
     with store.write() as conn:
-        found = conn.execute(select(lab_progress.c.lab).where(key)).first()
-        if found is None:
-            conn.execute(
-                insert(lab_progress).values(
-                    workspace=workspace,
-                    lab=lab,
-                    lab_dir=lab_dir,
-                    started_at=at,
-                    passed_at=None,
-                    attempts=0,
-                    hints_shown=0,
-                    solution_revealed=False,
-                )
-            )
-        else:
-            conn.execute(update(lab_progress).where(key).values(lab_dir=lab_dir))
+        conn.execute(stmt)
 
 
 def update_lab_progress(
@@ -100,7 +105,7 @@ def update_lab_progress(
     clear_passed: bool = False,
 ) -> None:
     """Change the given fields of one lab's progress (a missing row is left missing)."""
-    values: dict[str, Any] = {}
+    values: _ProgressChanges = {}
     if passed_at is not None:
         values["passed_at"] = func.coalesce(lab_progress.c.passed_at, passed_at)
     if clear_passed:
@@ -143,7 +148,7 @@ def add_lab_attempt(
     outcome: str,
     model: str | None,
     duration_s: float,
-    criteria: Sequence[dict[str, Any]],
+    criteria: Sequence[Mapping[str, object]],
     error: str | None = None,
 ) -> None:
     """Record one check, count it on the lab's progress, and mark the lab passed if so."""
@@ -158,11 +163,11 @@ def add_lab_attempt(
                 outcome=outcome,
                 model=model,
                 duration_s=duration_s,
-                criteria=list(criteria),
+                criteria=[dict(c) for c in criteria],
                 error=error,
             )
         )
-        values: dict[str, Any] = {"attempts": lab_progress.c.attempts + 1}
+        values: _ProgressChanges = {"attempts": lab_progress.c.attempts + 1}
         if passed:
             values["passed_at"] = func.coalesce(lab_progress.c.passed_at, at)
         conn.execute(update(lab_progress).where(key).values(**values))
@@ -187,7 +192,7 @@ def lab_attempt_rows(
                 outcome=row.outcome,
                 model=row.model,
                 duration_s=float(row.duration_s),
-                criteria=list(row.criteria or []),
+                criteria=tuple(row.criteria or ()),
                 error=row.error,
             )
             for row in conn.execute(query)

@@ -16,10 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from llmlab.store._handle import Store
 from llmlab.store._tables_calls import calls
@@ -28,6 +26,7 @@ from llmlab.store._tables_monitor import (
     budget_usage,
     budgets,
 )
+from llmlab.store._upsert import insert_ignoring, upsert
 
 __all__ = [
     "BudgetRow",
@@ -149,8 +148,8 @@ def upsert_budget(
             row.scope_value,
             row.period,
         )
-        conn.execute(delete(budgets).where(b.name == row.name))
-        conn.execute(insert(budgets).values(**values))
+        changed = (n for n in values if n != "name")
+        conn.execute(upsert(store.dialect, budgets, ["name"], changed).values(**values))
         if same:
             return
         conn.execute(delete(budget_usage).where(budget_usage.c.budget == row.name))
@@ -255,24 +254,16 @@ def read_usage(
 
 
 def _ensure_usage_rows(conn: Connection, entries: Sequence[LedgerEntry]) -> None:
-    dialect_insert: Any = sqlite_insert  # or PostgreSQL's: same on_conflict_do_nothing()
-    if conn.dialect.name == "postgresql":
-        # Lazy: the PostgreSQL dialect (~50 ms to import) is loaded by the engine when the
-        # store is on PostgreSQL; an SQLite store (every CLI default) never needs it.
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        dialect_insert = pg_insert
+    stmt = insert_ignoring(conn.dialect.name, budget_usage, ["budget", "period_key"])
     for entry in entries:
         conn.execute(
-            dialect_insert(budget_usage)
-            .values(
+            stmt.values(
                 budget=entry.budget,
                 period_key=entry.period_key,
                 spent=Decimal(0),
                 reserved=Decimal(0),
                 calls=0,
             )
-            .on_conflict_do_nothing()
         )
 
 

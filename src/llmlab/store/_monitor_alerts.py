@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, or_, select, update
 
+from llmlab._json import JsonObject
 from llmlab.store._handle import Store
 from llmlab.store._tables_monitor import alert_rules, alerts
+from llmlab.store._upsert import insert_ignoring, upsert
 
 __all__ = [
     "AlertRow",
@@ -48,9 +48,9 @@ class AlertRow:
     last_error: str | None = None
     id: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready dict (``created_at`` as ISO text)."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in _ALERT_FIELDS}
+        out: JsonObject = {name: getattr(self, name) for name in _ALERT_FIELDS}
         for name in ("created_at", "next_attempt_at", "delivered_at"):
             moment = getattr(self, name)
             out[name] = moment.isoformat() if moment is not None else None
@@ -73,17 +73,9 @@ class AlertRuleRow:
 def insert_alert(store: Store, row: AlertRow) -> bool:
     """Insert an alert unless one with the same ``dedupe_key`` exists; True if inserted."""
     values = {name: getattr(row, name) for name in _ALERT_FIELDS if name != "id"}
-    try:
-        with store.write() as conn:
-            exists = conn.execute(
-                select(alerts.c.id).where(alerts.c.dedupe_key == row.dedupe_key)
-            ).first()
-            if exists is not None:
-                return False
-            conn.execute(insert(alerts).values(**values))
-    except IntegrityError:
-        return False
-    return True
+    stmt = insert_ignoring(store.dialect, alerts, ["dedupe_key"]).values(**values)
+    with store.write() as conn:
+        return conn.execute(stmt.returning(alerts.c.id)).first() is not None
 
 
 _ALERT_FIELDS = tuple(f.name for f in fields(AlertRow))
@@ -154,7 +146,7 @@ def set_delivery(
     error: str | None = None,
 ) -> None:
     """Record the outcome of a delivery attempt."""
-    values: dict[str, Any] = {
+    values: dict[str, object] = {
         "delivery_state": state,
         "attempts": attempts,
         "next_attempt_at": next_attempt_at,
@@ -169,9 +161,9 @@ def set_delivery(
 def upsert_alert_rule(store: Store, row: AlertRuleRow) -> None:
     """Create or replace an alert rule by name."""
     values = {name: getattr(row, name) for name in _RULE_FIELDS}
+    stmt = upsert(store.dialect, alert_rules, ["name"], (n for n in values if n != "name"))
     with store.write() as conn:
-        conn.execute(delete(alert_rules).where(alert_rules.c.name == row.name))
-        conn.execute(insert(alert_rules).values(**values))
+        conn.execute(stmt.values(**values))
 
 
 def delete_alert_rule(store: Store, name: str) -> bool:

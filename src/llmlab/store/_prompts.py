@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
-from sqlalchemy import Float, and_, case, cast, func, select, update
+from sqlalchemy import Float, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from llmlab._json import JsonObject, JsonValue
 from llmlab.store._metadata import Money, money_float
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
@@ -27,11 +28,13 @@ from llmlab.store._tables_prompts import (
     prompt_labels,
     prompts,
 )
+from llmlab.store._upsert import upsert
 
 if TYPE_CHECKING:
     from llmlab.store._handle import Store
 
 __all__ = [
+    "ArmDocument",
     "CallStats",
     "EvalStats",
     "ExperimentRow",
@@ -75,9 +78,10 @@ class PromptRow:
     kind: str  # text | chat
     template: str
     syntax: str
-    variables: dict[str, Any]
-    config: dict[str, Any]
-    meta: dict[str, Any]
+    variables: JsonObject
+    config: JsonObject
+    meta: JsonObject
+    """Free-form metadata (stored as JSON)."""
     message: str | None
     author: str | None
     created_at: datetime
@@ -107,7 +111,7 @@ class LabelMove:
     actor: str | None
     at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready form (``at`` as ISO text)."""
         return {
             "name": self.name,
@@ -120,13 +124,22 @@ class LabelMove:
         }
 
 
+class ArmDocument(TypedDict):
+    """One arm as the ``arms`` JSON column stores it."""
+
+    name: str
+    version: int
+    weight: float
+    winner: NotRequired[bool]
+
+
 @dataclass(frozen=True, slots=True)
 class ExperimentRow:
     """One stored experiment; ``arms`` and ``allocation`` are its JSON columns."""
 
     name: str
     prompt_name: str
-    arms: list[dict[str, Any]]  # [{name, version, weight, winner?}]
+    arms: list[ArmDocument]
     allocation: list[list[Any]]  # [[start, end, arm], ...]
     salt: str
     status: str  # running | stopped
@@ -198,9 +211,9 @@ def insert_prompt_version(
     kind: str,
     template: str,
     syntax: str,
-    variables: Mapping[str, Any],
-    config: Mapping[str, Any],
-    meta: Mapping[str, Any],
+    variables: Mapping[str, JsonValue],
+    config: Mapping[str, JsonValue],
+    meta: Mapping[str, JsonValue],
     message: str | None,
     author: str | None,
     created_at: datetime,
@@ -325,14 +338,8 @@ def move_label(
         if current == version:
             return None
         values = {"version": version, "updated_at": now, "updated_by": actor}
-        if current is None:
-            conn.execute(prompt_labels.insert().values(name=name, label=label, **values))
-        else:
-            conn.execute(
-                update(prompt_labels)
-                .where(prompt_labels.c.name == name, prompt_labels.c.label == label)
-                .values(**values)
-            )
+        stmt = upsert(store.dialect, prompt_labels, ("name", "label"), values)
+        conn.execute(stmt.values(name=name, label=label, **values))
         move = LabelMove(name, label, current, version, kind, actor, now)
         conn.execute(label_history.insert().values(move.to_dict() | {"at": now}))
         return move
@@ -398,14 +405,14 @@ def update_experiment_row(
     store: Store,
     name: str,
     *,
-    arms: Sequence[Mapping[str, Any]],
+    arms: Sequence[ArmDocument],
     updated_at: datetime,
     allocation: list[list[Any]] | None = None,
     status: str | None = None,
     stopped_at: datetime | None = None,
 ) -> bool:
     """Change an experiment's arms (and allocation, status, stop time when given)."""
-    values: dict[str, object] = {"arms": [dict(a) for a in arms], "updated_at": updated_at}
+    values: dict[str, object] = {"arms": list(arms), "updated_at": updated_at}
     if allocation is not None:
         values["allocation"] = allocation
     if status is not None:
@@ -422,22 +429,17 @@ def record_exposure(
 ) -> None:
     """Count one exposure of ``unit`` (its current arm, first and last time seen)."""
     now = at or datetime.now(UTC)
-    key = and_(exposures.c.experiment == experiment, exposures.c.unit == unit)
-    bump = update(exposures).where(key).values(arm=arm, last_at=now, count=exposures.c.count + 1)
-    for _ in range(3):
-        with store.write() as conn:
-            if conn.execute(bump).rowcount:
-                return
-        try:
-            with store.write() as conn:
-                conn.execute(
-                    exposures.insert().values(
-                        experiment=experiment, unit=unit, arm=arm, first_at=now, last_at=now
-                    )
-                )
-                return
-        except IntegrityError:
-            continue  # another process inserted it first: bump instead
+    stmt = upsert(
+        store.dialect,
+        exposures,
+        ("experiment", "unit"),
+        ("arm", "last_at"),
+        update_with={"count": exposures.c.count + 1},
+    )
+    with store.write() as conn:
+        conn.execute(
+            stmt.values(experiment=experiment, unit=unit, arm=arm, first_at=now, last_at=now)
+        )
 
 
 def arm_exposure_counts(store: Store, experiment: str) -> dict[str, ExposureCounts]:

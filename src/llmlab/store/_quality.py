@@ -4,11 +4,12 @@ run's summary refreshed when its judges are calibrated."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 
+from llmlab._json import JsonValue
 from llmlab.store._evals import EvalRunRow, _run
 from llmlab.store._handle import Store
 from llmlab.store._tables_evals import eval_runs
@@ -29,7 +30,9 @@ def runs_of_suite(store: Store, name: str, *, since: datetime | None = None) -> 
         return [_run(r) for r in conn.execute(query).mappings()]
 
 
-def update_run_summary(store: Store, run_id: str, summary: dict[str, Any]) -> None:
+def update_run_summary(store: Store, run_id: str, summary: Mapping[str, JsonValue]) -> None:
     """Replace a run's stored summary."""
     with store.write() as conn:
-        conn.execute(update(eval_runs).where(eval_runs.c.id == run_id).values(summary=summary))
+        conn.execute(
+            update(eval_runs).where(eval_runs.c.id == run_id).values(summary=dict(summary))
+        )

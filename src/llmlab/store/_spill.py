@@ -22,19 +22,21 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Insert, Table, make_url
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Table, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from llmlab._errors import StoreError
+from llmlab._json import JsonObject, JsonReady, JsonReadyObject
+from llmlab.store._replay_hooks import ReplayHook, add_replay_hook, replay_hooks
 from llmlab.store._tables_calls import calls
 from llmlab.store._tables_evals import eval_results
+from llmlab.store._upsert import insert_ignoring
 
 if TYPE_CHECKING:
     from llmlab.store._handle import Store
@@ -49,8 +51,6 @@ __all__ = [
 
 logger = logging.getLogger("llmlab.store")
 
-ReplayHook = Callable[[Connection, Sequence[Mapping[str, Any]]], None]
-"""Runs in the replay's transaction with the rows that were new (call rollups)."""
 
 _TABLES: dict[str, Table] = {"calls": calls, "eval_results": eval_results}
 _CONFLICT_KEYS: dict[str, list[str]] = {
@@ -58,7 +58,6 @@ _CONFLICT_KEYS: dict[str, list[str]] = {
     "eval_results": ["run_id", "case_id", "epoch"],
 }
 _RETURNING: dict[str, list[str]] = {"calls": ["id"], "eval_results": ["run_id", "case_id", "epoch"]}
-_hooks: dict[str, list[ReplayHook]] = {}
 _file_lock = threading.Lock()
 REPLAY_BATCH = 500
 
@@ -79,13 +78,6 @@ def spill_path(store: Store, *, rejected: bool = False) -> Path | None:
     digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
     base = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
     return Path(base) / "llmlab" / "spill" / f"{digest}{suffix}"
-
-
-def add_replay_hook(table: str, hook: ReplayHook) -> None:
-    """Run ``hook(conn, new_rows)`` when spilled rows of ``table`` are replayed."""
-    hooks = _hooks.setdefault(table, [])
-    if hook not in hooks:
-        hooks.append(hook)
 
 
 def spill_rows(
@@ -132,7 +124,7 @@ def replay_spill(store: Store) -> int:
         os.replace(path, claimed)
     except FileNotFoundError:  # another process claimed it first
         return 0
-    by_table: dict[str, list[dict[str, Any]]] = {}
+    by_table: dict[str, list[JsonReadyObject]] = {}
     bad = 0
     with claimed.open(encoding="utf-8") as lines:
         for line in lines:
@@ -142,7 +134,7 @@ def replay_spill(store: Store) -> int:
             except (ValueError, KeyError, TypeError):
                 bad += 1  # a line cut short by a crash while spilling
     new = 0
-    refused: list[tuple[str, dict[str, Any]]] = []
+    refused: list[tuple[str, JsonReadyObject]] = []
     try:
         for table, rows in by_table.items():
             for start in range(0, len(rows), REPLAY_BATCH):
@@ -176,7 +168,10 @@ def replay_spill(store: Store) -> int:
 
 
 def _replay_one_by_one(
-    store: Store, table: str, rows: list[dict[str, Any]], refused: list[tuple[str, dict[str, Any]]]
+    store: Store,
+    table: str,
+    rows: list[JsonReadyObject],
+    refused: list[tuple[str, JsonReadyObject]],
 ) -> int:
     new = 0
     for row in rows:
@@ -191,7 +186,7 @@ def _replay_one_by_one(
     return new
 
 
-def _replay(store: Store, table_name: str, rows: list[dict[str, Any]]) -> int:
+def _replay(store: Store, table_name: str, rows: list[JsonReadyObject]) -> int:
     table = _TABLES.get(table_name)
     if table is None:
         return 0
@@ -202,7 +197,7 @@ def _replay(store: Store, table_name: str, rows: list[dict[str, Any]]) -> int:
         for row in rows:
             if row.get("created_at") is None:
                 row["created_at"] = now
-    query = _insert_ignoring(store, table, _CONFLICT_KEYS[table_name]).returning(
+    query = insert_ignoring(store.dialect, table, _CONFLICT_KEYS[table_name]).returning(
         *(table.c[name] for name in _RETURNING[table_name])
     )
     with store.write() as conn:
@@ -211,18 +206,9 @@ def _replay(store: Store, table_name: str, rows: list[dict[str, Any]]) -> int:
             if conn.execute(query, row).first() is not None:
                 new_rows.append(row)
         if new_rows:
-            for hook in _hooks.get(table_name, []):
+            for hook in replay_hooks(table_name):
                 hook(conn, new_rows)
     return len(new_rows)
-
-
-def _insert_ignoring(store: Store, table: Table, keys: list[str]) -> Insert:
-    if store.dialect == "postgresql":
-        # Lazy: the PostgreSQL dialect is loaded by the engine on a PostgreSQL store only.
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def _put_back(path: Path, claimed: Path) -> None:
@@ -246,10 +232,12 @@ def _encode(value: object) -> object:
     return str(value)  # anything else as text rather than losing the row
 
 
-def _decode(obj: dict[str, Any]) -> object:
+def _decode(obj: JsonObject) -> JsonReady:
+    """A spilled row's values back: datetimes and Decimals as ``_encode`` wrote them."""
     if len(obj) == 1:
-        if "$datetime" in obj:
-            return datetime.fromisoformat(obj["$datetime"])
-        if "$decimal" in obj:
-            return Decimal(obj["$decimal"])
+        moment, amount = obj.get("$datetime"), obj.get("$decimal")
+        if isinstance(moment, str):
+            return datetime.fromisoformat(moment)
+        if isinstance(amount, str):
+            return Decimal(amount)
     return obj

@@ -9,12 +9,21 @@ Usage: ``input_tokens`` = input words (Anthropic reports cached tokens apart fro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import NotRequired, TypedDict
 
+from llmlab._json import JsonValue
 from llmlab.testing._openai_wire import sse
 from llmlab.testing._replies import ReplyScript, Turn, int_or_none, plan_turn, text_of
 
-__all__ = ["anthropic_error", "anthropic_message", "anthropic_stream", "anthropic_turn"]
+__all__ = [
+    "AnthropicError",
+    "AnthropicMessage",
+    "AnthropicUsage",
+    "anthropic_error",
+    "anthropic_message",
+    "anthropic_stream",
+    "anthropic_turn",
+]
 
 _STOP = {"stop": "end_turn", "stop_sequence": "stop_sequence", "length": "max_tokens"}
 _EMPTY_TEXT = {"type": "text", "text": ""}
@@ -30,17 +39,65 @@ _ERROR_TYPES = {
 }
 
 
-def _schema(body: Mapping[str, Any]) -> Any:
+class _OutputDetails(TypedDict):
+    thinking_tokens: int
+
+
+class AnthropicUsage(TypedDict):
+    """``usage`` of a message (``output_tokens_details`` is None in ``message_start``)."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    output_tokens_details: _OutputDetails | None
+    service_tier: str
+
+
+class _TextBlock(TypedDict):
+    type: str
+    text: str
+
+
+class AnthropicMessage(TypedDict):
+    """A ``message`` body."""
+
+    id: str
+    type: str
+    role: str
+    model: str
+    content: list[_TextBlock]
+    stop_reason: str | None
+    stop_sequence: str | None
+    usage: NotRequired[AnthropicUsage]
+
+
+class _ErrorDetail(TypedDict):
+    type: str
+    message: str
+
+
+class AnthropicError(TypedDict):
+    """An error body."""
+
+    type: str
+    error: _ErrorDetail
+
+
+def _schema(body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue] | None:
     config = body.get("output_config")
     fmt = config.get("format") if isinstance(config, dict) else body.get("output_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        return fmt.get("schema") or {"type": "object"}
+        schema = fmt.get("schema")
+        return schema if isinstance(schema, dict) and schema else {"type": "object"}
     return None
 
 
-def anthropic_turn(body: Mapping[str, Any], script: ReplyScript) -> Turn:
+def anthropic_turn(body: Mapping[str, JsonValue], script: ReplyScript) -> Turn:
     """Compute the answer to a messages request body."""
-    messages = [m for m in body.get("messages") or () if isinstance(m, dict)]
+    listed = body.get("messages")
+    messages = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
+    stops = body.get("stop_sequences")
     texts = [text_of(body.get("system"))]
     texts += [text_of(m.get("content")) for m in messages]
     users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
@@ -50,12 +107,12 @@ def anthropic_turn(body: Mapping[str, Any], script: ReplyScript) -> Turn:
         prompt=users[-1] if users else "",
         script=script,
         max_tokens=int_or_none(body.get("max_tokens")),
-        stop=[s for s in body.get("stop_sequences") or () if isinstance(s, str)],
+        stop=[s for s in stops if isinstance(s, str)] if isinstance(stops, list) else [],
         schema=_schema(body),
     )
 
 
-def _usage(turn: Turn, cache_read: int, cache_write: int, reasoning: int) -> dict[str, Any]:
+def _usage(turn: Turn, cache_read: int, cache_write: int, reasoning: int) -> AnthropicUsage:
     return {
         "input_tokens": turn.input_tokens,
         "output_tokens": turn.output_tokens + reasoning,
@@ -66,7 +123,9 @@ def _usage(turn: Turn, cache_read: int, cache_write: int, reasoning: int) -> dic
     }
 
 
-def _message(turn: Turn, call_id: str, content: list[Any], stopped: bool) -> dict[str, Any]:
+def _message(
+    turn: Turn, call_id: str, content: list[_TextBlock], stopped: bool
+) -> AnthropicMessage:
     return {
         "id": call_id,
         "type": "message",
@@ -80,7 +139,7 @@ def _message(turn: Turn, call_id: str, content: list[Any], stopped: bool) -> dic
 
 def anthropic_message(
     turn: Turn, *, call_id: str, cache_read: int, cache_write: int, reasoning: int, usage: bool
-) -> dict[str, Any]:
+) -> AnthropicMessage:
     """A ``message`` object; without ``usage`` when ``usage`` is false."""
     out = _message(turn, call_id, [{"type": "text", "text": turn.reply}], stopped=True)
     if usage:
@@ -107,7 +166,7 @@ def anthropic_stream(
     start = _message(turn, call_id, [], stopped=False)
     if usage:
         start["usage"] = {**final, "output_tokens": 1, "output_tokens_details": None}
-    delta: dict[str, Any] = {
+    delta: dict[str, object] = {
         "type": "message_delta",
         "delta": {"stop_reason": _STOP[turn.finish], "stop_sequence": turn.stop_sequence},
     }
@@ -139,7 +198,7 @@ def anthropic_stream(
     return events
 
 
-def anthropic_error(status: int, message: str) -> dict[str, Any]:
+def anthropic_error(status: int, message: str) -> AnthropicError:
     """An Anthropic error body."""
     kind = _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
     return {"type": "error", "error": {"type": kind, "message": message}}

@@ -18,20 +18,27 @@ import asyncio
 import json
 import re
 import time
-from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from llmlab._errors import ConfigError
+from llmlab._json import JsonObject, JsonValue
 from llmlab.testing._anthropic_wire import (
+    AnthropicMessage,
     anthropic_error,
     anthropic_message,
     anthropic_stream,
     anthropic_turn,
 )
 from llmlab.testing._faults import Api, Fault, parse_fault_spec
-from llmlab.testing._openai_wire import openai_completion, openai_error, openai_stream, openai_turn
+from llmlab.testing._openai_wire import (
+    OpenAICompletion,
+    openai_completion,
+    openai_error,
+    openai_stream,
+    openai_turn,
+)
 from llmlab.testing._state import WireState
 
 __all__ = ["STATE_KEY", "build_app"]
@@ -47,7 +54,7 @@ _MALFORMED_EVENT = {
 }
 
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     body = json.dumps(data, separators=(",", ":")).encode()
     return web.Response(body=body, status=status, headers=headers, content_type="application/json")
 
@@ -79,6 +86,7 @@ def _retry_after(seconds: float) -> dict[str, str]:
 async def _serve(request: web.Request, api: Api) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     raw = await request.read()
+    body: JsonValue
     try:
         body = json.loads(raw) if raw else None
     except ValueError:
@@ -124,11 +132,10 @@ async def _serve(request: web.Request, api: Api) -> web.StreamResponse:
     return _complete(state, api, body, fault)
 
 
-def _complete(
-    state: WireState, api: Api, body: dict[str, Any], fault: Fault | None
-) -> web.Response:
+def _complete(state: WireState, api: Api, body: JsonObject, fault: Fault | None) -> web.Response:
     config = state.config
     usage = fault is None or fault.kind != "no_usage"
+    data: OpenAICompletion | AnthropicMessage
     if api == "openai":
         data = openai_completion(
             openai_turn(body, state.replies),
@@ -153,11 +160,12 @@ def _complete(
     return _json(data)
 
 
-def _events(state: WireState, api: Api, body: dict[str, Any], usage: bool) -> list[bytes]:
+def _events(state: WireState, api: Api, body: JsonObject, usage: bool) -> list[bytes]:
     config = state.config
     if api == "openai":
         turn = openai_turn(body, state.replies)
-        options = body.get("stream_options") or {}
+        options = body.get("stream_options")
+        wants_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         return openai_stream(
             turn,
             _SPLIT.split(turn.reply),
@@ -165,7 +173,7 @@ def _events(state: WireState, api: Api, body: dict[str, Any], usage: bool) -> li
             created=int(time.time()),
             cache=(config.cache_read_tokens, config.cache_write_tokens),
             reasoning=config.reasoning_tokens,
-            include_usage=usage and bool(options.get("include_usage")),
+            include_usage=usage and wants_usage,
         )
     turn = anthropic_turn(body, state.replies)
     return anthropic_stream(
@@ -180,7 +188,7 @@ def _events(state: WireState, api: Api, body: dict[str, Any], usage: bool) -> li
 
 
 async def _stream(
-    request: web.Request, state: WireState, api: Api, body: dict[str, Any], fault: Fault | None
+    request: web.Request, state: WireState, api: Api, body: JsonObject, fault: Fault | None
 ) -> web.StreamResponse:
     events = _events(state, api, body, usage=fault is None or fault.kind != "no_usage")
     break_at = None

@@ -18,6 +18,7 @@ from typing import Any
 from llmlab.evals import (
     EvalRun,
     EvalSuite,
+    RunSummary,
     gate_run,
     load_suite,
     result_input,
@@ -38,13 +39,13 @@ class EvalAssertionError(AssertionError):
 
 
 def _message(run: EvalRun, minimum: float, store: Store, show: int) -> str:
-    s = run.summary
+    s = RunSummary.from_dict(run.summary)
     lines = [
-        f"eval {run.name!r} ({run.model}) passed {s['passed']}/{s['cases']} cases = "
-        f"{s['pass_rate']:.1%}, below the required {minimum:.1%} (run {run.id})"
+        f"eval {run.name!r} ({run.model}) passed {s.passed}/{s.cases} cases = "
+        f"{s.pass_rate:.1%}, below the required {minimum:.1%} (run {run.id})"
     ]
-    if not s["complete"]:
-        lines.append(f"only {s['results']} of {s['expected_results']} results")
+    if not s.complete:
+        lines.append(f"only {s.results} of {s.expected_results} results")
     failures = show_run(run.id, failed_only=True, store=store).results
     for r in failures[:show]:
         why = r.error or r.explanation or ""

@@ -17,11 +17,20 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import Literal, TypedDict, cast, get_args
 
 from llmlab._errors import ConfigError
 
-__all__ = ["FAULT_KINDS", "Api", "Fault", "FaultKind", "FaultPlan", "parse_fault_spec"]
+__all__ = [
+    "FAULT_KINDS",
+    "Api",
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "RuleOptions",
+    "RuleState",
+    "parse_fault_spec",
+]
 
 FaultKind = Literal["429", "500", "503", "hang", "drop", "malformed", "no_usage"]
 """Named faults:
@@ -38,6 +47,32 @@ after the N-th event, so a stream that breaks midway can be tested.
 """
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 Api = Literal["openai", "anthropic"]
+
+
+class RuleOptions(TypedDict, total=False):
+    """The rule options of a fault spec (what is not a field of :class:`Fault`)."""
+
+    count: int
+    probability: float
+    api: Api
+
+
+class RuleState(TypedDict):
+    """A rule still able to fire, as ``/_control/stats`` shows it."""
+
+    kind: str
+    remaining: int | None
+    probability: float | None
+    retry_after: float | None
+    after_chunks: int | None
+    api: Api | None
+    fired: int
+
+
+def _check_api(api: str) -> Api:
+    if api in get_args(Api):
+        return cast(Api, api)
+    raise ConfigError(f"fault api must be 'openai' or 'anthropic', got {api!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +97,7 @@ class _Rule:
     api: Api | None
     fired: int = 0
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> RuleState:
         return {
             "kind": self.fault.kind,
             "remaining": self.remaining,
@@ -129,8 +164,8 @@ class FaultPlan:
             raise ConfigError(f"fault count must be >= 0, got {count}")
         if probability is not None and not 0.0 <= probability <= 1.0:
             raise ConfigError(f"fault probability must be within 0-1, got {probability}")
-        if api is not None and api not in get_args(Api):
-            raise ConfigError(f"fault api must be 'openai' or 'anthropic', got {api!r}")
+        if api is not None:
+            api = _check_api(api)
         if count is None and probability is None:
             count = 1
         fault = Fault(_check_kind(kind), retry_after=retry_after, after_chunks=after_chunks)
@@ -155,7 +190,7 @@ class FaultPlan:
             self._rules.clear()
 
     @property
-    def active(self) -> list[dict[str, Any]]:
+    def active(self) -> list[RuleState]:
         """The rules still able to fire, as plain dicts."""
         with self._lock:
             return [rule.describe() for rule in self._rules]
@@ -179,14 +214,14 @@ class FaultPlan:
         return None
 
 
-def parse_fault_spec(spec: str) -> tuple[Fault, dict[str, Any]]:
+def parse_fault_spec(spec: str) -> tuple[Fault, RuleOptions]:
     """Parse ``KIND[:key=value,...]`` into a fault and its rule options (count, probability, api).
 
     Raises:
         ConfigError: the spec names an unknown kind or key, or a value is not a number.
     """
     kind, _, rest = spec.strip().partition(":")
-    options: dict[str, Any] = {}
+    options: RuleOptions = {}
     fault = Fault(_check_kind(kind))
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, sep, value = item.partition("=")
@@ -203,7 +238,7 @@ def parse_fault_spec(spec: str) -> tuple[Fault, dict[str, Any]]:
             elif key == "probability":
                 options["probability"] = float(value)
             elif key == "api":
-                options["api"] = value.strip()
+                options["api"] = _check_api(value.strip())
             else:
                 raise ConfigError(
                     f"fault spec {spec!r}: unknown key {key!r}; use count, probability, "

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import NotRequired, TypedDict
 
+from llmlab._json import JsonValue
 from llmlab.testing._replies import ReplyScript, Turn, int_or_none, plan_turn, text_of
 
 __all__ = [
+    "OpenAICompletion",
+    "OpenAIError",
+    "OpenAIUsage",
     "openai_completion",
     "openai_error",
     "openai_stream",
@@ -33,19 +37,87 @@ _ERROR_TYPES = {
 }
 
 
-def sse(data: Any, event: str | None = None) -> bytes:
+class _PromptDetails(TypedDict):
+    cached_tokens: int
+    cache_write_tokens: int
+    audio_tokens: int
+
+
+class _CompletionDetails(TypedDict):
+    reasoning_tokens: int
+    audio_tokens: int
+    accepted_prediction_tokens: int
+    rejected_prediction_tokens: int
+
+
+class OpenAIUsage(TypedDict):
+    """``usage`` of a chat completion."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: _PromptDetails
+    completion_tokens_details: _CompletionDetails
+
+
+class _Message(TypedDict):
+    role: str
+    content: str
+    refusal: None
+
+
+class _Choice(TypedDict):
+    index: int
+    message: _Message
+    logprobs: None
+    finish_reason: str
+
+
+class OpenAICompletion(TypedDict):
+    """A ``chat.completion`` body."""
+
+    id: str
+    object: str
+    created: int
+    model: str
+    system_fingerprint: str
+    choices: list[_Choice]
+    usage: NotRequired[OpenAIUsage]
+
+
+class _Delta(TypedDict, total=False):
+    role: str
+    content: str
+    refusal: None
+
+
+class _ErrorDetail(TypedDict):
+    message: str
+    type: str
+    param: None
+    code: str
+
+
+class OpenAIError(TypedDict):
+    """An error body."""
+
+    error: _ErrorDetail
+
+
+def sse(data: str | Mapping[str, object], event: str | None = None) -> bytes:
     """One server-sent event."""
     head = f"event: {event}\n" if event else ""
     body = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     return f"{head}data: {body}\n\n".encode()
 
 
-def openai_turn(body: Mapping[str, Any], script: ReplyScript) -> Turn:
+def openai_turn(body: Mapping[str, JsonValue], script: ReplyScript) -> Turn:
     """Compute the answer to a chat-completions request body."""
-    messages = [m for m in body.get("messages") or () if isinstance(m, dict)]
+    listed = body.get("messages")
+    messages = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
     texts = [text_of(m.get("content")) for m in messages]
     users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
-    stop = body.get("stop") or ()
+    stop = body.get("stop")
     schema = None
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
@@ -59,12 +131,16 @@ def openai_turn(body: Mapping[str, Any], script: ReplyScript) -> Turn:
         prompt=users[-1] if users else "",
         script=script,
         max_tokens=int_or_none(body.get("max_completion_tokens") or body.get("max_tokens")),
-        stop=[stop] if isinstance(stop, str) else [s for s in stop if isinstance(s, str)],
+        stop=[stop]
+        if isinstance(stop, str)
+        else [s for s in stop if isinstance(s, str)]
+        if isinstance(stop, list)
+        else [],
         schema=schema,
     )
 
 
-def _usage(turn: Turn, cache: tuple[int, int], reasoning: int) -> dict[str, Any]:
+def _usage(turn: Turn, cache: tuple[int, int], reasoning: int) -> OpenAIUsage:
     cache_read, cache_write = cache
     prompt = turn.input_tokens + cache_read + cache_write
     completion = turn.output_tokens + reasoning
@@ -88,9 +164,9 @@ def _usage(turn: Turn, cache: tuple[int, int], reasoning: int) -> dict[str, Any]
 
 def openai_completion(
     turn: Turn, *, call_id: str, created: int, cache: tuple[int, int], reasoning: int, usage: bool
-) -> dict[str, Any]:
+) -> OpenAICompletion:
     """A ``chat.completion`` object; without ``usage`` when ``usage`` is false."""
-    out: dict[str, Any] = {
+    out: OpenAICompletion = {
         "id": call_id,
         "object": "chat.completion",
         "created": created,
@@ -121,7 +197,7 @@ def openai_stream(
     include_usage: bool,
 ) -> list[bytes]:
     """The SSE events of a streamed completion, ``[DONE]`` included, one item per event."""
-    head = {
+    head: dict[str, JsonValue] = {
         "id": call_id,
         "object": "chat.completion.chunk",
         "created": created,
@@ -131,7 +207,7 @@ def openai_stream(
     if include_usage:
         head["usage"] = None
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    def chunk(delta: _Delta, finish: str | None = None) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return sse({**head, "choices": [choice]})
 
@@ -144,7 +220,7 @@ def openai_stream(
     return events
 
 
-def openai_error(status: int, message: str) -> dict[str, Any]:
+def openai_error(status: int, message: str) -> OpenAIError:
     """An OpenAI error body."""
     kind = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     return {"error": {"message": message, "type": kind, "param": None, "code": kind}}

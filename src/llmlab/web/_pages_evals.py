@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from llmlab._errors import NotFoundError
+from llmlab._json import JsonObject
+from llmlab.evals import run_summary
 from llmlab.store import dashboard as db
 from llmlab.web._render import render, store_of
 from llmlab.web._sources import case_outcomes, comparison_json
@@ -94,12 +97,11 @@ def run_page(request: Request, run_id: str, f: Annotated[CasesQuery, Depends()])
         offset=f.offset,
         limit=f.limit,
     )
-    summary = run.summary
-    trials = summary.get("trials") or {}
+    summary = run_summary(run.summary)
     data = {
         "run": run,
-        "summary": summary,
-        "pass_k": {k: v for k, v in trials.items() if k.startswith(("pass@", "pass^"))},
+        "summary": run.summary,
+        "pass_k": dict(summary.trials.pass_k) if summary is not None else {},
         "filters": {"failed": f.failed, "q": f.q or "", "sort": f.sort, "desc": f.desc},
         "cases": page,
     }
@@ -132,20 +134,35 @@ def case_page(
     return render(request, "case.html", data)
 
 
-def _call_brief(call: db.CallDetail | None) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class CallBrief:
+    """A case's call as its page shows it (the call's own page has the rest)."""
+
+    id: str
+    model: str
+    status: str
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal | None
+    cost_status: str
+    duration_s: float
+    ttft_s: float | None
+
+
+def _call_brief(call: db.CallRow | None) -> CallBrief | None:
     if call is None:
         return None
-    return {
-        "id": call.id,
-        "model": f"{call.provider}/{call.requested_model}",
-        "status": call.status,
-        "input_tokens": call.input_tokens,
-        "output_tokens": call.output_tokens,
-        "cost": call.cost,
-        "cost_status": call.cost_status,
-        "duration_s": call.duration_s,
-        "ttft_s": call.ttft_s,
-    }
+    return CallBrief(
+        id=call.id,
+        model=f"{call.provider}/{call.requested_model}",
+        status=call.status,
+        input_tokens=call.input_tokens,
+        output_tokens=call.output_tokens,
+        cost=call.cost,
+        cost_status=call.cost_status,
+        duration_s=call.duration_s,
+        ttft_s=call.ttft_s,
+    )
 
 
 @dataclass
@@ -160,7 +177,7 @@ class CompareQuery:
 
 
 Verdicts = dict[str, tuple[bool, float]]
-Compared = tuple[dict[str, Any], db.RunDetail, db.RunDetail, Verdicts, Verdicts]
+Compared = tuple[JsonObject, db.RunDetail, db.RunDetail, Verdicts, Verdicts]
 _COMPARED_KEPT = 4
 
 
@@ -175,8 +192,8 @@ def _compared(request: Request, a: str, b: str) -> Compared:
         return found
     store = store_of(request)
     comparison = comparison_json(store, a, b)
-    run_a = _run(request, comparison["run_a"])
-    run_b = _run(request, comparison["run_b"])
+    run_a = _run(request, str(comparison["run_a"]))
+    run_b = _run(request, str(comparison["run_b"]))
 
     def verdicts(run: db.RunDetail) -> Verdicts:
         return case_outcomes(store, run.id)

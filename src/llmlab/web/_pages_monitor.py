@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -178,7 +178,7 @@ def calls_page(request: Request, f: Annotated[CallsQuery, Depends()]) -> Respons
     since = None
     if f.window:
         since = datetime.now(UTC) - timedelta(hours=_window_hours(f.window))
-    query = db.CallQuery(
+    query = db.CallFilter(
         model=_clean(f.model),
         status=f.status or None,
         prompt=_clean(f.prompt),
@@ -186,7 +186,11 @@ def calls_page(request: Request, f: Annotated[CallsQuery, Depends()]) -> Respons
         experiment=_clean(f.experiment),
         since=since,
     )
-    page = db.page_calls(store_of(request), query, cursor=_clean(f.cursor), limit=f.limit)
+    page = db.page_calls(
+        store_of(request), query, cursor=_clean(f.cursor), limit=f.limit, content=False
+    )
+    # The listing shows no content; the tags are redacted as on a call's own page.
+    rows = [replace(row, tags=redact(row.tags)) for row in page.rows]
     filters = {
         "model": f.model or "",
         "status": f.status,
@@ -195,7 +199,7 @@ def calls_page(request: Request, f: Annotated[CallsQuery, Depends()]) -> Respons
         "experiment": f.experiment or "",
         "window": f.window or "",
     }
-    data = {"filters": filters, "calls": page.rows, "next_cursor": page.next_cursor}
+    data = {"filters": filters, "calls": rows, "next_cursor": page.next_cursor}
     return render(request, "calls.html", data)
 
 
@@ -205,15 +209,21 @@ def call_page(request: Request, call_id: str) -> Response:
     call = db.get_call(store_of(request), call_id)
     if call is None:
         raise NotFoundError("call", call_id)
-    request_body = redact(call.request)
+    # Redacted in the row itself too: the JSON twin shows the row whole.
+    shown = replace(
+        call,
+        request=redact(call.request),
+        response_text=redact(call.response_text),
+        tags=redact(call.tags),
+    )
     return render(
         request,
         "call.html",
         {
-            "call": call,
-            "request_body": request_body,
-            "response_text": redact(call.response_text),
-            "tags": redact(call.tags),
+            "call": shown,
+            "request_body": shown.request,
+            "response_text": shown.response_text,
+            "tags": shown.tags,
         },
     )
 

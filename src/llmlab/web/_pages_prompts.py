@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Path, Query, Request
@@ -149,5 +149,5 @@ def experiments_page(request: Request) -> Response:
 )
 @router.get("/experiments/{name}", include_in_schema=False)
 def experiment_page(request: Request, name: Name) -> Response:
-    report: dict[str, Any] = experiment_json(store_of(request), name)
+    report = experiment_json(store_of(request), name)
     return render(request, "experiment.html", report)

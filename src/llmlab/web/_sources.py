@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from llmlab._json import JsonObject, JsonReady, JsonValue
 from llmlab.evals import case_verdicts, compare_runs
 from llmlab.monitor import StatsReport, budget_status, call_stats, recent_alerts
 from llmlab.prompts import LabelMove, experiment_report, prompt_registry, version_metrics
@@ -27,6 +30,7 @@ __all__ = [
     "comparison_json",
     "experiment_json",
     "jsonable",
+    "jsonable_object",
     "label_move",
     "prompt_diff_json",
     "redact",
@@ -38,17 +42,22 @@ _SECRET_KEY = re.compile(r"(api[-_]?key|authorization|secret|password|token)", r
 _SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|sk-ant-[A-Za-z0-9_\-]{6,})")
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: JsonReady) -> JsonValue:
     """Decimals as exact strings, datetimes as ISO text, containers recursively."""
     if isinstance(value, Decimal):
         return format(value, "f")
-    if hasattr(value, "isoformat"):
+    if isinstance(value, date):  # a datetime is a date
         return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, Mapping):
+        return jsonable_object(value)
+    if isinstance(value, Sequence) and not isinstance(value, str):
         return [jsonable(v) for v in value]
     return value
+
+
+def jsonable_object(value: Mapping[str, JsonReady]) -> JsonObject:
+    """:func:`jsonable` of a JSON object."""
+    return {str(k): jsonable(v) for k, v in value.items()}
 
 
 def redact(value: Any) -> Any:
@@ -110,10 +119,9 @@ def alerts(store: Store, limit: int = 50) -> list[AlertRow]:
     return recent_alerts(limit, store=store)
 
 
-def comparison_json(store: Store, run_a: str, run_b: str) -> dict[str, Any]:
+def comparison_json(store: Store, run_a: str, run_b: str) -> JsonObject:
     """``llmlab eval compare`` as JSON: McNemar, paired bootstrap, Holm (evals computes)."""
-    result: dict[str, Any] = jsonable(compare_runs(run_a, run_b, store=store).to_dict())
-    return result
+    return jsonable_object(compare_runs(run_a, run_b, store=store).to_dict())
 
 
 def case_outcomes(store: Store, run_id: str) -> dict[str, tuple[bool, float]]:
@@ -122,7 +130,7 @@ def case_outcomes(store: Store, run_id: str) -> dict[str, tuple[bool, float]]:
     return case_verdicts(run_id, store=store)
 
 
-def version_metrics_json(store: Store, name: str) -> dict[int, dict[str, Any]]:
+def version_metrics_json(store: Store, name: str) -> dict[int, JsonObject]:
     """Per version: call metrics and eval quality with intervals (as ``prompts show``)."""
     found = version_metrics(name, store=store)
     return {
@@ -134,10 +142,10 @@ def version_metrics_json(store: Store, name: str) -> dict[int, dict[str, Any]]:
     }
 
 
-def prompt_diff_json(store: Store, name: str, a: str, b: str) -> dict[str, Any]:
+def prompt_diff_json(store: Store, name: str, a: str, b: str) -> JsonObject:
     """What changed from version ``a`` to ``b`` (as ``prompts diff``)."""
     diff = prompt_registry(store=store).diff(name, a, b)
-    out: dict[str, Any] = jsonable(diff.to_dict())
+    out = jsonable_object(diff.to_dict())
     out["has_changes"] = diff.has_changes
     out["text"] = diff.to_text()
     return out
@@ -154,9 +162,9 @@ def label_move(
     return registry.set_label(name, label, version, actor=actor)
 
 
-def experiment_json(store: Store, name: str) -> dict[str, Any]:
+def experiment_json(store: Store, name: str) -> JsonObject:
     """``experiments report``: per arm against the control, with the verdict."""
-    result: dict[str, Any] = json.loads(
+    result: JsonObject = json.loads(
         json.dumps(experiment_report(name, store=store).to_dict(), default=str)
     )
     return result
