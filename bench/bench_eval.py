@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -139,8 +141,6 @@ async def llmlab_scripted(folder: Path, concurrency: int) -> dict[str, Any]:
 
 
 async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> dict[str, Any]:
-    from sqlalchemy import text
-
     import llmlab as lab
     from llmlab.evals import load_suite, run_eval
     from llmlab.models import get_model
@@ -167,9 +167,11 @@ async def llmlab(base_url: str, folder: Path, concurrency: int, httpx: bool) -> 
     wall, cpu = time.perf_counter() - start, _cpu() - start_cpu
     main_cpu = time.thread_time() - start_main
     await model.aclose()
-    with store.read() as conn:
-        calls = conn.execute(text("select count(*) from calls")).scalar_one()
-    store.close()
+    store.close()  # every call row flushed
+    # Counted with sqlite3, not through the store: checking the bench must not load
+    # SQLAlchemy into a process whose run may not need it.
+    with contextlib.closing(sqlite3.connect(os.environ["LLMLAB_DB"])) as conn:
+        calls = conn.execute("select count(*) from calls").fetchone()[0]
     return {
         "cases": run.summary["cases"],
         "passed": run.summary["passed"],
