@@ -228,11 +228,15 @@ async def test_missing_field_of_custom_or_judge_scorer_fails_before_any_call(
     assert bot.history == []
 
 
-def test_a_run_without_a_judge_does_not_load_calibration_nor_jinja(tmp_path: Path) -> None:
+def test_a_run_without_a_judge_loads_neither_calibration_jinja_nor_sqlalchemy(
+    tmp_path: Path,
+) -> None:
     # Start-up counts in the runner's CPU per case: calibration (and the statistics it
     # pulls in) is loaded only for suites with a model-graded scorer, Jinja2 only for a
-    # template that is more than a lone ``{{ name }}``.
+    # template that is more than a lone ``{{ name }}``, and on a migrated SQLite file the
+    # run, its results and its calls go through sqlite3 (no SQLAlchemy).
     suite = write_suite(tmp_path, 3)
+    Store(str(tmp_path / "run.db")).close()  # created and migrated, as a second run finds it
     code = (
         "import sys\n"
         "from llmlab.evals import load_suite, run_eval_sync\n"
@@ -240,7 +244,10 @@ def test_a_run_without_a_judge_does_not_load_calibration_nor_jinja(tmp_path: Pat
         "scripted('echo', function=lambda request: 'w0 w1 w2')\n"
         f"run = run_eval_sync(load_suite({str(suite)!r}), model='scripted/echo', cache=False)\n"
         "print(run.summary['passed'], run.summary['judges'],\n"
-        "      'llmlab.evals._calibration' in sys.modules, 'jinja2' in sys.modules)\n"
+        "      'llmlab.evals._calibration' in sys.modules, 'jinja2' in sys.modules,\n"
+        "      'sqlalchemy' in sys.modules)\n"
+        "from llmlab.store import default_store, get_eval_results\n"
+        "print(len(get_eval_results(default_store(), run.id)))\n"
     )
     env = {
         **os.environ,
@@ -251,4 +258,4 @@ def test_a_run_without_a_judge_does_not_load_calibration_nor_jinja(tmp_path: Pat
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["3", "{}", "False", "False"]
+    assert done.stdout.split() == ["3", "{}", "False", "False", "False", "3"]

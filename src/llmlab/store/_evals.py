@@ -1,4 +1,10 @@
-"""Writing and reading eval runs and their results, as typed rows."""
+"""Writing and reading eval runs and their results, as typed rows.
+
+What an eval run itself does (make its run, write its results, read them back for the
+summary, finish the run) goes through the SQLite fast path while the store has no engine
+(``_evals_fast.py``); everything else, and every other database, through SQLAlchemy,
+imported when first needed.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Dialect, Insert, RowMapping, func, select, update
-from sqlalchemy.dialects import sqlite
-
 from llmlab._errors import StoreError
-from llmlab.store._tables_evals import eval_results, eval_runs
+from llmlab.store import _evals_fast as fast_sql
 
 if TYPE_CHECKING:
+    from sqlalchemy import Column, Dialect, Insert
+
     from llmlab.store._handle import Store
 
 __all__ = [
@@ -122,14 +127,19 @@ class EvalResultRow:
 _RESULT_FIELDS = tuple(EvalResultRow.__dataclass_fields__)
 _RUN_FIELDS = frozenset(EvalRunRow.__dataclass_fields__)
 _TEXT_COLUMNS = frozenset({"prompt", "output", "case_data", "explanation"})
-_BRIEF_COLUMNS = [c for c in eval_results.columns if c.name not in _TEXT_COLUMNS]
 
 
-def _run(row: RowMapping) -> EvalRunRow:
+def _brief_columns() -> list[Column[Any]]:
+    from llmlab.store._tables_evals import eval_results
+
+    return [c for c in eval_results.columns if c.name not in _TEXT_COLUMNS]
+
+
+def _run(row: Mapping[Any, Any]) -> EvalRunRow:
     return EvalRunRow(**{k: v for k, v in row.items() if k in _RUN_FIELDS})
 
 
-def _result(row: RowMapping) -> EvalResultRow:
+def _result(row: Mapping[Any, Any]) -> EvalResultRow:
     values = dict(row)
     # JSON columns may come back None from rows written by hand; the row type says dict.
     for name, empty in (("case_data", {}), ("scores", {}), ("tags", [])):
@@ -183,8 +193,12 @@ def create_eval_run(
     for n in range(1, _MAX_ID_TRIES + 1):
         if n > 1:
             values["id"] = f"{id}-{n}"
-        with store.write() as conn:
-            inserted = conn.execute(_insert_run_if_new(store), values).first()
+        fast = store.fast_sink()
+        if fast is not None:
+            inserted: object = fast_sql.fast_insert_run(fast, values) or None
+        else:
+            with store.write() as conn:
+                inserted = conn.execute(_insert_run_if_new(store), values).first()
         if inserted is not None:
             return replace(run, id=values["id"]) if n > 1 else run
     raise StoreError(
@@ -197,6 +211,10 @@ _MAX_ID_TRIES = 1000
 
 
 def _insert_run_if_new(store: Store) -> Insert:
+    from sqlalchemy.dialects import sqlite
+
+    from llmlab.store._tables_evals import eval_runs
+
     # ON CONFLICT DO NOTHING rather than catching IntegrityError: a failed statement would
     # abort a PostgreSQL transaction; RETURNING says whether this insert won.
     if store.dialect == "sqlite":
@@ -212,6 +230,10 @@ def _insert_run_if_new(store: Store) -> Insert:
 
 
 def _insert_ignoring_duplicates(store: Store) -> Insert:
+    from sqlalchemy.dialects import sqlite
+
+    from llmlab.store._tables_evals import eval_results
+
     if store.dialect == "sqlite":
         return sqlite.insert(eval_results).on_conflict_do_nothing()
     if store.dialect == "postgresql":
@@ -231,6 +253,16 @@ def insert_eval_results(store: Store, rows: Iterable[EvalResultRow]) -> int:
     batch = list(rows)
     if not batch:
         return 0
+    fast_sink = store.fast_sink()
+    if fast_sink is not None:
+        rows_cells = []
+        for row in batch:
+            row_cells = [getattr(row, name) for name in _INSERT_COLUMNS]
+            if row_cells[_CREATED_AT] is None:
+                row_cells[_CREATED_AT] = now
+            rows_cells.append(row_cells)
+        fast_sql.fast_insert_results(fast_sink, rows_cells)
+        return len(batch)
     with store.write() as conn:
         fast = _fast_insert(store, conn.dialect)
         if fast is not None:
@@ -258,7 +290,7 @@ def insert_eval_results(store: Store, rows: Iterable[EvalResultRow]) -> int:
     return len(batch)
 
 
-_INSERT_COLUMNS = tuple(name for name in _RESULT_FIELDS if name != "id")
+_INSERT_COLUMNS = fast_sql.RESULT_COLUMNS
 _CREATED_AT = _INSERT_COLUMNS.index("created_at")
 _Processors = tuple[tuple[int, Callable[[Any], Any]], ...]
 _FastInsert = tuple[str, _Processors]
@@ -271,6 +303,8 @@ def _fast_insert(store: Store, dialect: Dialect) -> _FastInsert | None:
     key = (dialect.name, dialect.driver)
     if key in _fast_inserts:
         return _fast_inserts[key]
+    from llmlab.store._tables_evals import eval_results
+
     marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
     fast: _FastInsert | None = None
     if marker is not None and store.dialect in ("sqlite", "postgresql"):
@@ -294,6 +328,14 @@ def finish_eval_run(
     store: Store, run_id: str, *, status: str, summary: Mapping[str, Any] | None
 ) -> None:
     """Mark a run finished (or interrupted) and store its summary."""
+    fast = store.fast_sink()
+    if fast is not None:
+        fast_sql.fast_finish_run(fast, run_id, status, summary)
+        return
+    from sqlalchemy import update
+
+    from llmlab.store._tables_evals import eval_runs
+
     with store.write() as conn:
         conn.execute(
             update(eval_runs)
@@ -308,6 +350,14 @@ def finish_eval_run(
 
 def latest_unfinished_eval_run(store: Store, fingerprint: str) -> EvalRunRow | None:
     """The newest run with this fingerprint that did not finish, if any."""
+    fast = store.fast_sink()
+    if fast is not None:
+        found = fast_sql.fast_unfinished_run(fast, fingerprint)
+        return _run(found) if found is not None else None
+    from sqlalchemy import select
+
+    from llmlab.store._tables_evals import eval_runs
+
     query = (
         select(eval_runs)
         .where(eval_runs.c.fingerprint == fingerprint, eval_runs.c.status != "finished")
@@ -321,6 +371,10 @@ def latest_unfinished_eval_run(store: Store, fingerprint: str) -> EvalRunRow | N
 
 def find_eval_runs(store: Store, prefix: str) -> list[str]:
     """Ids of runs equal to ``prefix`` or starting with it (newest first)."""
+    from sqlalchemy import select
+
+    from llmlab.store._tables_evals import eval_runs
+
     query = (
         select(eval_runs.c.id)
         .where(eval_runs.c.id.startswith(prefix, autoescape=True))
@@ -333,6 +387,14 @@ def find_eval_runs(store: Store, prefix: str) -> list[str]:
 
 def get_eval_run(store: Store, run_id: str) -> EvalRunRow | None:
     """One run's row, or None."""
+    fast = store.fast_sink()
+    if fast is not None:
+        found = fast_sql.fast_run(fast, run_id)
+        return _run(found) if found is not None else None
+    from sqlalchemy import select
+
+    from llmlab.store._tables_evals import eval_runs
+
     with store.read() as conn:
         row = conn.execute(select(eval_runs).where(eval_runs.c.id == run_id)).mappings().first()
     return _run(row) if row is not None else None
@@ -340,6 +402,10 @@ def get_eval_run(store: Store, run_id: str) -> EvalRunRow | None:
 
 def latest_eval_run_id(store: Store) -> str | None:
     """The id of the newest eval run, or None when there is none."""
+    from sqlalchemy import select
+
+    from llmlab.store._tables_evals import eval_runs
+
     query = select(eval_runs.c.id).order_by(eval_runs.c.started_at.desc()).limit(1)
     with store.read() as conn:
         found: str | None = conn.execute(query).scalar()
@@ -348,6 +414,10 @@ def latest_eval_run_id(store: Store) -> str | None:
 
 def list_eval_runs(store: Store, *, limit: int = 20, name: str | None = None) -> list[EvalRunRow]:
     """The newest runs, each with its result count (``n_results``)."""
+    from sqlalchemy import func, select
+
+    from llmlab.store._tables_evals import eval_results, eval_runs
+
     counts = (
         select(eval_results.c.run_id, func.count().label("n_results"))
         .group_by(eval_results.c.run_id)
@@ -370,7 +440,11 @@ def get_eval_results(
 ) -> list[EvalResultRow]:
     """A run's results ordered by case and epoch; ``brief`` leaves out the texts
     (prompt, output, case data, explanation), for statistics over large runs."""
-    columns = _BRIEF_COLUMNS if brief else list(eval_results.columns)
+    from sqlalchemy import select
+
+    from llmlab.store._tables_evals import eval_results
+
+    columns = _brief_columns() if brief else list(eval_results.columns)
     query = (
         select(*columns)
         .where(eval_results.c.run_id == run_id)
@@ -385,8 +459,17 @@ def get_eval_results(
 def iter_eval_results(store: Store, run_id: str) -> Iterator[EvalResultRow]:
     """A run's results without their texts, one at a time, each case's trials together
     (for statistics over large runs: nothing holds every row at once)."""
+    fast = store.fast_sink()
+    if fast is not None:
+        for found in fast_sql.fast_results(fast, run_id):
+            yield _result(found)
+        return
+    from sqlalchemy import select
+
+    from llmlab.store._tables_evals import eval_results
+
     query = (
-        select(*_BRIEF_COLUMNS)
+        select(*_brief_columns())
         .where(eval_results.c.run_id == run_id)
         .order_by(eval_results.c.case_id, eval_results.c.epoch)
     )
@@ -398,6 +481,13 @@ def iter_eval_results(store: Store, run_id: str) -> Iterator[EvalResultRow]:
 
 def eval_result_keys(store: Store, run_id: str) -> set[tuple[str, int]]:
     """The (case, epoch) pairs a run already has results for."""
+    fast = store.fast_sink()
+    if fast is not None:
+        return fast_sql.fast_result_keys(fast, run_id)
+    from sqlalchemy import select
+
+    from llmlab.store._tables_evals import eval_results
+
     query = select(eval_results.c.case_id, eval_results.c.epoch).where(
         eval_results.c.run_id == run_id
     )
