@@ -113,6 +113,17 @@ def test_broken_learner_files_exit_2_naming_file_and_line(
     assert code == 2
     assert "answers.toml:2: not valid TOML" in err
 
+    # a label line without the human's verdict is named, not a KeyError
+    run(capsys, "labs", "start", "2")
+    labels = Path("llmlab-labs/02-scorer-bugs/labels.jsonl")
+    rows = labels.read_text().splitlines()
+    rows[2] = '{"id": "l03", "output": "12", "expected": "12"}'
+    labels.write_text("\n".join(rows) + "\n")
+    code, _, err = run(capsys, "labs", "check", "2")
+    assert code == 2
+    assert "labels.jsonl:3: a label is an object with output, expected and human" in err
+    assert "Traceback" not in err
+
 
 def test_start_never_overwrites_and_reset_restores(
     learner: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

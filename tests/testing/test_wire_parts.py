@@ -114,14 +114,21 @@ def test_jitter_stays_within_bounds() -> None:
 
 
 def test_product_code_does_not_import_testing() -> None:
+    # The one exception (docs/architecture.md): a lab's grader may start the wire server
+    # as an offline stand-in for a hosted provider, importing it inside the check.
     package = Path(__file__).resolve().parents[2] / "src" / "llmlab"
     offenders = [
         str(path.relative_to(package))
         for path in package.rglob("*.py")
         if "testing" not in path.relative_to(package).parts
+        and path.parent.name != "labs"
         and "llmlab.testing" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+    labs = [p for p in (package / "labs").glob("*.py") if "llmlab.testing" in p.read_text()]
+    for path in labs:  # only imported inside functions: `import llmlab.labs` loads no server
+        assert "\nfrom llmlab.testing" not in path.read_text(encoding="utf-8"), path.name
+        assert "\nimport llmlab.testing" not in path.read_text(encoding="utf-8"), path.name
 
 
 def test_wire_server_fixture_starts_fresh(wire_server: WireServer) -> None:

@@ -19,12 +19,12 @@ def parse_key_values(
 @overload
 def parse_key_values(
     items: list[str] | None, option: str, *, typed: Literal[True], allow_bare: bool = ...
-) -> dict[str, Any]: ...
+) -> dict[str, object]: ...
 
 
 def parse_key_values(
     items: list[str] | None, option: str, *, typed: bool = False, allow_bare: bool = False
-) -> dict[str, str | None] | dict[str, Any]:
+) -> dict[str, str | None] | dict[str, object]:
     """``["a=1", "b=x"]`` as a dict; ``option`` names the flag in errors.
 
     ``typed`` reads each value as YAML (``3`` an int, ``true`` a bool, ``[1, 2]`` a list);

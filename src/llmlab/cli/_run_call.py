@@ -17,15 +17,22 @@ import os
 import sys
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from llmlab.cli._console import end_partial_line, stream_text
 
 if TYPE_CHECKING:
-    from llmlab.models import Model, Request, Response
+    from llmlab.models import CostStatus, Model, Request, Response
     from llmlab.store import Store
 
-__all__ = ["RunArgs", "parse_run_args", "response_json", "run_call", "run_with_own_store"]
+__all__ = [
+    "RunArgs",
+    "RunJson",
+    "parse_run_args",
+    "response_json",
+    "run_call",
+    "run_with_own_store",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,46 +58,56 @@ _VALUED = {
 
 def parse_run_args(args: list[str]) -> RunArgs | None:
     """``args`` (after ``run``) as :class:`RunArgs`, or None when typer must handle them."""
-    found: dict[str, Any] = {}
+    texts: dict[str, str] = {}  # model, system
+    temperature: float | None = None
+    max_tokens: int | None = None
+    as_json = False
+    seen: set[str] = set()
     prompt: str | None = None
     rest = list(args)
     while rest:
         arg = rest.pop(0)
-        if arg == "--json" and "as_json" not in found:
-            found["as_json"] = True
+        if arg == "--json" and not as_json:
+            as_json = True
             continue
         name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         key = _VALUED.get(name)
-        if key is not None and key not in found:
+        if key is not None and key not in seen:
+            seen.add(key)
             if not eq:
                 if not rest:
                     return None
                 value = rest.pop(0)
             if key == "temperature":
                 try:
-                    number = float(value)
+                    temperature = float(value)
                 except ValueError:
                     return None
-                if not (math.isfinite(number) and number >= 0):
+                if not (math.isfinite(temperature) and temperature >= 0):
                     return None
-                found[key] = number
             elif key == "max_tokens":
                 try:
-                    count = int(value)
+                    max_tokens = int(value)
                 except ValueError:
                     return None
-                if count < 1:
+                if max_tokens < 1:
                     return None
-                found[key] = count
             else:
-                found[key] = value
+                texts[key] = value
             continue
         if arg.startswith("-") or prompt is not None:
             return None  # --help, an unknown option, a second argument: typer says what
         prompt = arg
     if prompt is None:
         return None
-    return RunArgs(prompt, **found)
+    return RunArgs(
+        prompt,
+        model=texts.get("model"),
+        system=texts.get("system"),
+        temperature=temperature,
+        max_tokens=max_tokens,
+        as_json=as_json,
+    )
 
 
 async def _call(model: Model, request: Request, *, echo: bool) -> Response:
@@ -110,7 +127,24 @@ async def _call(model: Model, request: Request, *, echo: bool) -> Response:
         await model.close_loop_clients()
 
 
-def response_json(model: Model, response: Response) -> dict[str, Any]:
+class RunJson(TypedDict):
+    """What ``llmlab run --json`` prints (in this order)."""
+
+    call_id: str | None
+    model: str
+    resolved_model: str
+    text: str
+    finish_reason: str | None
+    usage: dict[str, int]
+    usage_reported: bool
+    cost: str | None
+    cost_status: CostStatus
+    duration_s: float
+    ttft_s: float | None
+    cache_hit: bool
+
+
+def response_json(model: Model, response: Response) -> RunJson:
     """What ``llmlab run --json`` prints."""
     from llmlab.pricing import plain_decimal
 

@@ -55,9 +55,10 @@ class EvalCase:
             )
         self.tags = tuple(self.tags)
 
-    def variables(self) -> dict[str, Any]:
+    def variables(self) -> dict[str, object]:
         """Template variables: the fields, ``input``, ``expected`` (and its keys), ``id``."""
-        variables: dict[str, Any] = dict(self.expected_properties)
+        # ``object``: the values are the case's, handed to templates and scorers unread.
+        variables: dict[str, object] = dict(self.expected_properties)
         variables.update(self.fields)
         variables["input"] = self.input
         variables["expected"] = self.expected_properties

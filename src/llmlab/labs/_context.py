@@ -6,13 +6,16 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmlab._errors import ConfigError, InputError
 from llmlab.labs._lab import Lab
 from llmlab.labs._learner import load_learner_module
 from llmlab.labs._results import CriterionResult
 from llmlab.store import Store
+
+if TYPE_CHECKING:
+    from llmlab.labs._kinds_prompt import CaseRun
 
 __all__ = ["GradeContext", "Kind", "criterion_kind", "criterion_kinds", "lab_callable"]
 
@@ -29,7 +32,9 @@ class GradeContext:
     store: Store
     """Where the model's calls are recorded (priced, timed, linked to the lab)."""
     seed: int = GRADING_SEED
-    memo: dict[str, Any] = field(default_factory=dict)
+    prompt_runs: dict[str, tuple[list[CaseRun], str]] = field(default_factory=dict)
+    """``prompt_eval`` runs by prompt, cases and grading, and their ``lab_run`` tag: the
+    criteria of one check that share them share one run."""
 
     def learner(self, name: str) -> Path:
         """A file in the learner's folder."""

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from llmlab._errors import ConfigError, InputError, TemplateError
 from llmlab.evals import EvalCase, EvalSuite, load_dataset, paired_test, scorers_from_spec
@@ -39,8 +39,17 @@ class PromptFile(BaseModel):
 
     prompt: str
     system: str | None = None
-    json_schema: dict[str, Any] | None = None
+    json_schema: dict[str, JsonValue] | None = None
     max_tokens: int | None = Field(default=None, gt=0)
+
+
+class _RequestOptions(TypedDict, total=False):
+    """What a lab's check asks of the model, besides the prompt."""
+
+    temperature: float
+    seed: int
+    max_tokens: int
+    json_schema: dict[str, JsonValue]
 
 
 def _key_line(path: Path, key: object) -> int | None:
@@ -85,9 +94,12 @@ class CaseRun:
 def _suite(
     ctx: GradeContext, spec: PromptFile, params: Mapping[str, Any], path: Path, run_tag: str
 ) -> EvalSuite:
-    options: dict[str, Any] = {"temperature": 0.0, "seed": ctx.seed}
     cap = int(params.get("max_tokens", 64))
-    options["max_tokens"] = min(spec.max_tokens or cap, cap)
+    options: _RequestOptions = {
+        "temperature": 0.0,
+        "seed": ctx.seed,
+        "max_tokens": min(spec.max_tokens or cap, cap),
+    }
     if spec.json_schema is not None:
         options["json_schema"] = spec.json_schema
     try:
@@ -155,15 +167,15 @@ def _evaluate_tagged(
     grading = (params.get("scorers"), params.get("threshold"), params.get("max_tokens"))
     key = f"prompt_eval:{prompt_path}:{prompt_path.read_text(encoding='utf-8')}:{cases_path}"
     key += repr(grading)
-    if key not in ctx.memo:
+    found = ctx.prompt_runs.get(key)
+    if found is None:
         spec = read_prompt_file(prompt_path)
         tag = uuid.uuid4().hex  # the calls of this evaluation, as recorded, carry it
         suite = _suite(ctx, spec, params, prompt_path, tag)
         prices = ctx.lab_file(str(params["prices"])) if "prices" in params else None
         with price_override(prices):
             runs = asyncio.run(_run(suite, _cases(cases_path), ctx, prompt_path))
-        ctx.memo[key] = (runs, tag)
-    found: tuple[list[CaseRun], str] = ctx.memo[key]
+        found = ctx.prompt_runs[key] = (runs, tag)
     return found
 
 

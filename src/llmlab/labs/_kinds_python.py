@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ class _Guard:
         self.path = path
         self.error: InputError | None = None
 
-    def __call__(self, output: str, expected: dict[str, Any]) -> float:
+    def __call__(self, output: str, expected: object) -> float:
+        # ``expected``: a case's expected properties, handed to the learner's scorer unread
         try:
             value = call_learner(self.fn, self.path, output, expected)
         except InputError as exc:
@@ -116,36 +118,59 @@ def evaluator_separates(ctx: GradeContext, params: Mapping[str, Any]) -> list[Cr
     return results
 
 
-def _labels(path: Path) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class _Label:
+    """One line of a labels file: a scorer's inputs and what a person said of them."""
+
+    output: object
+    expected: object
+    human: bool
+    id: str | None
+
+
+def _labels(path: Path) -> list[_Label]:
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
+            if not isinstance(row, dict) or not {"output", "expected", "human"} <= row.keys():
+                raise InputError(
+                    "a label is an object with output, expected and human", path=path, line=number
+                )
+            label_id = row.get("id")
+            rows.append(
+                _Label(
+                    output=row["output"],
+                    expected=row["expected"],
+                    human=bool(row["human"]),
+                    id=None if label_id is None else str(label_id),
+                )
+            )
     return rows
 
 
 def _agreement(
-    fn: Callable[..., Any], path: Path, rows: list[dict[str, Any]], name: str, need: float
+    fn: Callable[..., Any], path: Path, rows: list[_Label], name: str, need: float
 ) -> CriterionResult:
     agree = 0
     disagreements: list[CaseDetail] = []
     for row in rows:
-        value = call_learner(fn, path, row["output"], row["expected"])
+        value = call_learner(fn, path, row.output, row.expected)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InputError(f"{fn.__name__} must return a number, not {value!r}", path=path)
-        if (float(value) >= 0.5) == bool(row["human"]):
+        if (float(value) >= 0.5) == row.human:
             agree += 1
         else:
             disagreements.append(
                 CaseDetail(
-                    case_id=str(row.get("id", len(disagreements))),
-                    answer=str(row["output"]),
-                    expected=str(row["expected"]),
+                    case_id=row.id if row.id is not None else str(len(disagreements)),
+                    answer=str(row.output),
+                    expected=str(row.expected),
                     score=float(value),
-                    reason=f"a human said {'pass' if row['human'] else 'fail'}",
+                    reason=f"a human said {'pass' if row.human else 'fail'}",
                 )
             )
     n = len(rows)

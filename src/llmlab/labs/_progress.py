@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 from llmlab.labs._lab import Lab, load_labs
 from llmlab.store import (
@@ -20,6 +20,7 @@ from llmlab.store import (
 
 __all__ = [
     "LabStatus",
+    "LabStatusDict",
     "Status",
     "lab_statuses",
     "next_lab",
@@ -32,6 +33,20 @@ __all__ = [
 Status = Literal["not started", "in progress", "done"]
 
 
+class LabStatusDict(TypedDict):
+    """A :class:`LabStatus` as ``llmlab labs list --json`` prints it."""
+
+    number: int
+    slug: str
+    title: str
+    track: str
+    uses_model: bool
+    status: Status
+    dir: str | None
+    attempts: int
+    passed_at: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class LabStatus:
     """One lab and where the learner stands on it."""
@@ -40,7 +55,7 @@ class LabStatus:
     status: Status
     progress: LabProgressRow | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> LabStatusDict:
         row = self.progress
         return {
             "number": self.lab.number,

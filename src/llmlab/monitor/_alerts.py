@@ -141,6 +141,9 @@ class Outbox:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._lock = threading.Lock()
+        # One deliverer at a time in a process (the thread, or a flush), so that its
+        # alerts reach the webhook in the order they were raised.
+        self._sending = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -174,15 +177,16 @@ class Outbox:
         url = _webhook_url()
         if url is None:
             return None
-        while True:
-            now = datetime.now(UTC)
-            due = due_deliveries(self.store, now)
-            if not due:
-                break
-            for row in due:
-                if self._stop.is_set() and threading.current_thread() is self._thread:
-                    return None  # closing: the closing thread finishes the work
-                self._deliver(client, url, row, now)
+        with self._sending:
+            while True:
+                now = datetime.now(UTC)
+                due = due_deliveries(self.store, now)
+                if not due:
+                    break
+                for row in due:
+                    if self._stop.is_set() and threading.current_thread() is self._thread:
+                        return None  # closing: the closing thread finishes the work
+                    self._deliver(client, url, row, now)
         count, soonest = pending_deliveries(self.store)
         if not count or soonest is None:
             return None if not count else 0.0
@@ -279,6 +283,7 @@ class Outbox:
     def after_fork(self) -> None:
         """A forked child starts its own thread when it needs one."""
         self._lock = threading.Lock()
+        self._sending = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = None

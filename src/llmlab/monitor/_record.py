@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypedDict
 
 from llmlab._json import JsonObject
 
-__all__ = ["CallRecord", "CallStatus", "new_call_id"]
+__all__ = ["CallRecord", "CallStatus", "CallValues", "new_call_id"]
 
 CallStatus = Literal["ok", "error", "refused"]
 
@@ -78,3 +78,50 @@ class CallRecord:
     sample_id: str | None = None
     epoch: int | None = None
     cache_hit: bool = False
+
+
+class CallValues(TypedDict):
+    """A :class:`CallRecord` as the recorder queues it: one ``calls`` row, keyed by column."""
+
+    id: str
+    started_at: datetime
+    provider: str
+    requested_model: str
+    duration_s: float
+    ttft_s: float | None
+    resolved_model: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    usage_reported: bool
+    cost: Decimal | None
+    currency: str
+    cost_status: str
+    price_source: str | None
+    status: CallStatus
+    error_type: str | None
+    error_message: str | None
+    attempts: int
+    finish_reason: str | None
+    streamed: bool
+    tags: dict[str, str]
+    request: JsonObject | None
+    response_text: str | None
+    prompt_name: str | None
+    prompt_version: int | None
+    prompt_hash: str | None
+    experiment: str | None
+    arm: str | None
+    eval_run: str | None
+    sample_id: str | None
+    epoch: int | None
+    cache_hit: bool
+
+
+# The recorder builds a CallValues from a CallRecord key by key: they must not drift apart.
+if tuple(CallValues.__annotations__) != tuple(
+    f.name for f in fields(CallRecord)
+):  # pragma: no cover
+    raise RuntimeError("CallValues must have CallRecord's fields, in its order")

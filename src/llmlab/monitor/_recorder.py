@@ -21,7 +21,6 @@ queue is flushed by a multiprocessing finalizer; SIGTERM flushes too (see ``_exi
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib
 import logging
@@ -35,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmlab._errors import LlmlabError
 from llmlab.monitor._capture import capture_content
-from llmlab.monitor._record import CallRecord
+from llmlab.monitor._record import CallRecord, CallValues
 from llmlab.store import Store, add_replay_hook, insert_calls, resolve_store, spill_path, spill_rows
 from llmlab.store._fast_sql import CALL_COLUMNS
 
@@ -67,13 +66,11 @@ RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
 """Waits between attempts of a batch: about 30 s in all, enough for a database restart."""
 FLUSH_TIMEOUT_S = 60.0
 
-Row = dict[str, Any]
 BatchListener = Callable[[Store, Sequence[Mapping[str, Any]]], None]
 """Called on the writer thread after a batch is committed: ``fn(store, rows)``."""
 BatchHook = Callable[["Connection", Sequence[Mapping[str, Any]]], None]
 """Called inside the batch's insert transaction: ``fn(conn, rows)`` (rollups)."""
 
-_FIELDS = tuple(field.name for field in dataclasses.fields(CallRecord))
 _listeners: list[BatchListener] = []
 _hooks: list[BatchHook] = []
 _fast_hooks: dict[BatchHook, RollupDeltas] = {}
@@ -104,13 +101,13 @@ class Recorder:
         return spill_path(self.store)
 
     def _reset(self) -> None:
-        self.queue: deque[Row | threading.Event] = deque()
+        self.queue: deque[CallValues | threading.Event] = deque()
         self.wake = threading.Event()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.stopping = False
 
-    def put(self, item: Row | threading.Event) -> None:
+    def put(self, item: CallValues | threading.Event) -> None:
         """Queue a row (or a flush marker) and make sure the writer thread runs."""
         self.queue.append(item)
         thread = self.thread
@@ -167,7 +164,7 @@ class Recorder:
                     logger.exception("call recorder for %s failed", self.store.safe_url)
 
     def _write_some(self) -> None:
-        batch: list[Row] = []
+        batch: list[CallValues] = []
         markers: list[threading.Event] = []
         while self.queue and len(batch) < BATCH_SIZE:
             item = self.queue.popleft()
@@ -181,7 +178,7 @@ class Recorder:
         for marker in markers:
             marker.set()
 
-    def _write(self, batch: list[Row]) -> None:
+    def _write(self, batch: list[CallValues]) -> None:
         if not capture_content():
             for row in batch:
                 row["request"] = None
@@ -223,7 +220,7 @@ class Recorder:
             return
         self._spill(batch, last_error)
 
-    def _write_fast(self, batch: list[Row], *, with_hooks: bool) -> bool:
+    def _write_fast(self, batch: list[CallValues], *, with_hooks: bool) -> bool:
         """Write through the store's sqlite3 fast path when it has one and every batch hook
         has a fast form (the rollups); False: use ``insert_calls`` (SQLAlchemy)."""
         fast = self.store.fast_sink()
@@ -238,7 +235,9 @@ class Recorder:
         fast.insert_calls(batch, rollups)
         return True
 
-    def _spill(self, batch: list[Row], error: BaseException | None, rejected: bool = False) -> None:
+    def _spill(
+        self, batch: list[CallValues], error: BaseException | None, rejected: bool = False
+    ) -> None:
         try:
             path = spill_rows(self.store, "calls", batch, rejected=rejected)
         except (OSError, ValueError) as exc:
@@ -281,8 +280,43 @@ def record(rec: CallRecord, store: Store | None = None) -> None:
 
     Returns at once; the row is written by a background thread within about 50 ms.
     """
-    row = {name: getattr(rec, name) for name in _FIELDS}
-    row["tags"] = dict(rec.tags)
+    row: CallValues = {
+        "id": rec.id,
+        "started_at": rec.started_at,
+        "provider": rec.provider,
+        "requested_model": rec.requested_model,
+        "duration_s": rec.duration_s,
+        "ttft_s": rec.ttft_s,
+        "resolved_model": rec.resolved_model,
+        "input_tokens": rec.input_tokens,
+        "output_tokens": rec.output_tokens,
+        "cache_read_tokens": rec.cache_read_tokens,
+        "cache_write_tokens": rec.cache_write_tokens,
+        "reasoning_tokens": rec.reasoning_tokens,
+        "usage_reported": rec.usage_reported,
+        "cost": rec.cost,
+        "currency": rec.currency,
+        "cost_status": rec.cost_status,
+        "price_source": rec.price_source,
+        "status": rec.status,
+        "error_type": rec.error_type,
+        "error_message": rec.error_message,
+        "attempts": rec.attempts,
+        "finish_reason": rec.finish_reason,
+        "streamed": rec.streamed,
+        "tags": dict(rec.tags),
+        "request": rec.request,
+        "response_text": rec.response_text,
+        "prompt_name": rec.prompt_name,
+        "prompt_version": rec.prompt_version,
+        "prompt_hash": rec.prompt_hash,
+        "experiment": rec.experiment,
+        "arm": rec.arm,
+        "eval_run": rec.eval_run,
+        "sample_id": rec.sample_id,
+        "epoch": rec.epoch,
+        "cache_hit": rec.cache_hit,
+    }
     recorder(store).put(row)
 
 

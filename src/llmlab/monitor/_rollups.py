@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from llmlab._json import JsonObject
 from llmlab.monitor import _histogram as hist
 from llmlab.monitor._recorder import add_batch_hook
 from llmlab.monitor._rollup_math import (
@@ -52,11 +53,15 @@ __all__ = [
 ]
 
 
-def rollup_rows(aggs: Mapping[RollupKey, Agg]) -> list[dict[str, Any]]:
+RollupCell = str | int | float | bytes
+"""A value of a ``call_rollups`` row: key text, bucket start, sums, encoded histograms."""
+
+
+def rollup_rows(aggs: Mapping[RollupKey, Agg]) -> list[dict[str, RollupCell]]:
     """Table rows for aggregated groups."""
     rows = []
     for (grain, start, dim, key), agg in aggs.items():
-        row: dict[str, Any] = {"grain": grain, "bucket_start": start, "dim": dim, "key": key}
+        row: dict[str, RollupCell] = {"grain": grain, "bucket_start": start, "dim": dim, "key": key}
         row.update(zip(COUNTERS, agg.ints.tolist(), strict=True))
         row.update(zip(FLOATS, agg.floats.tolist(), strict=True))
         row["latency_hist"] = hist.encode(agg.latency)
@@ -270,7 +275,7 @@ def columns_from_stats(rows: Sequence[tuple[Any, ...]]) -> CallColumns:
         zip(*rows, strict=True)
     )[:11]
     cost, tin, tout, cr, cw, rs, duration, ttft, cache_hit = list(zip(*rows, strict=True))[11:]
-    tag_cache: dict[str | None, dict[str, Any]] = {}
+    tag_cache: dict[str | None, JsonObject] = {}
     dims = []
     for i, text in enumerate(tags_text):
         tags = tag_cache.get(text)

@@ -128,15 +128,14 @@ def _key_lines(text: str, first_line: int = 1) -> dict[str, int]:
     }
 
 
-def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
+def _split_front_matter(text: str, path: Path) -> tuple[str, str]:
+    """A Markdown file's front matter (YAML from its line 2; empty when it has none) and body."""
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        return {}, text, {}
+        return "", text
     for i in range(1, len(lines)):
         if lines[i].strip() == "---":
-            front = "".join(lines[1:i])
-            data = _load_yaml(front, path, 2)
-            return data, "".join(lines[i + 1 :]), _key_lines(front, 2)
+            return "".join(lines[1:i]), "".join(lines[i + 1 :])
     raise InputError("front matter opened with --- is never closed", path=path, line=1)
 
 
@@ -170,7 +169,9 @@ def read_prompt_file(path: Path, root: Path | None = None) -> PromptFile:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from None
     first_line: int | None
     if path.suffix == ".md":
-        data, body, lines = _split_front_matter(text, path)
+        front, body = _split_front_matter(text, path)
+        data = _load_yaml(front, path, 2)
+        lines = _key_lines(front, 2)
         if "template" in data or "messages" in data:
             raise InputError("a Markdown prompt's template is its body, not a key", path=path)
         data["template"] = body

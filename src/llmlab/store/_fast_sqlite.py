@@ -98,7 +98,7 @@ _CONVERSIONS = tuple((index, _CONVERT[kind]) for index, kind in sql.CALL_CONVERS
 
 def prepared_call(row: Mapping[str, Any]) -> Mapping[str, Any]:
     """``row`` with over-long text cut to fit its column, as ``insert_calls`` cuts it."""
-    prepared: dict[str, Any] | None = None
+    prepared: dict[str, object] | None = None  # a copy only when a value must be cut
     for index, length in sql.CALL_STRING_LIMITS:
         name = sql.CALL_COLUMNS[index]
         value = row.get(name)

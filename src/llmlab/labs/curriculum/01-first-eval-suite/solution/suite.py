@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import yaml
 
@@ -22,6 +22,15 @@ KEY_TERMS = {
     "volcanoes": ["volcanoes", "magma", "lava"],
 }
 
+
+class Expected(TypedDict):
+    """What a good summary of one article has."""
+
+    min_length: int
+    max_length: int
+    key_terms: list[str]
+
+
 CASES = [
     EvalCase(
         input=ARTICLES[key],
@@ -32,7 +41,7 @@ CASES = [
 ]
 
 
-def score(output: str, expected: dict[str, Any]) -> float:
+def score(output: str, expected: Expected) -> float:
     """0.4 for a length within bounds, 0.6 times the share of key terms present."""
     value = 0.0
     if expected["min_length"] <= len(output) <= expected["max_length"]:

@@ -5,13 +5,22 @@ feels (the p95 latency, which a few timeouts do not move) and what a call costs 
 call, not the total: the busiest version has the biggest bill without being costly).
 """
 
-from typing import Any
+from decimal import Decimal
+from typing import TypedDict
 
 from llmlab.monitor import call_stats
 from llmlab.store import Store
 
 
-def slow_and_costly(store: Store) -> dict[str, Any]:
+class Culprit(TypedDict):
+    """What the check reads: the version to blame and the two figures that convict it."""
+
+    prompt: str
+    p95_latency_s: float | None
+    cost_per_call: Decimal | None
+
+
+def slow_and_costly(store: Store) -> Culprit:
     """The slow and costly prompt version (``name@version``), its p95 latency in seconds
     and its cost per call in dollars."""
     versions = [g for g in call_stats(by="prompt", store=store).groups if g.key != "(none)"]

@@ -9,13 +9,22 @@ culprit dealt at random) and calls ``slow_and_costly(store)``. Explore a week fi
 This first attempt, written in a hurry during the incident, picks the wrong thing.
 """
 
-from typing import Any
+from decimal import Decimal
+from typing import TypedDict
 
 from llmlab.monitor import call_stats
 from llmlab.store import Store
 
 
-def slow_and_costly(store: Store) -> dict[str, Any]:
+class Culprit(TypedDict):
+    """What the check reads: the version to blame and the two figures that convict it."""
+
+    prompt: str
+    p95_latency_s: float | None
+    cost_per_call: Decimal | None
+
+
+def slow_and_costly(store: Store) -> Culprit:
     """The slow and costly prompt version (``name@version``), its p95 latency in seconds
     and its cost per call in dollars."""
     report = call_stats(by="model", store=store)
