@@ -104,13 +104,21 @@ def test_readme_commands_run_in_order(workspace: tuple[Path, dict[str, str]]) ->
         if "RUN_A" in line or "RUN_B" in line:
             assert len(runs) >= 2, f"{line!r} needs two eval runs before it"
             line = line.replace("RUN_A", runs[0]).replace("RUN_B", runs[1])
+        # RUN_A/RUN_B are the runs the README's `eval run` lines make (a lab check earlier
+        # in the README stores runs of its own in the same database).
+        before = _run_ids(cwd, env) if line.startswith("llmlab eval run") else set()
         result = _run([LLMLAB, *shlex.split(line)[1:]], cwd, env)
         allowed = (0, 1) if line.startswith(GATED) else (0,)
         assert result.returncode in allowed, f"{line}\n{result.stdout}\n{result.stderr}"
         assert "Traceback" not in result.stderr, f"{line}\n{result.stderr}"
         if line.startswith("llmlab eval run"):
-            listed = _run([LLMLAB, "eval", "list", "--json"], cwd, env)
-            runs += [r["run_id"] for r in json.loads(listed.stdout) if r["run_id"] not in runs]
+            runs += sorted(_run_ids(cwd, env) - before)
+
+
+def _run_ids(cwd: Path, env: dict[str, str]) -> set[str]:
+    listed = _run([LLMLAB, "eval", "list", "--json", "--limit", "1000"], cwd, env)
+    assert listed.returncode == 0, listed.stderr
+    return {r["run_id"] for r in json.loads(listed.stdout)}
 
 
 @pytest.mark.parametrize("index", range(len(_blocks("python"))))
