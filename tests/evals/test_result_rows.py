@@ -212,11 +212,13 @@ def test_fast_path_stores_rows_byte_identical_to_the_engine(tmp_path: Path) -> N
                 created_at=datetime(2026, 11, 30, 1, 2, 3, 4, tzinfo=timezone(timedelta(hours=5))),
             )
             insert_eval_results(store, [_full(run.id, "full"), awkward])
+            with sqlite3.connect(path) as conn:  # not finished yet: no summary, no end
+                running = conn.execute("SELECT * FROM eval_runs").fetchall()
             finish_eval_run(store, run.id, status="finished", summary={"n": 2, "r": 0.5})
         with sqlite3.connect(path) as conn:
             runs = conn.execute("SELECT * FROM eval_runs").fetchall()
             results = conn.execute("SELECT * FROM eval_results ORDER BY case_id").fetchall()
         # finished_at is the moment of finishing: compare its format, not its value.
         runs = [(*row[:6], len(row[6]), *row[7:]) for row in runs]
-        dumps.append((runs, results))
+        dumps.append((running, runs, results))
     assert dumps[0] == dumps[1]

@@ -225,8 +225,12 @@ def fast_unfinished_run(fast: FastSqlite, fingerprint: str) -> dict[str, Any] | 
 
 
 def fast_insert_run(fast: FastSqlite, values: Mapping[str, Any]) -> bool:
-    """Insert a run unless its id is taken; whether it was inserted."""
-    params = _converted([values.get(name) for name in RUN_COLUMNS], _RUN_IN)
+    """Insert a run unless its id is taken; whether it was inserted. A column missing
+    from ``values`` is stored NULL (as the engine's insert leaves it), not JSON null."""
+    params = [values.get(name) for name in RUN_COLUMNS]
+    for index, convert in _RUN_IN:
+        if RUN_COLUMNS[index] in values:
+            params[index] = convert(params[index])
     with _writing(fast) as conn:
         return conn.execute(_INSERT_RUN, params).fetchone() is not None
 
