@@ -259,3 +259,33 @@ def test_a_run_without_a_judge_loads_neither_calibration_jinja_nor_sqlalchemy(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["3", "{}", "False", "False", "False", "3"]
+
+
+def test_the_eval_run_command_loads_no_sqlalchemy_numpy_or_statistics(
+    tmp_path: Path, wire_server: WireServer
+) -> None:
+    # `llmlab eval run` imports what its commands use when they run: a plain run on a
+    # migrated SQLite file loads neither the store's SQLAlchemy nor the statistics.
+    suite = write_suite(tmp_path, 3)
+    Store(str(tmp_path / "run.db")).close()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(llmlab.__file__).parents[1]),
+        "LLMLAB_DB": str(tmp_path / "run.db"),
+        "OPENAI_BASE_URL": wire_server.openai_base_url,
+        "OPENAI_API_KEY": "sk-test-evals",
+    }
+    args = [sys.executable, "-X", "importtime", "-m", "llmlab", "eval", "run", str(suite)]
+    done = subprocess.run(
+        [*args, "-m", "openai/gpt-4o-mini", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"passed": 3' in done.stdout
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "llmlab.evals._runner" in loaded  # the run happened in this process
+    assert not {"sqlalchemy", "numpy", "llmlab.evals._history"} & loaded

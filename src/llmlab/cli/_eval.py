@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -30,30 +30,11 @@ from llmlab.cli._app import app
 from llmlab.cli._console import stdout_console
 from llmlab.cli._options import parse_key_values, print_json
 from llmlab.cli._store import cli_store
-from llmlab.evals import (
-    EvalGate,
-    EvalRun,
-    calibration_status,
-    compare_runs,
-    gate_run,
-    list_runs,
-    load_suite,
-    rescore_run,
-    resolve_run,
-    run_eval,
-    scorers_from_spec,
-    show_run,
-    to_junit,
-    to_markdown,
-)
-from llmlab.evals import Progress as RunProgress
-from llmlab.evals._report import (
-    comparison_table,
-    results_table,
-    runs_table,
-    summary_lines,
-)
-from llmlab.store import Store
+
+if TYPE_CHECKING:  # the commands import what they use: `eval run` loads no statistics
+    from llmlab.evals import EvalGate, EvalRun
+    from llmlab.evals import Progress as RunProgress
+    from llmlab.store import Store
 
 __all__ = ["eval_app"]
 
@@ -127,6 +108,8 @@ def _write_reports(
 ) -> None:
     if junit is None and markdown is None:
         return
+    from llmlab.evals import show_run, to_junit, to_markdown
+
     results = show_run(run.id, store=store).results
     if junit is not None:
         junit.write_text(to_junit(run, results), encoding="utf-8")
@@ -162,12 +145,17 @@ def run_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Run an eval suite; re-running the same command resumes an interrupted run."""
+    from llmlab.evals import gate_run, load_suite, run_eval
+    from llmlab.evals._report import summary_lines
+
     if gate and baseline is None:
         raise InputError("--gate needs --baseline RUN")
     options = parse_key_values(model_option, "--model-option", typed=True)
     suite = load_suite(suite_file)
     store = cli_store()
     if baseline is not None:  # a mistyped baseline fails now, not after the whole run
+        from llmlab.evals import resolve_run
+
         baseline = resolve_run(baseline, store=store).id
     if min_pass_rate is not None:
         suite.min_pass_rate = min_pass_rate
@@ -222,6 +210,9 @@ def list_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The newest eval runs."""
+    from llmlab.evals import list_runs
+    from llmlab.evals._report import runs_table
+
     runs = list_runs(limit=limit, name=name, store=cli_store())
     if as_json:
         print_json([r.to_dict() for r in runs])
@@ -238,6 +229,9 @@ def show_command(
     as_json: JsonOpt = False,
 ) -> None:
     """One run: its summary and a table of results."""
+    from llmlab.evals import EvalRun, calibration_status, show_run
+    from llmlab.evals._report import results_table, summary_lines
+
     store = cli_store()
     shown = show_run(run_id, failed_only=failed, store=store)
     summary = shown.run.summary
@@ -260,6 +254,9 @@ def compare_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Paired comparison of two runs on their common cases."""
+    from llmlab.evals import compare_runs
+    from llmlab.evals._report import comparison_table
+
     comparison = compare_runs(run_a, run_b, store=cli_store())
     if as_json:
         print_json(comparison.to_dict())
@@ -285,6 +282,9 @@ def rescore_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Score a run's stored outputs again (no model calls); makes a new run."""
+    from llmlab.evals import gate_run, load_suite, rescore_run, scorers_from_spec
+    from llmlab.evals._report import summary_lines
+
     suite = load_suite(suite_file) if suite_file is not None else None
     combined = None
     if scorer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import typer
 from rich.table import Table
@@ -22,22 +22,10 @@ from llmlab.cli._console import stdout_console
 from llmlab.cli._eval import eval_app
 from llmlab.cli._options import print_json
 from llmlab.cli._store import cli_store
-from llmlab.evals import (
-    Agreement,
-    AgreementReport,
-    Frontier,
-    HumanLabel,
-    JudgeConsistency,
-    attach_labels,
-    cost_quality_frontier,
-    judge_consistency,
-    measure_agreement,
-    resolve_run,
-    unlabelled_results,
-)
-from llmlab.evals._labels import default_labeller
-from llmlab.pricing import plain_decimal
-from llmlab.store import EvalResultRow
+
+if TYPE_CHECKING:  # imported by the commands that use them (see cli/_eval.py)
+    from llmlab.evals import Agreement, AgreementReport, Frontier, JudgeConsistency
+    from llmlab.store import EvalResultRow
 
 __all__: list[str] = []
 
@@ -74,6 +62,8 @@ class _LabelSession(TypedDict):
 
 def _label_interactively(run_ref: str, labeller: str) -> _LabelSession:
     store = cli_store()
+    from llmlab.evals import HumanLabel, attach_labels, resolve_run, unlabelled_results
+
     run_id = resolve_run(run_ref, store=store).id
     todo = unlabelled_results(run_id, store=store)
     counts: _LabelSession = {"run_id": run_id, "labelled": 0, "skipped": 0, "left": len(todo)}
@@ -124,6 +114,9 @@ def label_command(
     """Attach human pass/fail labels to a run's results (from a file, or interactively)."""
     if (file is None) == (not interactive):
         raise InputError("give --file LABELS.csv or --interactive (one of the two)")
+    from llmlab.evals import attach_labels
+    from llmlab.evals._labels import default_labeller
+
     who = labeller or default_labeller()
     if file is not None:
         stored = attach_labels(run_id, file, labeller=who, store=cli_store())
@@ -235,6 +228,8 @@ def agreement_command(
 ) -> None:
     """Agreement of a run's scorers with its human labels, and the corrected pass rate."""
     store = cli_store()
+    from llmlab.evals import judge_consistency, measure_agreement
+
     report = measure_agreement(run_id, scorer=scorer, split=split, seed=seed, store=store)
     consistency = (
         asyncio.run(
@@ -252,6 +247,8 @@ def agreement_command(
 
 
 def _frontier_table(frontier: Frontier) -> Table:
+    from llmlab.pricing import plain_decimal
+
     table = Table("option", "pass rate [95% CI]", "cost/case", "p50 s", "p95 s", "tokens in/out")
     table.add_column("frontier")
     table.add_column("run", overflow="fold")
@@ -286,6 +283,9 @@ def frontier_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The cost-quality frontier of models and prompt versions run on the same cases."""
+    from llmlab.evals import cost_quality_frontier
+    from llmlab.pricing import plain_decimal
+
     frontier = cost_quality_frontier(
         runs or [], suite=suite, since=since, margin=margin, store=cli_store()
     )

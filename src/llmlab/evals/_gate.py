@@ -7,12 +7,15 @@ turn it into an exit code or an assertion.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmlab._json import JsonObject
-from llmlab.evals._history import Comparison, compare_runs
 from llmlab.evals._run_summary import RunSummary
 from llmlab.evals._runner import EvalRun
 from llmlab.store import Store
+
+if TYPE_CHECKING:  # loads the statistics (numpy, SQLAlchemy): only a gate with a baseline
+    from llmlab.evals._history import Comparison
 
 __all__ = ["EvalGate", "gate_run"]
 
@@ -96,7 +99,11 @@ def gate_run(
             f"{errored} result(s) could not be scored, more than max_errors {max_errors}"
         )
     threshold_met = complete and cases > 0 and pass_rate >= minimum and errored <= max_errors
-    comparison = compare_runs(baseline, run.id, store=store) if baseline is not None else None
+    comparison = None
+    if baseline is not None:
+        from llmlab.evals._history import compare_runs
+
+        comparison = compare_runs(baseline, run.id, store=store)
     regression = comparison is not None and comparison.regression
     if regression and fail_on_regression and comparison is not None:
         reasons.append(f"regression against baseline {comparison.run_a}: {comparison.verdict()}")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from rich.table import Table
 
-from llmlab.evals._gate import EvalGate
-from llmlab.evals._history import Comparison, RunListing, result_input
 from llmlab.evals._run_summary import RunSummary
 from llmlab.evals._runner import EvalRun
-from llmlab.store import EvalResultRow
+
+if TYPE_CHECKING:  # `eval run` prints its summary without loading the run history
+    from llmlab.evals._gate import EvalGate
+    from llmlab.evals._history import Comparison, RunListing
+    from llmlab.store import EvalResultRow
 
 __all__ = [
     "comparison_table",
@@ -211,6 +214,8 @@ def _score(r: EvalResultRow) -> str:
 
 def results_table(results: Sequence[EvalResultRow], *, limit: int = 200) -> Table:
     """The ``eval show`` table."""
+    from llmlab.evals._history import result_input
+
     table = Table("case", "epoch", "score", "passed", "input", "output / error")
     for r in results[:limit]:
         # An errored score shows why it could not be scored (a judge's error), not the output.
