@@ -62,9 +62,9 @@ def cache_get(store: Store, key: str) -> CachedResponse | None:
     """The cached response stored under ``key``, or None."""
     fast = store.fast_sink()
     if fast is not None:
-        from llmlab.store._evals_fast import _from_datetime, _from_json, _reading
+        from llmlab.store._evals_fast import _from_datetime, _from_json
 
-        with _reading(fast) as db:
+        with fast.reading() as db:
             found = db.execute(_FAST_SELECT, (key,)).fetchone()
         if found is None:
             return None
@@ -101,10 +101,9 @@ def cache_put(
     now = datetime.now(UTC)
     fast = store.fast_sink()
     if fast is not None:
-        from llmlab.store._evals_fast import _writing
         from llmlab.store._fast_sqlite import _as_datetime, _as_json
 
-        with _writing(fast) as db:
+        with fast.writing() as db:
             db.execute(_FAST_INSERT, (key, provider, model, _as_datetime(now), _as_json(response)))
         return
     from llmlab.store._tables_cache import response_cache

@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Connection, Dialect, String, null, select
+from sqlalchemy import ColumnElement, Connection, String, null, select
 
 from llmlab._errors import InputError
 from llmlab._json import JsonReadyObject
+from llmlab.store._driver_insert import Processors, driver_insert
 from llmlab.store._keyset import Page, keyset_page
 from llmlab.store._tables_calls import calls
 
@@ -139,7 +140,7 @@ def insert_calls(
         return 0
     prepared = [_prepare(row) for row in rows]
     with store.write() as conn:
-        fast = _fast_insert(conn.dialect)
+        fast = driver_insert(conn.dialect, calls, CALL_COLUMNS)
         if fast is not None and all(len(row) == len(CALL_COLUMNS) for row in prepared):
             sql, processors = fast
             conn.exec_driver_sql(sql, [_driver_params(row, processors) for row in prepared])
@@ -227,41 +228,7 @@ def get_call(store: Store, call_id: str) -> CallRow | None:
     return None if values is None else call_row(values)
 
 
-_Processors = tuple[tuple[int, Callable[[Any], Any]], ...]
-_FastInsert = tuple[str, _Processors]
-_fast_inserts: dict[tuple[str, str], _FastInsert | None] = {}
-
-
-def _fast_insert(dialect: Dialect) -> _FastInsert | None:
-    """Driver-level INSERT and per-column bind processors, for rows with every column.
-
-    SQLAlchemy's per-row parameter handling costs more than SQLite's own insert; doing the
-    type conversion with the columns' own bind processors and calling the driver's
-    executemany directly more than doubles the ingest rate.
-    """
-    key = (dialect.name, dialect.driver)
-    if key in _fast_inserts:
-        return _fast_inserts[key]
-    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-    fast: _FastInsert | None = None
-    if marker is not None:
-        quote = dialect.identifier_preparer
-        columns = [calls.c[name] for name in CALL_COLUMNS]
-        sql = (
-            f"INSERT INTO {quote.format_table(calls)} "
-            f"({', '.join(quote.format_column(column) for column in columns)}) "
-            f"VALUES ({', '.join(marker for _ in columns)})"
-        )
-        processors = [
-            (index, column.type.dialect_impl(dialect).bind_processor(dialect))
-            for index, column in enumerate(columns)
-        ]
-        fast = (sql, tuple((index, fn) for index, fn in processors if fn is not None))
-    _fast_inserts[key] = fast
-    return fast
-
-
-def _driver_params(row: Mapping[str, Any], processors: _Processors) -> tuple[Any, ...]:
+def _driver_params(row: Mapping[str, Any], processors: Processors) -> tuple[Any, ...]:
     values = [row[name] for name in CALL_COLUMNS]
     for index, process in processors:
         values[index] = process(values[index])

@@ -8,7 +8,7 @@ imported when first needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,7 +18,7 @@ from llmlab._errors import StoreError
 from llmlab.store import _evals_fast as fast_sql
 
 if TYPE_CHECKING:
-    from sqlalchemy import Column, Dialect, Insert
+    from sqlalchemy import Column, Insert
 
     from llmlab.store._handle import Store
 
@@ -264,7 +264,10 @@ def insert_eval_results(store: Store, rows: Iterable[EvalResultRow]) -> int:
         fast_sql.fast_insert_results(fast_sink, rows_cells)
         return len(batch)
     with store.write() as conn:
-        fast = _fast_insert(store, conn.dialect)
+        from llmlab.store._driver_insert import driver_insert
+        from llmlab.store._tables_evals import eval_results
+
+        fast = driver_insert(conn.dialect, eval_results, _INSERT_COLUMNS, ignore_conflicts=True)
         if fast is not None:
             # The driver's executemany with the columns' own bind processors: SQLAlchemy's
             # per-row parameter handling costs more than SQLite's insert itself.
@@ -292,36 +295,6 @@ def insert_eval_results(store: Store, rows: Iterable[EvalResultRow]) -> int:
 
 _INSERT_COLUMNS = fast_sql.RESULT_COLUMNS
 _CREATED_AT = _INSERT_COLUMNS.index("created_at")
-_Processors = tuple[tuple[int, Callable[[Any], Any]], ...]
-_FastInsert = tuple[str, _Processors]
-_fast_inserts: dict[tuple[str, str], _FastInsert | None] = {}
-
-
-def _fast_insert(store: Store, dialect: Dialect) -> _FastInsert | None:
-    """The driver-level ``INSERT ... ON CONFLICT DO NOTHING`` of results (SQLite and
-    PostgreSQL) and the bind processor of each column that has one; None elsewhere."""
-    key = (dialect.name, dialect.driver)
-    if key in _fast_inserts:
-        return _fast_inserts[key]
-    from llmlab.store._tables_evals import eval_results
-
-    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-    fast: _FastInsert | None = None
-    if marker is not None and store.dialect in ("sqlite", "postgresql"):
-        quote = dialect.identifier_preparer
-        columns = [eval_results.c[name] for name in _INSERT_COLUMNS]
-        sql = (
-            f"INSERT INTO {quote.format_table(eval_results)} "
-            f"({', '.join(quote.format_column(column) for column in columns)}) "
-            f"VALUES ({', '.join(marker for _ in columns)}) ON CONFLICT DO NOTHING"
-        )
-        processors = [
-            (index, column.type.dialect_impl(dialect).bind_processor(dialect))
-            for index, column in enumerate(columns)
-        ]
-        fast = (sql, tuple((index, fn) for index, fn in processors if fn is not None))
-    _fast_inserts[key] = fast
-    return fast
 
 
 def finish_eval_run(

@@ -14,9 +14,7 @@ lists and kinds below against the table metadata).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,38 +175,9 @@ def _converted(values: Sequence[Any], steps: list[tuple[int, Any]]) -> list[Any]
     return cells
 
 
-@contextmanager
-def _reading(fast: FastSqlite) -> Iterator[sqlite3.Connection]:
-    with fast.lock:
-        try:
-            yield fast.conn
-        except sqlite3.Error as exc:
-            raise fast._translated(exc) from exc
-
-
-@contextmanager
-def _writing(fast: FastSqlite) -> Iterator[sqlite3.Connection]:
-    """One write transaction (``BEGIN IMMEDIATE``, as ``store.write()`` on SQLite)."""
-    with fast.lock:
-        conn = fast.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except sqlite3.IntegrityError:
-            raise  # the rows' fault, not translated (as on the engine path)
-        except sqlite3.Error as exc:
-            raise fast._translated(exc) from exc
-
-
 def fast_run(fast: FastSqlite, run_id: str) -> dict[str, Any] | None:
     """One ``eval_runs`` row by id, its values as the engine reads them."""
-    with _reading(fast) as conn:
+    with fast.reading() as conn:
         row = conn.execute(f"{_SELECT_RUN} WHERE id = ?", (run_id,)).fetchone()
     return dict(zip(RUN_COLUMNS, _converted(row, _RUN_OUT), strict=True)) if row else None
 
@@ -219,7 +188,7 @@ def fast_unfinished_run(fast: FastSqlite, fingerprint: str) -> dict[str, Any] | 
         f"{_SELECT_RUN} WHERE fingerprint = ? AND status != 'finished' "
         "ORDER BY started_at DESC LIMIT 1"
     )
-    with _reading(fast) as conn:
+    with fast.reading() as conn:
         row = conn.execute(query, (fingerprint,)).fetchone()
     return dict(zip(RUN_COLUMNS, _converted(row, _RUN_OUT), strict=True)) if row else None
 
@@ -231,14 +200,14 @@ def fast_insert_run(fast: FastSqlite, values: Mapping[str, Any]) -> bool:
     for index, convert in _RUN_IN:
         if RUN_COLUMNS[index] in values:
             params[index] = convert(params[index])
-    with _writing(fast) as conn:
+    with fast.writing() as conn:
         return conn.execute(_INSERT_RUN, params).fetchone() is not None
 
 
 def fast_insert_results(fast: FastSqlite, rows: Sequence[Sequence[Any]]) -> None:
     """Insert result rows (values in ``RESULT_COLUMNS`` order), skipping duplicates."""
     params = [_converted(row, _RESULT_IN) for row in rows]
-    with _writing(fast) as conn:
+    with fast.writing() as conn:
         conn.executemany(_INSERT_RESULTS, params)
 
 
@@ -252,7 +221,7 @@ def fast_finish_run(
         _as_json(dict(summary) if summary is not None else None),
         run_id,
     )
-    with _writing(fast) as conn:
+    with fast.writing() as conn:
         conn.execute(
             "UPDATE eval_runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?", params
         )
@@ -260,7 +229,7 @@ def fast_finish_run(
 
 def fast_result_keys(fast: FastSqlite, run_id: str) -> set[tuple[str, int]]:
     """The (case, epoch) pairs a run has results for."""
-    with _reading(fast) as conn:
+    with fast.reading() as conn:
         found = conn.execute(
             "SELECT case_id, epoch FROM eval_results WHERE run_id = ?", (run_id,)
         ).fetchall()
@@ -272,7 +241,7 @@ def fast_results(fast: FastSqlite, run_id: str) -> Iterator[dict[str, Any]]:
     lock is held per page, not while the caller works)."""
     case_id, epoch = "", -1
     while True:
-        with _reading(fast) as conn:
+        with fast.reading() as conn:
             page = conn.execute(
                 _SELECT_BRIEF, (run_id, case_id, case_id, epoch, _BRIEF_PAGE)
             ).fetchall()

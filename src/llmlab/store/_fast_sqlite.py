@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,34 @@ class FastSqlite:
         with self.lock:
             self.conn.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for reads (the database's faults as ``StoreError``)."""
+        with self.lock:
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                raise self._translated(exc) from exc
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``, as ``store.write()`` on SQLite)."""
+        with self.lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.IntegrityError:
+                raise  # the rows' fault, not translated (as on the engine path)
+            except sqlite3.Error as exc:
+                raise self._translated(exc) from exc
+
     def any_rows(self, table: str) -> bool:
         """Whether ``table`` (one of ``_fast_sql.ANY_ROWS``) holds any row."""
         with self.lock:
@@ -178,24 +207,11 @@ class FastSqlite:
             return 0
         prepared = [prepared_call(row) for row in rows]
         params = [call_params(row) for row in prepared]
-        with self.lock:
-            conn = self.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.executemany(sql.INSERT_CALLS, params)
-                    if rollups is not None:
-                        deltas, merge = rollups(prepared)
-                        _upsert_rollups(conn, deltas, merge)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.IntegrityError:
-                raise  # the rows' fault, not translated (as on the engine path)
-            except sqlite3.Error as exc:
-                raise self._translated(exc) from exc
+        with self.writing() as conn:
+            conn.executemany(sql.INSERT_CALLS, params)
+            if rollups is not None:
+                deltas, merge = rollups(prepared)
+                _upsert_rollups(conn, deltas, merge)
         return len(prepared)
 
     def _translated(self, exc: sqlite3.Error) -> BaseException:
