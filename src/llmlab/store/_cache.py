@@ -62,7 +62,7 @@ def cache_get(store: Store, key: str) -> CachedResponse | None:
     """The cached response stored under ``key``, or None."""
     fast = store.fast_sink()
     if fast is not None:
-        from llmlab.store._evals_fast import _from_datetime, _from_json
+        from llmlab.store._fast_sqlite import _from_datetime, _from_json
 
         with fast.reading() as db:
             found = db.execute(_FAST_SELECT, (key,)).fetchone()

@@ -13,13 +13,11 @@ lists and kinds below against the table metadata).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from llmlab.store._fast_sqlite import FastSqlite, _as_bool, _as_datetime, _as_json, _as_money
-from llmlab.store._money import from_pico
+from llmlab.store._fast_sqlite import FROM_DRIVER, TO_DRIVER, FastSqlite
 
 __all__ = [
     "BRIEF_RESULT_COLUMNS",
@@ -104,47 +102,13 @@ _TEXT_COLUMNS = frozenset({"prompt", "output", "case_data", "explanation"})
 BRIEF_RESULT_COLUMNS = tuple(name for name in ("id", *RESULT_COLUMNS) if name not in _TEXT_COLUMNS)
 """What ``iter_eval_results`` reads: every column but the texts."""
 
-_TO_DRIVER: dict[str, Callable[[Any], Any]] = {
-    "datetime": _as_datetime,
-    "bool": _as_bool,
-    "money": _as_money,
-    "json": _as_json,
-}
-
-
-def _from_datetime(value: Any) -> datetime | None:
-    # SQLAlchemy's SQLite DATETIME result, then UtcDateTime.process_result_value.
-    if value is None:
-        return None
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _from_bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
-
-
-def _from_money(value: Any) -> Any:
-    return None if value is None else from_pico(value)
-
-
-def _from_json(value: Any) -> Any:
-    return None if value is None else json.loads(value)
-
-
-_FROM_DRIVER: dict[str, Callable[[Any], Any]] = {
-    "datetime": _from_datetime,
-    "bool": _from_bool,
-    "money": _from_money,
-    "json": _from_json,
-}
-
 
 def _to_driver(columns: Sequence[str], kinds: Mapping[str, str]) -> list[tuple[int, Any]]:
-    return [(i, _TO_DRIVER[kinds[name]]) for i, name in enumerate(columns) if name in kinds]
+    return [(i, TO_DRIVER[kinds[name]]) for i, name in enumerate(columns) if name in kinds]
 
 
 def _from_driver(columns: Sequence[str], kinds: Mapping[str, str]) -> list[tuple[int, Any]]:
-    return [(i, _FROM_DRIVER[kinds[name]]) for i, name in enumerate(columns) if name in kinds]
+    return [(i, FROM_DRIVER[kinds[name]]) for i, name in enumerate(columns) if name in kinds]
 
 
 _RUN_IN = _to_driver(RUN_COLUMNS, RUN_KINDS)
@@ -217,8 +181,8 @@ def fast_finish_run(
     """Mark a run finished (or interrupted) with its summary."""
     params = (
         status,
-        _as_datetime(datetime.now(UTC)),
-        _as_json(dict(summary) if summary is not None else None),
+        TO_DRIVER["datetime"](datetime.now(UTC)),
+        TO_DRIVER["json"](dict(summary) if summary is not None else None),
         run_id,
     )
     with fast.writing() as conn:

@@ -30,7 +30,7 @@ from typing import Any
 
 from llmlab.store import _fast_sql as sql
 from llmlab.store._db_errors import translate_db_error
-from llmlab.store._money import money_from_driver, money_to_driver, to_pico
+from llmlab.store._money import from_pico, money_from_driver, money_to_driver, to_pico
 from llmlab.store._sqlite import busy_timeout_s, sqlite_on_connect
 
 __all__ = ["FastSqlite", "RollupDeltas", "call_params"]
@@ -88,13 +88,42 @@ def _as_json(value: Any) -> str:
     return json.dumps(value)
 
 
-_CONVERT: dict[str, Callable[[Any], Any]] = {
+TO_DRIVER: dict[str, Callable[[Any], Any]] = {
     "datetime": _as_datetime,
     "bool": _as_bool,
     "money": _as_money,
     "json": _as_json,
 }
-_CONVERSIONS = tuple((index, _CONVERT[kind]) for index, kind in sql.CALL_CONVERSIONS)
+"""A column's value kind -> what the engine's bind processors make of a value."""
+_CONVERSIONS = tuple((index, TO_DRIVER[kind]) for index, kind in sql.CALL_CONVERSIONS)
+
+
+def _from_datetime(value: Any) -> datetime | None:
+    # SQLAlchemy's SQLite DATETIME result, then UtcDateTime.process_result_value.
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _from_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _from_money(value: Any) -> Any:
+    return None if value is None else from_pico(value)
+
+
+def _from_json(value: Any) -> Any:
+    return None if value is None else json.loads(value)
+
+
+FROM_DRIVER: dict[str, Callable[[Any], Any]] = {
+    "datetime": _from_datetime,
+    "bool": _from_bool,
+    "money": _from_money,
+    "json": _from_json,
+}
+"""A column's value kind -> what the engine's result processors make of a stored value."""
 
 
 def prepared_call(row: Mapping[str, Any]) -> Mapping[str, Any]:
